@@ -1,0 +1,387 @@
+/*
+ * windowagg — windowed aggregates over numeric streams, behind a stable C ABI.
+ *
+ * This header is the whole contract for FFI hosts (C, C++, Go via cgo,
+ * Python via ctypes). Every exported symbol starts with `aggregator_`.
+ *
+ * Conventions every call keeps
+ * ----------------------------
+ *  - Calls that can fail return an `int` status: 0 (AGGREGATOR_OK) on
+ *    success, one of the AGGREGATOR_E* codes otherwise. The text of the most
+ *    recent failure on the calling thread is `aggregator_last_error()`; the
+ *    generic text of a code is `aggregator_status_string()`.
+ *  - No C++ exception, abort or exit crosses this boundary.
+ *  - A push is applied whole or not at all: a rejected batch leaves the state
+ *    exactly as it was, and the message names the element index and reason.
+ *  - The library never keeps a pointer to host memory after a call returns.
+ *    Memory the library returns (strings) is owned by the library; the host
+ *    never frees it. Memory the host passes is only read during the call.
+ *  - Thread-safety: unless the handle was created with
+ *    AGGREGATOR_THREADING_SINGLE, every call on a handle may run concurrently
+ *    with every other call on the same handle, except aggregator_free, which
+ *    must be the last call on a handle. With AGGREGATOR_THREADING_SINGLE the
+ *    host guarantees that at most one call on that handle runs at a time
+ *    (any thread, one at a time).
+ *  - State is allocated through mimalloc's explicit API; the library never
+ *    replaces the host's malloc or operator new.
+ *
+ * Window semantics (see README "Window semantics" for examples)
+ * ----------------------------------------------------------------
+ *  - COUNT: the last `window_size` accepted values of a series, exactly.
+ *    Timestamps are accepted but ignored; bounds are arrival sequence numbers.
+ *  - SLIDING (time): event time is cut into panes of `pane_width` units
+ *    (pane p covers [p*pane_width, (p+1)*pane_width), floor division, so
+ *    negative times work). With watermark W, the window is the
+ *    window_size/pane_width panes ending with the pane that contains W.
+ *  - TUMBLING: windows [k*D, (k+1)*D) of width D = window_size.
+ *  - HOPPING: windows [k*S, k*S + D) for every k, D = window_size, S = slide.
+ *  - Watermark: the largest accepted event time pushed to the handle so far,
+ *    or the value given to aggregator_advance if larger. It starts "empty".
+ *    It is one per handle, shared by every series.
+ *  - Late values: a value with timestamp t < watermark - allowed_lateness
+ *    (evaluated value by value, in batch order), or whose SLIDING pane is
+ *    already older than the window, is counted in `late` and left out.
+ *  - Tumbling/hopping window [s, e) closes when watermark >= e +
+ *    allowed_lateness (saturating: bounds past INT64_MAX clamp to INT64_MAX);
+ *    a closed window that received at least one value is queued per handle
+ *    until the host polls it (aggregator_poll_windows); within one series,
+ *    windows are queued in order of their start. Reads (aggregator_get_stats)
+ *    of a tumbling/hopping series describe the window containing the
+ *    watermark that closes first: [e - D, e) with e the end of the pane
+ *    (tumbling: window; hopping: slide) that contains the watermark.
+ *  - Reported bounds: SLIDING [start of the oldest pane, end of the newest
+ *    pane); COUNT [arrival number of the oldest value in the window, number of
+ *    values the series accepted); before any data, both are 0.
+ *  - Without timestamps the clock is arrival order: the i-th element pushed
+ *    to a handle (counting from 0 over the handle's lifetime, all series
+ *    together, skipped non-finite elements included) has event time i. A handle's first non-empty push fixes
+ *    whether it uses timestamps; mixing is refused (AGGREGATOR_EINVAL).
+ *
+ * Aggregates
+ * ----------
+ *  count, sum (compensated: Neumaier), mean, min, max, variance (sample
+ *  variance, divisor n-1, like pandas' default ddof=1; NaN when n < 2),
+ *  stddev = sqrt(variance). Empty window: count 0, sum 0, other fields NaN.
+ *  Quantiles come from a relative-error sketch (DDSketch-style log buckets,
+ *  one store per sign plus a zero count): for 0 < q < 1 the answer x' for the
+ *  true rank-floor(q*(n-1)) value x satisfies |x' - x| <= alpha*|x|; q = 0 and
+ *  q = 1 return the exact min and max. Values with |x| < 2.2250738585072014e-308
+ *  (zero, -0.0 and subnormals) are counted as zero by the sketch only; every
+ *  other aggregate uses them exactly.
+ */
+#ifndef WINDOWAGG_WINDOWAGG_H_
+#define WINDOWAGG_WINDOWAGG_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define AGGREGATOR_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define AGGREGATOR_API __attribute__((visibility("default")))
+#else
+#define AGGREGATOR_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Version ------------------------------------------------------------ */
+
+#define WINDOWAGG_VERSION_MAJOR 1
+#define WINDOWAGG_VERSION_MINOR 0
+#define WINDOWAGG_VERSION_PATCH 0
+#define WINDOWAGG_VERSION_NUMBER \
+  (WINDOWAGG_VERSION_MAJOR * 10000 + WINDOWAGG_VERSION_MINOR * 100 + \
+   WINDOWAGG_VERSION_PATCH)
+#define WINDOWAGG_VERSION_STRING "1.0.0"
+
+/* The version of the library actually loaded ("1.0.0"); static storage. */
+AGGREGATOR_API const char* aggregator_version(void);
+/* WINDOWAGG_VERSION_NUMBER of the library actually loaded. */
+AGGREGATOR_API unsigned aggregator_version_number(void);
+
+/* ---- Status codes ------------------------------------------------------- */
+
+enum {
+  AGGREGATOR_OK = 0,
+  AGGREGATOR_EINVAL = 1,           /* bad argument: NULL pointer, bad length, bad q */
+  AGGREGATOR_ECONFIG = 2,          /* invalid configuration; message names the field */
+  AGGREGATOR_EVALUE = 3,           /* NaN/Inf value under AGGREGATOR_NONFINITE_REJECT */
+  AGGREGATOR_ENOTFOUND = 4,        /* unknown series key */
+  AGGREGATOR_EBUFFER = 5,          /* output buffer too small; nothing written */
+  AGGREGATOR_ENOMEM = 6,           /* allocation failed; state unchanged */
+  AGGREGATOR_EKEYLIMIT = 7,        /* max_keys reached under AGGREGATOR_KEYS_REJECT */
+  AGGREGATOR_EMEMLIMIT = 8,        /* memory_limit would be exceeded; state unchanged */
+  AGGREGATOR_ECORRUPT = 9,         /* serialized state is malformed */
+  AGGREGATOR_EVERSION = 10,        /* serialized state of an unknown format version */
+  AGGREGATOR_EMISMATCH = 11,       /* merge of states with different configurations */
+  AGGREGATOR_EUNSUPPORTED = 12,    /* operation not defined for this window kind */
+  AGGREGATOR_EINTERNAL = 13        /* a bug: please report with the message */
+};
+
+/* Generic text for a status code ("invalid argument", ...); static storage,
+ * never NULL (unknown codes give "unknown status"). */
+AGGREGATOR_API const char* aggregator_status_string(int status);
+
+/* Detailed message of the last failed call on the calling thread, or "" if
+ * none failed yet. Thread-local; valid until the next aggregator_* call on the
+ * same thread. Successful calls do not clear it. */
+AGGREGATOR_API const char* aggregator_last_error(void);
+
+/* ---- The original three calls (signatures frozen) ----------------------- */
+
+typedef struct aggregator aggregator;
+
+/* A count window over the last `capacity` values (1 <= capacity <= 2^32),
+ * quantiles enabled, thread-safe. NULL on failure (see aggregator_last_error). */
+AGGREGATOR_API aggregator* aggregator_new(long long capacity);
+
+/* Pushes `len` values and returns the mean over the window afterwards (over
+ * everything pushed while fewer than `capacity` values have arrived; NaN while
+ * empty). On failure returns NaN, applies nothing and sets the last error.
+ * `len == 0` is not an error (returns the current mean). Works on any handle:
+ * on keyed or time-window handles it pushes to series 0 and returns the mean
+ * of series 0's current window. */
+AGGREGATOR_API double aggregator_process_batch(aggregator* a, const double* data,
+                                               size_t len);
+
+/* Frees the handle and all its state. NULL is a no-op. Must be the last call
+ * on the handle; no other call on it may be running. */
+AGGREGATOR_API void aggregator_free(aggregator* a);
+
+/* ---- Configuration ------------------------------------------------------ */
+
+enum {
+  AGGREGATOR_WINDOW_COUNT = 0,
+  AGGREGATOR_WINDOW_SLIDING = 1,
+  AGGREGATOR_WINDOW_TUMBLING = 2,
+  AGGREGATOR_WINDOW_HOPPING = 3
+};
+
+enum { /* non-finite values (NaN, +Inf, -Inf) */
+  AGGREGATOR_NONFINITE_REJECT = 0, /* the batch is refused with AGGREGATOR_EVALUE */
+  AGGREGATOR_NONFINITE_SKIP = 1    /* the value is left out and counted in `rejected` */
+};
+
+enum { /* what happens when a push would create key number max_keys + 1 */
+  AGGREGATOR_KEYS_REJECT = 0,      /* the batch is refused with AGGREGATOR_EKEYLIMIT */
+  AGGREGATOR_KEYS_EVICT_LRU = 1,   /* the least recently updated series is dropped */
+  AGGREGATOR_KEYS_OVERFLOW = 2     /* the value goes to AGGREGATOR_OVERFLOW_KEY */
+};
+
+enum {
+  AGGREGATOR_THREADING_SHARED = 0, /* any number of concurrent calls per handle */
+  AGGREGATOR_THREADING_SINGLE = 1  /* one call at a time per handle; no locking */
+};
+
+/* The series values pushed without keys belong to. */
+#define AGGREGATOR_DEFAULT_KEY ((uint64_t)0)
+/* The series that collects new keys beyond max_keys under KEYS_OVERFLOW. */
+#define AGGREGATOR_OVERFLOW_KEY ((uint64_t)0xFFFFFFFFFFFFFFFFull)
+
+/* Create configuration. Always call aggregator_config_init first: it sets
+ * struct_size and every default, so a host compiled against an older header
+ * keeps working with a newer library (fields past struct_size are defaulted).
+ * Time fields are in the host's event-time unit (nanoseconds by convention). */
+typedef struct aggregator_config {
+  uint32_t struct_size;      /* sizeof(aggregator_config); set by init */
+  uint32_t window_kind;      /* AGGREGATOR_WINDOW_*; default COUNT */
+  int64_t window_size;       /* COUNT: values (1..2^32); time kinds: width D > 0. Default 1024 */
+  int64_t slide;             /* HOPPING: S, 0 < S <= D and D % S == 0. Default 0 */
+  int64_t pane_width;        /* SLIDING: 0 = D/60 (D if D < 60); else must divide D. */
+  int64_t allowed_lateness;  /* >= 0; default 0 */
+  double relative_accuracy;  /* sketch alpha, 1e-4 <= alpha <= 0.5; default 0.01 */
+  uint32_t quantiles;        /* 1 = keep the sketch (default), 0 = no quantiles */
+  uint32_t nonfinite_policy; /* AGGREGATOR_NONFINITE_*; default REJECT */
+  uint64_t max_keys;         /* live series budget; 0 = unlimited (default) */
+  uint32_t key_policy;       /* AGGREGATOR_KEYS_*; default REJECT */
+  uint32_t threading;        /* AGGREGATOR_THREADING_*; default SHARED */
+  int64_t key_ttl;           /* drop a series idle this long in event time; 0 = never */
+  uint64_t memory_limit;     /* bytes; 0 = unlimited (default) */
+  uint64_t max_pending_windows; /* closed windows queued for polling before the
+                                   oldest are dropped (counted); default 65536 */
+} aggregator_config;
+
+/* Fills `cfg` with defaults and sets cfg->struct_size. NULL is a no-op. */
+AGGREGATOR_API void aggregator_config_init(aggregator_config* cfg);
+
+/* Creates a handle. On success *out is the new handle; on failure *out is
+ * NULL and the message names the offending field. */
+AGGREGATOR_API int aggregator_create(const aggregator_config* cfg, aggregator** out);
+
+/* Copies the handle's configuration (with defaults resolved, e.g. pane_width)
+ * into *out. out->struct_size must be set (aggregator_config_init does it). */
+AGGREGATOR_API int aggregator_get_config(const aggregator* a, aggregator_config* out);
+
+/* ---- Pushing data ------------------------------------------------------- */
+
+/* Pushes `len` values. `timestamps` (event times) and `keys` (series ids) are
+ * optional parallel arrays of the same length; NULL means "none" (arrival
+ * clock / AGGREGATOR_DEFAULT_KEY). `values` may be NULL only when len == 0.
+ * Applied whole or not at all. Late and skipped values are not errors. */
+AGGREGATOR_API int aggregator_push(aggregator* a, const double* values,
+                                   const int64_t* timestamps, const uint64_t* keys,
+                                   size_t len);
+
+/* Like aggregator_push with byte-string keys: key i is the bytes
+ * key_bytes[key_offsets[i] .. key_offsets[i+1]) (so `key_offsets` has len+1
+ * non-decreasing entries; key_offsets[0] need not be 0). The series id is
+ * aggregator_key_hash(key); the name is kept for listing. Two different names
+ * with the same id are refused (AGGREGATOR_EINVAL). */
+AGGREGATOR_API int aggregator_push_named(aggregator* a, const double* values,
+                                         const int64_t* timestamps,
+                                         const uint8_t* key_bytes,
+                                         const uint32_t* key_offsets, size_t len);
+
+/* Stable 64-bit hash of a byte-string key: XXH3_64bits with seed 0 (xxHash
+ * 0.8). The same in every process, platform and binding. */
+AGGREGATOR_API uint64_t aggregator_key_hash(const void* bytes, size_t len);
+
+/* Advances the watermark to `watermark` (no effect if not larger): closes
+ * tumbling/hopping windows, slides time windows, expires idle keys. */
+AGGREGATOR_API int aggregator_advance(aggregator* a, int64_t watermark);
+
+/* ---- Reading ------------------------------------------------------------ */
+
+typedef struct aggregator_stats {
+  uint64_t count;      /* values in the window */
+  double sum;
+  double mean;
+  double min;
+  double max;
+  double variance;     /* sample variance (n-1) */
+  double stddev;
+  int64_t window_start; /* inclusive; COUNT: arrival number of the oldest value */
+  int64_t window_end;   /* exclusive */
+  uint64_t late;       /* values left out as late, lifetime of the series */
+  uint64_t rejected;   /* non-finite values skipped, lifetime of the series */
+  uint64_t total;      /* values accepted, lifetime of the series */
+  int64_t watermark;   /* the handle's watermark when read; INT64_MIN while empty.
+                          COUNT windows: arrival number of the next value */
+} aggregator_stats;
+
+/* Stats of the current window of series `key`. AGGREGATOR_ENOTFOUND if the
+ * key has no series. */
+AGGREGATOR_API int aggregator_get_key_stats(const aggregator* a, uint64_t key,
+                                            aggregator_stats* out);
+
+/* Stats of all series together: the current windows of every series merged
+ * (counters summed). A handle with no series gives an empty window. */
+AGGREGATOR_API int aggregator_get_stats(const aggregator* a, aggregator_stats* out);
+
+/* n quantiles q[i] in [0, 1] of series `key`'s window into out[i]. Empty
+ * window: NaN. AGGREGATOR_EUNSUPPORTED if quantiles were turned off. */
+AGGREGATOR_API int aggregator_get_key_quantiles(const aggregator* a, uint64_t key,
+                                                const double* q, size_t n,
+                                                double* out);
+
+/* Quantiles over all series' windows merged. */
+AGGREGATOR_API int aggregator_get_quantiles(const aggregator* a, const double* q,
+                                            size_t n, double* out);
+
+/* Iteration over series. Zero-initialize, then call until `done` is set.
+ * Every series that exists for the whole iteration is returned exactly
+ * once; series added or removed meanwhile may or may not be. */
+typedef struct aggregator_cursor {
+  uint64_t position; /* opaque */
+  uint32_t started;  /* opaque */
+  uint32_t done;     /* set by the library when nothing is left */
+} aggregator_cursor;
+
+typedef struct aggregator_key_stats {
+  uint64_t key;
+  aggregator_stats stats;
+} aggregator_key_stats;
+
+/* Fills up to `cap` entries of `out` with the stats of the next series; if
+ * nq > 0 also fills out_q[i*nq + j] with quantile q[j] of entry i (out_q has
+ * room for cap*nq doubles). *n_out is the number filled. */
+AGGREGATOR_API int aggregator_list_stats(const aggregator* a, aggregator_cursor* cursor,
+                                         aggregator_key_stats* out, size_t cap,
+                                         const double* q, size_t nq, double* out_q,
+                                         size_t* n_out);
+
+/* ---- Keys --------------------------------------------------------------- */
+
+AGGREGATOR_API int aggregator_key_count(const aggregator* a, uint64_t* out);
+
+/* Lists the next series ids into keys[0..cap). If `names` is not NULL, the
+ * byte name of each listed key (empty for numeric keys) is packed into
+ * names[0..names_cap) with name_offsets[0..n] (cap+1 entries) delimiting it;
+ * the page ends early when names_cap is full (at least one key is returned or
+ * AGGREGATOR_EBUFFER). */
+AGGREGATOR_API int aggregator_list_keys(const aggregator* a, aggregator_cursor* cursor,
+                                        uint64_t* keys, size_t cap, uint8_t* names,
+                                        size_t names_cap, uint32_t* name_offsets,
+                                        size_t* n_out);
+
+/* Copies the byte name of `key` into buf (not NUL-terminated) and sets *len.
+ * Numeric keys have an empty name. If cap < name length: AGGREGATOR_EBUFFER,
+ * nothing written, *len set to the length needed. */
+AGGREGATOR_API int aggregator_key_name(const aggregator* a, uint64_t key, uint8_t* buf,
+                                       size_t cap, size_t* len);
+
+/* Drops series `key` (its already-queued closed windows stay queued).
+ * AGGREGATOR_ENOTFOUND if absent. */
+AGGREGATOR_API int aggregator_remove_key(aggregator* a, uint64_t key);
+
+/* ---- Closed windows (TUMBLING, HOPPING) --------------------------------- */
+
+typedef struct aggregator_window {
+  uint64_t key;
+  aggregator_stats stats; /* window_start/window_end are the window's bounds */
+} aggregator_window;
+
+/* Moves up to `cap` closed windows, oldest first, into out[0..cap); if nq > 0
+ * also their quantiles into out_q[i*nq + j]. *n_out = windows moved; windows
+ * not moved stay queued. AGGREGATOR_EUNSUPPORTED on COUNT/SLIDING handles. */
+AGGREGATOR_API int aggregator_poll_windows(aggregator* a, aggregator_window* out,
+                                           size_t cap, const double* q, size_t nq,
+                                           double* out_q, size_t* n_out);
+
+/* Closed windows queued and closed windows dropped because the queue was
+ * full (lifetime). */
+AGGREGATOR_API int aggregator_pending_windows(const aggregator* a, uint64_t* pending,
+                                              uint64_t* dropped);
+
+/* ---- Memory ------------------------------------------------------------- */
+
+/* Bytes the library holds for this handle (all series, queues, tables). */
+AGGREGATOR_API int aggregator_memory_usage(const aggregator* a, uint64_t* bytes);
+
+/* Bytes held for one series. */
+AGGREGATOR_API int aggregator_key_memory_usage(const aggregator* a, uint64_t key,
+                                               uint64_t* bytes);
+
+/* ---- Serialized state --------------------------------------------------- */
+
+/* Bytes aggregator_serialize needs right now. */
+AGGREGATOR_API int aggregator_serialized_size(const aggregator* a, size_t* size);
+
+/* Writes the whole state (config, series, panes, sketches, counters,
+ * watermark) into buf. If cap is too small: AGGREGATOR_EBUFFER, nothing
+ * written, *written = size needed. Versioned, little-endian, checksummed. */
+AGGREGATOR_API int aggregator_serialize(const aggregator* a, void* buf, size_t cap,
+                                        size_t* written);
+
+/* Builds a new handle from serialized bytes. `threading` picks the new
+ * handle's AGGREGATOR_THREADING_* (it is not part of the state). Everything
+ * is validated before anything is built; on failure *out is NULL. */
+AGGREGATOR_API int aggregator_restore(const void* buf, size_t len, uint32_t threading,
+                                      aggregator** out);
+
+/* Merges `src` into `dst` (same configuration required): counts, sums, min,
+ * max and moments exactly, sketches bucket-wise. dst == src is refused. */
+AGGREGATOR_API int aggregator_merge(aggregator* dst, const aggregator* src);
+
+/* Merges serialized state into `dst`. */
+AGGREGATOR_API int aggregator_merge_serialized(aggregator* dst, const void* buf,
+                                               size_t len);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* WINDOWAGG_WINDOWAGG_H_ */
