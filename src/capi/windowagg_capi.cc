@@ -1,0 +1,455 @@
+// extern "C" entry points: argument checks, status codes, and the exception
+// firewall. Nothing below lets a C++ exception reach the host.
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <limits>
+#include <new>
+
+#include "core/aggregator.h"
+#include "core/error.h"
+#include "core/key_hash.h"
+#include "core/memory.h"
+#include "format/state.h"
+#include "windowagg/windowagg.h"
+
+using windowagg::Aggregator;
+using windowagg::Config;
+using windowagg::Error;
+using windowagg::Fail;
+using windowagg::Status;
+
+// The opaque handle is the core aggregator itself.
+struct aggregator {};
+
+static_assert(sizeof(aggregator_stats) == sizeof(windowagg::Stats), "stats layout");
+static_assert(offsetof(aggregator_stats, watermark) == offsetof(windowagg::Stats, watermark));
+static_assert(sizeof(aggregator_key_stats) == sizeof(windowagg::KeyedStats));
+static_assert(sizeof(aggregator_window) == sizeof(windowagg::KeyedStats));
+static_assert(sizeof(aggregator_cursor) == sizeof(windowagg::Cursor));
+
+namespace {
+
+// Fixed buffer: recording an error never allocates (it may report one).
+thread_local char tls_error[1024] = "";
+
+void SetError(const char* function, const char* message) {
+  std::snprintf(tls_error, sizeof tls_error, "%s: %s", function, message);
+}
+
+Aggregator* Core(aggregator* a) { return reinterpret_cast<Aggregator*>(a); }
+Aggregator* Core(const aggregator* a) {
+  return reinterpret_cast<Aggregator*>(const_cast<aggregator*>(a));
+}
+aggregator* Handle(Aggregator* a) { return reinterpret_cast<aggregator*>(a); }
+
+// Runs f, turning every exception into a status and the thread's message.
+template <class F>
+int Guard(const char* function, F&& f) noexcept {
+  try {
+    f();
+    return AGGREGATOR_OK;
+  } catch (const Error& e) {
+    SetError(function, e.what());
+    return static_cast<int>(e.status());
+  } catch (const std::bad_alloc&) {
+    SetError(function, "out of memory: the allocation failed and the state is unchanged");
+    return AGGREGATOR_ENOMEM;
+  } catch (const std::exception& e) {
+    SetError(function, e.what());
+    return AGGREGATOR_EINTERNAL;
+  } catch (...) {
+    SetError(function, "unknown internal error");
+    return AGGREGATOR_EINTERNAL;
+  }
+}
+
+void Require(const void* p, const char* name) {
+  if (p == nullptr) Fail(Status::kInvalidArgument, "%s is NULL", name);
+}
+
+Aggregator* Checked(const aggregator* a) {
+  if (a == nullptr) Fail(Status::kInvalidArgument, "the handle is NULL");
+  return Core(a);
+}
+
+Config FromC(const aggregator_config* c) {
+  if (c == nullptr) Fail(Status::kInvalidArgument, "cfg is NULL");
+  if (c->struct_size < sizeof(uint32_t) * 2 + sizeof(int64_t)) {
+    Fail(Status::kConfig,
+         "struct_size is %u: call aggregator_config_init before setting fields", c->struct_size);
+  }
+  // A host built against an older header passes a shorter struct: fields it
+  // does not know keep their defaults. A newer host's extra fields must be 0.
+  aggregator_config full;
+  aggregator_config_init(&full);
+  size_t known = sizeof(aggregator_config);
+  size_t n = c->struct_size < known ? c->struct_size : known;
+  std::memcpy(&full, c, n);
+  if (c->struct_size > known) {
+    const auto* extra = reinterpret_cast<const unsigned char*>(c) + known;
+    for (size_t i = 0; i < c->struct_size - known; ++i) {
+      if (extra[i] != 0) {
+        Fail(Status::kConfig,
+             "struct_size %u: this library (version %s) does not know the fields past byte %u, "
+             "and they are set",
+             c->struct_size, WINDOWAGG_VERSION_STRING, known);
+      }
+    }
+  }
+  if (full.threading > AGGREGATOR_THREADING_SINGLE) {
+    Fail(Status::kConfig, "threading %u is not a mode (0 = SHARED, 1 = SINGLE)", full.threading);
+  }
+  if (full.quantiles > 1) Fail(Status::kConfig, "quantiles must be 0 or 1, got %u", full.quantiles);
+  Config cfg;
+  cfg.kind = static_cast<windowagg::WindowKind>(full.window_kind);
+  cfg.window_size = full.window_size;
+  cfg.slide = full.slide;
+  cfg.pane_width = full.pane_width;
+  cfg.allowed_lateness = full.allowed_lateness;
+  cfg.relative_accuracy = full.relative_accuracy;
+  cfg.quantiles = full.quantiles != 0;
+  cfg.nonfinite = static_cast<windowagg::NonFinitePolicy>(full.nonfinite_policy);
+  cfg.max_keys = full.max_keys;
+  cfg.key_policy = static_cast<windowagg::KeyPolicy>(full.key_policy);
+  cfg.thread_safe = full.threading == AGGREGATOR_THREADING_SHARED;
+  cfg.key_ttl = full.key_ttl;
+  cfg.memory_limit = full.memory_limit;
+  cfg.max_pending_windows = full.max_pending_windows;
+  windowagg::ValidateConfig(&cfg);
+  return cfg;
+}
+
+void ToC(const Config& cfg, aggregator_config* out) {
+  aggregator_config full;
+  aggregator_config_init(&full);
+  full.window_kind = static_cast<uint32_t>(cfg.kind);
+  full.window_size = cfg.window_size;
+  full.slide = cfg.kind == windowagg::WindowKind::kHopping ? cfg.slide : 0;
+  full.pane_width = cfg.pane_width;
+  full.allowed_lateness = cfg.allowed_lateness;
+  full.relative_accuracy = cfg.relative_accuracy;
+  full.quantiles = cfg.quantiles ? 1 : 0;
+  full.nonfinite_policy = static_cast<uint32_t>(cfg.nonfinite);
+  full.max_keys = cfg.max_keys;
+  full.key_policy = static_cast<uint32_t>(cfg.key_policy);
+  full.threading = cfg.thread_safe ? AGGREGATOR_THREADING_SHARED : AGGREGATOR_THREADING_SINGLE;
+  full.key_ttl = cfg.key_ttl;
+  full.memory_limit = cfg.memory_limit;
+  full.max_pending_windows = cfg.max_pending_windows;
+  uint32_t size = out->struct_size;
+  if (size == 0) Fail(Status::kInvalidArgument, "out->struct_size is 0: call aggregator_config_init");
+  size_t n = size < sizeof full ? size : sizeof full;
+  std::memcpy(out, &full, n);
+  out->struct_size = size;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* aggregator_version(void) { return WINDOWAGG_VERSION_STRING; }
+unsigned aggregator_version_number(void) { return WINDOWAGG_VERSION_NUMBER; }
+
+const char* aggregator_status_string(int status) {
+  switch (status) {
+    case AGGREGATOR_OK: return "ok";
+    case AGGREGATOR_EINVAL: return "invalid argument";
+    case AGGREGATOR_ECONFIG: return "invalid configuration";
+    case AGGREGATOR_EVALUE: return "non-finite value refused";
+    case AGGREGATOR_ENOTFOUND: return "no such series";
+    case AGGREGATOR_EBUFFER: return "output buffer too small";
+    case AGGREGATOR_ENOMEM: return "out of memory";
+    case AGGREGATOR_EKEYLIMIT: return "key budget (max_keys) exceeded";
+    case AGGREGATOR_EMEMLIMIT: return "memory limit exceeded";
+    case AGGREGATOR_ECORRUPT: return "serialized state is corrupt";
+    case AGGREGATOR_EVERSION: return "serialized state has an unsupported format version";
+    case AGGREGATOR_EMISMATCH: return "configurations differ";
+    case AGGREGATOR_EUNSUPPORTED: return "not supported for this handle";
+    case AGGREGATOR_EINTERNAL: return "internal error";
+    default: return "unknown status";
+  }
+}
+
+const char* aggregator_last_error(void) { return tls_error; }
+
+void aggregator_config_init(aggregator_config* cfg) {
+  if (cfg == nullptr) return;
+  std::memset(cfg, 0, sizeof *cfg);
+  cfg->struct_size = sizeof *cfg;
+  cfg->window_kind = AGGREGATOR_WINDOW_COUNT;
+  cfg->window_size = 1024;
+  cfg->relative_accuracy = 0.01;
+  cfg->quantiles = 1;
+  cfg->nonfinite_policy = AGGREGATOR_NONFINITE_REJECT;
+  cfg->key_policy = AGGREGATOR_KEYS_REJECT;
+  cfg->threading = AGGREGATOR_THREADING_SHARED;
+  cfg->max_pending_windows = 65536;
+}
+
+int aggregator_create(const aggregator_config* cfg, aggregator** out) {
+  if (out != nullptr) *out = nullptr;
+  return Guard(__func__, [&] {
+    Require(out, "out");
+    Config c = FromC(cfg);
+    *out = Handle(Aggregator::Create(c));
+  });
+}
+
+int aggregator_get_config(const aggregator* a, aggregator_config* out) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(out, "out");
+    ToC(core->config(), out);
+  });
+}
+
+aggregator* aggregator_new(long long capacity) {
+  aggregator* result = nullptr;
+  Guard(__func__, [&] {
+    if (capacity <= 0) Fail(Status::kConfig, "capacity must be >= 1, got %d", capacity);
+    if (capacity > windowagg::kMaxCountWindow) {
+      Fail(Status::kConfig, "capacity %d is too large (at most 2^32 values)", capacity);
+    }
+    Config c;
+    c.window_size = capacity;
+    windowagg::ValidateConfig(&c);
+    result = Handle(Aggregator::Create(c));
+  });
+  return result;
+}
+
+double aggregator_process_batch(aggregator* a, const double* data, size_t len) {
+  double mean = std::numeric_limits<double>::quiet_NaN();
+  Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    if (data == nullptr && len > 0) {
+      Fail(Status::kInvalidArgument, "data is NULL but len is %u", len);
+    }
+    windowagg::Batch b;
+    b.values = data;
+    b.size = len;
+    core->Push(b);
+    windowagg::Stats st;
+    try {
+      core->KeyStats(windowagg::kDefaultKey, &st);
+    } catch (const Error& e) {
+      if (e.status() != Status::kNotFound) throw;
+      return;  // nothing pushed yet: NaN, not an error
+    }
+    mean = st.mean;
+  });
+  return mean;
+}
+
+void aggregator_free(aggregator* a) { Aggregator::Destroy(Core(a)); }
+
+int aggregator_push(aggregator* a, const double* values, const int64_t* timestamps,
+                    const uint64_t* keys, size_t len) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    windowagg::Batch b;
+    b.values = values;
+    b.timestamps = timestamps;
+    b.keys = keys;
+    b.size = len;
+    core->Push(b);
+  });
+}
+
+int aggregator_push_named(aggregator* a, const double* values, const int64_t* timestamps,
+                          const uint8_t* key_bytes, const uint32_t* key_offsets, size_t len) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    if (len == 0) return;
+    Require(key_offsets, "key_offsets");
+    windowagg::Batch b;
+    b.values = values;
+    b.timestamps = timestamps;
+    b.key_bytes = key_bytes;
+    b.key_offsets = key_offsets;
+    b.size = len;
+    core->Push(b);
+  });
+}
+
+uint64_t aggregator_key_hash(const void* bytes, size_t len) {
+  if (bytes == nullptr) len = 0;
+  return windowagg::KeyHash(bytes, len);
+}
+
+int aggregator_advance(aggregator* a, int64_t watermark) {
+  return Guard(__func__, [&] { Checked(a)->Advance(watermark); });
+}
+
+int aggregator_get_key_stats(const aggregator* a, uint64_t key, aggregator_stats* out) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(out, "out");
+    core->KeyStats(key, reinterpret_cast<windowagg::Stats*>(out));
+  });
+}
+
+int aggregator_get_stats(const aggregator* a, aggregator_stats* out) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(out, "out");
+    core->AllStats(reinterpret_cast<windowagg::Stats*>(out));
+  });
+}
+
+int aggregator_get_key_quantiles(const aggregator* a, uint64_t key, const double* q, size_t n,
+                                 double* out) {
+  return Guard(__func__, [&] { Checked(a)->KeyQuantiles(key, q, n, out); });
+}
+
+int aggregator_get_quantiles(const aggregator* a, const double* q, size_t n, double* out) {
+  return Guard(__func__, [&] { Checked(a)->AllQuantiles(q, n, out); });
+}
+
+int aggregator_list_stats(const aggregator* a, aggregator_cursor* cursor,
+                          aggregator_key_stats* out, size_t cap, const double* q, size_t nq,
+                          double* out_q, size_t* n_out) {
+  if (n_out != nullptr) *n_out = 0;
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(cursor, "cursor");
+    Require(n_out, "n_out");
+    if (cap > 0) Require(out, "out");
+    *n_out = core->ListStats(reinterpret_cast<windowagg::Cursor*>(cursor),
+                             reinterpret_cast<windowagg::KeyedStats*>(out), cap, q, nq, out_q);
+  });
+}
+
+int aggregator_key_count(const aggregator* a, uint64_t* out) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(out, "out");
+    *out = core->KeyCount();
+  });
+}
+
+int aggregator_list_keys(const aggregator* a, aggregator_cursor* cursor, uint64_t* keys,
+                         size_t cap, uint8_t* names, size_t names_cap, uint32_t* name_offsets,
+                         size_t* n_out) {
+  if (n_out != nullptr) *n_out = 0;
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(cursor, "cursor");
+    Require(n_out, "n_out");
+    if (cap > 0) Require(keys, "keys");
+    if (names != nullptr) Require(name_offsets, "name_offsets (names is set)");
+    *n_out = core->ListKeys(reinterpret_cast<windowagg::Cursor*>(cursor), keys, cap, names,
+                            names_cap, name_offsets);
+  });
+}
+
+int aggregator_key_name(const aggregator* a, uint64_t key, uint8_t* buf, size_t cap,
+                        size_t* len) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(len, "len");
+    if (cap > 0) Require(buf, "buf");
+    size_t n = core->KeyName(key, buf, cap);
+    *len = n;
+    if (n > cap) {
+      Fail(Status::kBuffer, "the name of key %u is %u bytes, the buffer holds %u", key, n, cap);
+    }
+  });
+}
+
+int aggregator_remove_key(aggregator* a, uint64_t key) {
+  return Guard(__func__, [&] { Checked(a)->RemoveKey(key); });
+}
+
+int aggregator_poll_windows(aggregator* a, aggregator_window* out, size_t cap, const double* q,
+                            size_t nq, double* out_q, size_t* n_out) {
+  if (n_out != nullptr) *n_out = 0;
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(n_out, "n_out");
+    if (cap > 0) Require(out, "out");
+    *n_out = core->PollWindows(reinterpret_cast<windowagg::KeyedStats*>(out), cap, q, nq, out_q);
+  });
+}
+
+int aggregator_pending_windows(const aggregator* a, uint64_t* pending, uint64_t* dropped) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(pending, "pending");
+    Require(dropped, "dropped");
+    core->PendingWindows(pending, dropped);
+  });
+}
+
+int aggregator_memory_usage(const aggregator* a, uint64_t* bytes) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(bytes, "bytes");
+    *bytes = core->MemoryUsage();
+  });
+}
+
+int aggregator_key_memory_usage(const aggregator* a, uint64_t key, uint64_t* bytes) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(bytes, "bytes");
+    *bytes = core->KeyMemoryUsage(key);
+  });
+}
+
+int aggregator_serialized_size(const aggregator* a, size_t* size) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(size, "size");
+    *size = windowagg::SerializedSize(*core);
+  });
+}
+
+int aggregator_serialize(const aggregator* a, void* buf, size_t cap, size_t* written) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(written, "written");
+    *written = 0;
+    size_t need = 0;
+    bool ok = windowagg::Serialize(*core, static_cast<uint8_t*>(buf), cap, &need);
+    *written = need;
+    if (!ok) {
+      Fail(Status::kBuffer, "the state needs %u bytes, the buffer holds %u; nothing written",
+           need, cap);
+    }
+  });
+}
+
+int aggregator_restore(const void* buf, size_t len, uint32_t threading, aggregator** out) {
+  if (out != nullptr) *out = nullptr;
+  return Guard(__func__, [&] {
+    Require(out, "out");
+    if (len > 0) Require(buf, "buf");
+    if (threading > AGGREGATOR_THREADING_SINGLE) {
+      Fail(Status::kInvalidArgument, "threading %u is not a mode (0 = SHARED, 1 = SINGLE)",
+           threading);
+    }
+    *out = Handle(windowagg::Restore(static_cast<const uint8_t*>(buf), len,
+                                     threading == AGGREGATOR_THREADING_SHARED));
+  });
+}
+
+int aggregator_merge(aggregator* dst, const aggregator* src) {
+  return Guard(__func__, [&] {
+    Aggregator* d = Checked(dst);
+    if (src == nullptr) Fail(Status::kInvalidArgument, "src is NULL");
+    if (Core(src) == d) Fail(Status::kInvalidArgument, "cannot merge a handle into itself");
+    windowagg::MergeHandles(d, *Core(src));
+  });
+}
+
+int aggregator_merge_serialized(aggregator* dst, const void* buf, size_t len) {
+  return Guard(__func__, [&] {
+    Aggregator* d = Checked(dst);
+    if (len > 0) Require(buf, "buf");
+    windowagg::MergeSerialized(d, static_cast<const uint8_t*>(buf), len);
+  });
+}
+
+}  // extern "C"

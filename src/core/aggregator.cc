@@ -1,0 +1,988 @@
+#include "core/aggregator.h"
+
+#include <mimalloc.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <string_view>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "core/error.h"
+#include "core/kernels.h"
+#include "core/key_hash.h"
+#include "core/time_math.h"
+
+namespace windowagg {
+
+template <class T>
+using ScratchVector = std::vector<T, mi_stl_allocator<T>>;
+
+// Everything one push computes before it changes state: per-element status,
+// event times, resolved keys and series, grouped by shard.
+class Aggregator::Work {
+ public:
+  enum : uint8_t { kAccept = 0, kLate = 1, kSkipped = 2 };
+
+  void Reset(size_t n) {
+    status.clear();
+    times.clear();
+    keys.clear();
+    series.clear();
+    order.clear();
+    touched.clear();
+    n_ = n;
+  }
+  size_t size() const { return n_; }
+  bool all_accepted() const { return status.empty(); }
+
+  ScratchVector<uint8_t> status;   // empty: every element accepted
+  ScratchVector<int64_t> times;    // materialized event times (may be empty)
+  ScratchVector<uint64_t> keys;    // resolved series ids (empty: all default)
+  ScratchVector<Series*> series;   // per element, after Resolve
+  ScratchVector<uint32_t> order;   // element indexes grouped by shard
+  uint32_t shard_begin[kShards + 1];
+  ScratchVector<Series*> touched;
+  ScratchVector<double> values;    // compacted values (single-series slow path)
+  bool clock = false;              // arrival clock: times are base + index
+  Watermark end_wm{false, 0};
+  uint64_t epoch = 0;
+  uint64_t tick = 0;
+  uint64_t late = 0;
+  uint64_t skipped = 0;
+
+ private:
+  size_t n_ = 0;
+};
+
+namespace {
+std::string DescribeKey(uint64_t key, std::string_view name) {
+  if (name.empty()) return absl::StrFormat("key %u", key);
+  std::string shown(name.substr(0, 64));
+  return absl::StrFormat("key \"%s\"%s (id %u)", absl::CHexEscape(shown),
+                         name.size() > 64 ? "..." : "", key);
+}
+
+const char* NonFiniteName(double v) {
+  if (std::isnan(v)) return "NaN";
+  return v > 0 ? "+Inf" : "-Inf";
+}
+
+Stats MakeStats(const Moments& m, int64_t start, int64_t end, const Series* s,
+                int64_t watermark) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  Stats st{};
+  st.count = m.count;
+  st.sum = m.count ? m.Sum() : 0.0;
+  st.mean = m.count ? m.Sum() / static_cast<double>(m.count) : kNaN;
+  st.min = m.count ? m.min : kNaN;
+  st.max = m.count ? m.max : kNaN;
+  st.variance = m.Variance();
+  st.stddev = std::sqrt(st.variance);
+  st.window_start = start;
+  st.window_end = end;
+  st.late = s ? s->late : 0;
+  st.rejected = s ? s->rejected : 0;
+  st.total = s ? s->total : 0;
+  st.watermark = watermark;
+  return st;
+}
+
+}  // namespace
+
+// ---- Construction ----------------------------------------------------------
+
+Aggregator::Aggregator(const Config& config)
+    : config_(config),
+      mapping_(config.relative_accuracy),
+      account_(config.memory_limit),
+      scope_{&account_, nullptr},
+      queue_(ScopeAllocator<ClosedWindow>(&scope_)) {
+  if (config_.kind != WindowKind::kCount) {
+    geometry_.sliding = config_.kind == WindowKind::kSliding;
+    geometry_.pane = geometry_.sliding ? config_.pane_width : config_.slide;
+    geometry_.width = config_.window_size;
+    geometry_.lateness = config_.allowed_lateness;
+    geometry_.panes_per_window = config_.window_size / geometry_.pane;
+  }
+  for (auto& s : shards_) s = std::make_unique<Shard>(&scope_);
+}
+
+Aggregator::~Aggregator() {
+  for (auto& shard : shards_) {
+    for (auto& [key, s] : shard->map) DeleteSeries(s);
+    shard->map.clear();
+  }
+}
+
+Aggregator* Aggregator::Create(const Config& config) {
+  void* mem = Allocate(nullptr, sizeof(Aggregator));
+  try {
+    return new (mem) Aggregator(config);
+  } catch (...) {
+    Deallocate(nullptr, mem);
+    throw;
+  }
+}
+
+void Aggregator::Destroy(Aggregator* a) noexcept {
+  if (a == nullptr) return;
+  a->~Aggregator();
+  Deallocate(nullptr, a);
+}
+
+// ---- Locks -----------------------------------------------------------------
+
+Aggregator::TableLock::TableLock(const Aggregator* a, bool exclusive)
+    : a_(a), exclusive_(exclusive) {
+  if (!a_->config_.thread_safe) return;
+  if (exclusive_) {
+    a_->table_mu_.Lock();
+  } else {
+    a_->table_mu_.ReaderLock();
+  }
+}
+
+Aggregator::TableLock::~TableLock() {
+  if (!a_->config_.thread_safe) return;
+  if (exclusive_) {
+    a_->table_mu_.Unlock();
+  } else {
+    a_->table_mu_.ReaderUnlock();
+  }
+}
+
+Aggregator::ShardLock::ShardLock(const Aggregator* a, Shard& s)
+    : s_(a->config_.thread_safe ? &s : nullptr) {
+  if (s_) s_->mu.Lock();
+}
+
+Aggregator::ShardLock::~ShardLock() {
+  if (s_) s_->mu.Unlock();
+}
+
+template <class F>
+void Aggregator::ForEachSeries(F&& visit) {
+  for (auto& shard : shards_) {
+    ShardLock lock(this, *shard);
+    for (auto& [key, s] : shard->map) visit(s);
+  }
+}
+
+template <class F>
+size_t Aggregator::Page(Cursor* cursor, size_t cap, F&& visit) {
+  if (cursor->done || cap == 0) return 0;
+  size_t filled = 0;
+  size_t first_shard = cursor->started ? cursor->position >> (64 - kShardBits) : 0;
+  ScratchVector<std::pair<uint64_t, Series*>> page;
+  for (size_t sh = first_shard; sh < kShards; ++sh) {
+    {
+      ShardLock lock(this, *shards_[sh]);
+      page.clear();
+      for (auto& [key, s] : shards_[sh]->map) {
+        uint64_t m = Mix(key);
+        if (!cursor->started || m > cursor->position) page.emplace_back(m, s);
+      }
+      size_t room = cap - filled;
+      if (page.size() > room) {
+        std::nth_element(page.begin(), page.begin() + room, page.end());
+        page.resize(room + 1);  // one extra tells "more in this shard"
+      }
+      std::sort(page.begin(), page.end());
+      for (size_t k = 0; k < page.size(); ++k) {
+        if (filled == cap || !visit(page[k].second)) return filled;
+        cursor->position = page[k].first;
+        cursor->started = 1;
+        ++filled;
+      }
+    }
+    if (sh + 1 < kShards) {
+      // Resume at the next shard: every Mix there is above this position.
+      cursor->position = (uint64_t{sh + 1} << (64 - kShardBits)) - 1;
+      cursor->started = 1;
+    }
+  }
+  cursor->done = 1;
+  return filled;
+}
+
+uint64_t Aggregator::Mix(uint64_t key) {
+  // splitmix64's finalizer: a bijection, so ordering by Mix(key) is total and
+  // a cursor can resume after any key.
+  key ^= key >> 30;
+  key *= 0xbf58476d1ce4e5b9ull;
+  key ^= key >> 27;
+  key *= 0x94d049bb133111ebull;
+  key ^= key >> 31;
+  return key;
+}
+
+// ---- Watermark -------------------------------------------------------------
+
+Aggregator::Watermark Aggregator::CurrentWatermark() const {
+  if (!has_watermark_.load(std::memory_order_acquire)) return {false, 0};
+  return {true, watermark_.load(std::memory_order_acquire)};
+}
+
+void Aggregator::RaiseWatermark(int64_t wm) {
+  int64_t cur = watermark_.load(std::memory_order_relaxed);
+  if (!has_watermark_.load(std::memory_order_acquire)) {
+    // First value: race only against other first values.
+    bool expected = false;
+    watermark_.store(wm, std::memory_order_relaxed);
+    if (has_watermark_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) return;
+    cur = watermark_.load(std::memory_order_relaxed);
+  }
+  while (wm > cur && !watermark_.compare_exchange_weak(cur, wm, std::memory_order_acq_rel)) {
+  }
+}
+
+// ---- Series lifecycle ------------------------------------------------------
+
+Series* Aggregator::Find(uint64_t key) {
+  Shard& sh = ShardOf(key);
+  auto it = sh.map.find(key);
+  return it == sh.map.end() ? nullptr : it->second;
+}
+
+Series* Aggregator::NewSeries(uint64_t key) {
+  void* mem = Allocate(&account_, sizeof(Series));
+  try {
+    return new (mem) Series(key, &account_, static_cast<uint64_t>(config_.window_size),
+                            config_.kind == WindowKind::kCount ? nullptr : &geometry_);
+  } catch (...) {
+    Deallocate(&account_, mem);
+    throw;
+  }
+}
+
+void Aggregator::DeleteSeries(Series* s) noexcept {
+  s->~Series();
+  Deallocate(&account_, s);
+}
+
+void Aggregator::EraseSeries(Series* s) {
+  ShardOf(s->key).map.erase(s->key);
+  if (s->key != kOverflowKey) live_keys_.fetch_sub(1, std::memory_order_relaxed);
+  DeleteSeries(s);
+}
+
+void Aggregator::BringUpToDate(Series* s, const Watermark& wm) {
+  if (!wm.set || !s->panes) return;
+  s->panes->Advance(wm.value, [&](const WindowView& view) { Emit(*s, view); });
+}
+
+void Aggregator::Emit(const Series& s, const WindowView& view) {
+  ClosedWindow w{s.key, MakeStats(view.moments, view.start, view.end, &s, 0),
+                 Sketch(&scope_)};
+  Watermark wm = CurrentWatermark();
+  w.stats.watermark = wm.set ? wm.value : kTimeMin;
+  if (config_.quantiles) {
+    for (const Sketch* part : view.sketches) w.sketch.MergeFrom(*part);
+  }
+  absl::MutexLock lock(&queue_mu_);
+  if (queue_.size() >= config_.max_pending_windows) {
+    queue_.pop_front();
+    ++dropped_windows_;
+  }
+  queue_.push_back(std::move(w));
+}
+
+// ---- Push ------------------------------------------------------------------
+
+void Aggregator::Classify(const Batch& b, Work& w) {
+  const size_t n = b.size;
+  const bool have_ts = b.timestamps != nullptr;
+  w.clock = !have_ts;
+  size_t bad = FindNonFinite(b.values, n);
+  if (bad < n) {
+    if (config_.nonfinite == NonFinitePolicy::kReject) {
+      Fail(Status::kValue,
+           "values[%u] is %s: non-finite values are refused (nonfinite_policy = REJECT); "
+           "nothing from this batch was applied",
+           bad, NonFiniteName(b.values[bad]));
+    }
+    w.status.assign(n, Work::kAccept);
+    for (size_t i = bad; i < n; ++i) {
+      if (!std::isfinite(b.values[i])) {
+        w.status[i] = Work::kSkipped;
+        ++w.skipped;
+      }
+    }
+  }
+  Watermark wm = CurrentWatermark();
+  if (!have_ts) return;  // arrival order: nothing is late
+
+  // Late values, in batch order against the running watermark. Fast path:
+  // timestamps sorted and the first one on time means none is late.
+  const int64_t* t = b.timestamps;
+  auto late = [&](int64_t ti, const Watermark& cur) {
+    if (!cur.set) return false;
+    if (Wide(ti) < Wide(cur.value) - config_.allowed_lateness) return true;
+    return geometry_.sliding &&
+           Wide(PaneOf(ti, geometry_.pane)) <
+               Wide(PaneOf(cur.value, geometry_.pane)) - geometry_.panes_per_window + 1;
+  };
+  if (w.status.empty() && !late(t[0], wm) && SortedRunLength(t, n, kTimeMin, kTimeMax) == n) {
+    w.end_wm = {true, wm.set ? std::max(wm.value, t[n - 1]) : t[n - 1]};
+    return;
+  }
+  if (w.status.empty()) w.status.assign(n, Work::kAccept);
+  for (size_t i = 0; i < n; ++i) {
+    if (w.status[i] == Work::kSkipped) continue;
+    if (late(t[i], wm)) {
+      w.status[i] = Work::kLate;
+      ++w.late;
+      continue;
+    }
+    wm = {true, wm.set ? std::max(wm.value, t[i]) : t[i]};
+  }
+  w.end_wm = wm;
+}
+
+bool Aggregator::Resolve(const Batch& b, Work& w) {
+  const size_t n = b.size;
+  w.series.resize(n);
+  const bool named = b.key_offsets != nullptr;
+  for (size_t sh = 0; sh < kShards; ++sh) {
+    if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
+    Shard& shard = *shards_[sh];
+    ShardLock lock(this, shard);
+    uint64_t last_key = 0;
+    Series* last = nullptr;
+    for (uint32_t k = w.shard_begin[sh]; k < w.shard_begin[sh + 1]; ++k) {
+      uint32_t i = w.order[k];
+      uint64_t key = w.keys[i];
+      if (last == nullptr || key != last_key) {
+        auto it = shard.map.find(key);
+        if (it == shard.map.end()) return false;
+        last = it->second;
+        last_key = key;
+      }
+      if (named && key != kOverflowKey && !last->name().empty()) {
+        std::string_view name(reinterpret_cast<const char*>(b.key_bytes) + b.key_offsets[i],
+                              b.key_offsets[i + 1] - b.key_offsets[i]);
+        if (name != last->name()) {
+          Fail(Status::kInvalidArgument,
+               "keys[%u]: %s hashes to the same id as existing %s; rename one of them", i,
+               DescribeKey(key, name), DescribeKey(key, last->name()));
+        }
+      }
+      w.series[i] = last;
+    }
+  }
+  return true;
+}
+
+void Aggregator::CreateKeys(const Batch& b, Work& w) {
+  // Table held exclusively: no other thread sees the table change under us.
+  const size_t n = b.size;
+  const bool named = b.key_offsets != nullptr;
+  auto name_of = [&](size_t i) -> std::string_view {
+    if (!named) return {};
+    return {reinterpret_cast<const char*>(b.key_bytes) + b.key_offsets[i],
+            b.key_offsets[i + 1] - b.key_offsets[i]};
+  };
+  // New keys in batch order, first element of each; existing ones marked.
+  absl::flat_hash_map<uint64_t, uint32_t, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
+                      mi_stl_allocator<std::pair<const uint64_t, uint32_t>>>
+      fresh;
+  ScratchVector<uint64_t> fresh_order;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t key = w.keys[i];
+    if (Series* s = Find(key)) {
+      s->touch_epoch = w.epoch;
+      continue;
+    }
+    auto [it, inserted] = fresh.try_emplace(key, static_cast<uint32_t>(i));
+    if (inserted) {
+      fresh_order.push_back(key);
+    } else if (named && name_of(it->second) != name_of(i)) {
+      Fail(Status::kInvalidArgument, "keys[%u]: %s hashes to the same id as keys[%u] %s", i,
+           DescribeKey(key, name_of(i)), it->second, DescribeKey(key, name_of(it->second)));
+    }
+  }
+  // The overflow series never counts against the budget.
+  size_t budgeted = 0;
+  for (uint64_t key : fresh_order) budgeted += key != kOverflowKey;
+  const uint64_t live = live_keys_.load(std::memory_order_relaxed);
+  const uint64_t max = config_.max_keys;
+  size_t allowed = fresh_order.size();
+  if (max != 0 && live + budgeted > max) {
+    switch (config_.key_policy) {
+      case KeyPolicy::kReject: {
+        uint64_t room = max > live ? max - live : 0;
+        size_t seen = 0;
+        for (uint64_t key : fresh_order) {
+          if (key == kOverflowKey) continue;
+          if (seen++ == room) {
+            uint32_t i = fresh[key];
+            Fail(Status::kKeyLimit,
+                 "keys[%u]: %s would be live series number %u, above max_keys = %u "
+                 "(key_policy = REJECT); nothing from this batch was applied",
+                 i, DescribeKey(key, name_of(i)), live + room + 1, max);
+          }
+        }
+        break;
+      }
+      case KeyPolicy::kEvictLru: {
+        if (budgeted > max) {
+          Fail(Status::kKeyLimit,
+               "the batch holds %u new keys, more than max_keys = %u; nothing was applied",
+               budgeted, max);
+        }
+        uint64_t victims = live + budgeted - max;
+        ScratchVector<std::pair<uint64_t, Series*>> candidates;
+        for (auto& shard : shards_) {
+          for (auto& [key, s] : shard->map) {
+            if (key != kOverflowKey && s->touch_epoch != w.epoch) {
+              candidates.emplace_back(s->last_touch, s);
+            }
+          }
+        }
+        std::nth_element(candidates.begin(), candidates.begin() + (victims - 1),
+                         candidates.end(),
+                         [](const auto& a, const auto& c) { return a.first < c.first; });
+        Watermark wm = CurrentWatermark();
+        for (uint64_t k = 0; k < victims; ++k) {
+          BringUpToDate(candidates[k].second, wm);
+          EraseSeries(candidates[k].second);
+        }
+        break;
+      }
+      case KeyPolicy::kOverflow: {
+        uint64_t room = max > live ? max - live : 0;
+        allowed = 0;
+        size_t kept = 0;
+        for (; allowed < fresh_order.size(); ++allowed) {
+          if (fresh_order[allowed] != kOverflowKey && kept++ == room) break;
+        }
+        bool overflow_needed = false;
+        for (size_t k = allowed; k < fresh_order.size(); ++k) {
+          fresh.erase(fresh_order[k]);
+          overflow_needed = true;
+        }
+        fresh_order.resize(allowed);
+        if (overflow_needed) {
+          for (size_t i = 0; i < n; ++i) {
+            uint64_t key = w.keys[i];
+            if (key != kOverflowKey && !fresh.contains(key) && Find(key) == nullptr) {
+              w.keys[i] = kOverflowKey;
+            }
+          }
+          if (Find(kOverflowKey) == nullptr && !fresh.contains(kOverflowKey)) {
+            fresh.emplace(kOverflowKey, 0);
+            fresh_order.push_back(kOverflowKey);
+          }
+        }
+        break;
+      }
+    }
+  }
+  // Create; on any failure remove what this call created.
+  ScratchVector<Series*> created;
+  try {
+    created.reserve(fresh_order.size());
+    for (uint64_t key : fresh_order) {
+      Series* s = NewSeries(key);
+      try {
+        if (key != kOverflowKey) s->SetName(name_of(fresh[key]));
+        ShardOf(key).map.emplace(key, s);
+      } catch (...) {
+        DeleteSeries(s);
+        throw;
+      }
+      created.push_back(s);
+      if (key != kOverflowKey) live_keys_.fetch_add(1, std::memory_order_relaxed);
+    }
+  } catch (...) {
+    for (Series* s : created) EraseSeries(s);
+    throw;
+  }
+}
+
+void Aggregator::ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin, size_t end) {
+  // One series, elements [begin, end) of the batch (the whole unkeyed batch).
+  const double* v = b.values + begin;
+  const int64_t* t = b.timestamps ? b.timestamps + begin : nullptr;
+  size_t n = end - begin;
+  uint64_t base = w.clock ? static_cast<uint64_t>(w.times.empty() ? 0 : w.times[0]) : 0;
+  if (!w.all_accepted()) {
+    // Compact the accepted elements; count the rest.
+    w.values.clear();
+    ScratchVector<int64_t> kept_times;
+    for (size_t i = begin; i < end; ++i) {
+      switch (w.status[i]) {
+        case Work::kAccept:
+          w.values.push_back(b.values[i]);
+          if (s->panes) kept_times.push_back(b.timestamps ? b.timestamps[i] : w.times[0] + i);
+          break;
+        case Work::kLate:
+          ++s->late;
+          break;
+        default:
+          ++s->rejected;
+      }
+    }
+    v = w.values.data();
+    n = w.values.size();
+    if (s->panes) {
+      w.times.swap(kept_times);
+      t = w.times.data();
+    }
+  }
+  if (n == 0) return;
+  Sketch* sketch = config_.quantiles ? &s->count_sketch : nullptr;
+  if (s->count) {
+    s->count->Push(v, n, sketch, mapping_, s->scope);
+    s->total += n;
+    return;
+  }
+  uint64_t accepted = 0;
+  int64_t newest = s->total ? s->last_event : kTimeMin;
+  const int64_t pane = geometry_.pane;
+  for (size_t i = 0; i < n;) {
+    int64_t ti = t ? t[i] : static_cast<int64_t>(base + i);
+    int64_t p = PaneOf(ti, pane);
+    size_t run;
+    if (t != nullptr) {
+      run = std::max<size_t>(1, SortedRunLength(t + i, n - i, PaneStart(p, pane), PaneEnd(p, pane)));
+      newest = std::max(newest, t[i + run - 1]);
+    } else {
+      Wide left = (Wide(p) + 1) * pane - ti;
+      run = static_cast<size_t>(std::min<Wide>(Wide(n - i), left));
+      newest = std::max(newest, static_cast<int64_t>(base + i + run - 1));
+    }
+    if (s->panes->PaneOpen(p)) {
+      s->panes->AddRun(v + i, run, p, config_.quantiles, mapping_);
+      accepted += run;
+    } else {
+      s->late += run;
+    }
+    i += run;
+  }
+  s->total += accepted;
+  if (accepted) s->last_event = newest;
+}
+
+void Aggregator::Apply(const Batch& b, Work& w) {
+  const size_t n = b.size;
+  if (w.clock) {
+    uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
+    w.end_wm = {true, static_cast<int64_t>(base + n - 1)};
+    if (w.keys.empty()) {
+      w.times.assign(1, static_cast<int64_t>(base));  // ApplyToSeries derives the rest
+    } else {
+      w.times.resize(n);
+      for (size_t i = 0; i < n; ++i) w.times[i] = static_cast<int64_t>(base + i);
+    }
+  }
+  if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
+  Watermark wm = CurrentWatermark();
+
+  if (w.keys.empty()) {
+    Series* s = w.series[0];
+    ShardLock lock(this, ShardOf(s->key));
+    ApplyToSeries(s, b, w, 0, n);
+    s->last_touch = w.tick;
+    BringUpToDate(s, wm);
+    return;
+  }
+
+  const int64_t* times = b.timestamps ? b.timestamps : w.times.data();
+  for (size_t sh = 0; sh < kShards; ++sh) {
+    if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
+    ShardLock lock(this, *shards_[sh]);
+    w.touched.clear();
+    for (uint32_t k = w.shard_begin[sh]; k < w.shard_begin[sh + 1]; ++k) {
+      uint32_t i = w.order[k];
+      Series* s = w.series[i];
+      if (s->touch_epoch != w.epoch) {
+        s->touch_epoch = w.epoch;
+        w.touched.push_back(s);
+      }
+      s->last_touch = w.tick;
+      uint8_t st = w.status.empty() ? uint8_t{Work::kAccept} : w.status[i];
+      if (st == Work::kLate) {
+        ++s->late;
+        continue;
+      }
+      if (st == Work::kSkipped) {
+        ++s->rejected;
+        continue;
+      }
+      double v = b.values[i];
+      if (s->count) {
+        s->count->Push(&v, 1, config_.quantiles ? &s->count_sketch : nullptr, mapping_,
+                       s->scope);
+      } else if (!s->panes->Add(v, times[i], config_.quantiles, mapping_)) {
+        ++s->late;
+        continue;
+      }
+      if (s->total == 0 || times[i] > s->last_event) s->last_event = times[i];
+      ++s->total;
+    }
+    for (Series* s : w.touched) BringUpToDate(s, wm);
+  }
+}
+
+void Aggregator::GroupByShard(Work& w) {
+  const size_t n = w.keys.size();
+  std::fill(std::begin(w.shard_begin), std::end(w.shard_begin), 0);
+  for (size_t i = 0; i < n; ++i) ++w.shard_begin[(Mix(w.keys[i]) >> (64 - kShardBits)) + 1];
+  for (size_t sh = 0; sh < kShards; ++sh) w.shard_begin[sh + 1] += w.shard_begin[sh];
+  w.order.resize(n);
+  uint32_t next[kShards];
+  std::copy(w.shard_begin, w.shard_begin + kShards, next);
+  for (size_t i = 0; i < n; ++i) {
+    w.order[next[Mix(w.keys[i]) >> (64 - kShardBits)]++] = static_cast<uint32_t>(i);
+  }
+}
+
+void Aggregator::Push(const Batch& b) {
+  const size_t n = b.size;
+  if (n == 0) return;
+  if (b.values == nullptr) {
+    Fail(Status::kInvalidArgument, "values is NULL but len is %u", n);
+  }
+  if (n > (size_t{1} << 32) - 1) {
+    Fail(Status::kInvalidArgument, "len %u is too large (at most 2^32 - 1 values per batch)", n);
+  }
+  const bool named = b.key_offsets != nullptr;
+  if (named) {
+    for (size_t i = 0; i < n; ++i) {
+      if (b.key_offsets[i + 1] < b.key_offsets[i]) {
+        Fail(Status::kInvalidArgument,
+             "key_offsets[%u] = %u is below key_offsets[%u] = %u: offsets must not decrease",
+             i + 1, b.key_offsets[i + 1], i, b.key_offsets[i]);
+      }
+    }
+    if (b.key_bytes == nullptr && b.key_offsets[n] != b.key_offsets[0]) {
+      Fail(Status::kInvalidArgument, "key_bytes is NULL but the offsets describe %u bytes",
+           b.key_offsets[n] - b.key_offsets[0]);
+    }
+  }
+  const int mode = b.timestamps ? 1 : 2;
+  const int known = timestamp_mode_.load(std::memory_order_relaxed);
+  if (known != 0 && known != mode) {
+    Fail(Status::kInvalidArgument,
+         known == 1 ? "this handle's first push had timestamps, so every push needs them"
+                    : "this handle's first push had no timestamps (arrival-order clock), so "
+                      "no push may have them");
+  }
+
+  thread_local Work work;
+  Work& w = work;
+  w.Reset(n);
+  w.late = w.skipped = 0;
+  w.end_wm = {false, 0};
+  Classify(b, w);
+  w.epoch = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
+  w.tick = w.epoch;
+
+  if (b.keys != nullptr || named) {
+    w.keys.resize(n);
+    if (named) {
+      for (size_t i = 0; i < n; ++i) {
+        w.keys[i] = KeyHash(b.key_bytes ? b.key_bytes + b.key_offsets[i] : nullptr,
+                            b.key_offsets[i + 1] - b.key_offsets[i]);
+      }
+    } else {
+      std::memcpy(w.keys.data(), b.keys, n * sizeof(uint64_t));
+    }
+    GroupByShard(w);
+  }
+
+  bool applied = false;
+  {
+    TableLock table(this, /*exclusive=*/false);
+    bool resolved;
+    if (w.keys.empty()) {
+      ShardLock lock(this, ShardOf(kDefaultKey));
+      Series* s = Find(kDefaultKey);
+      resolved = s != nullptr;
+      if (resolved) w.series.assign(1, s);
+    } else {
+      resolved = Resolve(b, w);
+    }
+    if (resolved) {
+      Apply(b, w);
+      applied = true;
+    }
+  }
+  if (!applied) {
+    // Some key is new: change the table exclusively. An unkeyed handle takes
+    // this path once, for its first push.
+    TableLock table(this, /*exclusive=*/true);
+    if (w.keys.empty()) {
+      w.keys.assign(n, kDefaultKey);
+      GroupByShard(w);
+    }
+    CreateKeys(b, w);
+    GroupByShard(w);  // KEYS_OVERFLOW may have remapped keys
+    if (!Resolve(b, w)) Fail(Status::kInternal, "a series is missing right after creation");
+    Apply(b, w);
+  }
+  timestamp_mode_.store(mode, std::memory_order_relaxed);
+  MaybeExpireKeys();
+}
+
+void Aggregator::Advance(int64_t watermark) {
+  RaiseWatermark(watermark);
+  Watermark wm = CurrentWatermark();
+  {
+    TableLock table(this, false);
+    ForEachSeries([&](Series* s) { BringUpToDate(s, wm); });
+  }
+  MaybeExpireKeys();
+}
+
+void Aggregator::MaybeExpireKeys() {
+  if (config_.key_ttl <= 0) return;
+  Watermark wm = CurrentWatermark();
+  if (!wm.set) return;
+  // Sweep at most every ttl/8 of event time: O(series) each time.
+  int64_t last = last_ttl_sweep_.load(std::memory_order_relaxed);
+  int64_t step = std::max<int64_t>(1, config_.key_ttl / 8);
+  if (last != kTimeMin && Wide(wm.value) - last < step) return;
+  if (!last_ttl_sweep_.compare_exchange_strong(last, wm.value)) return;
+  TableLock table(this, true);
+  ScratchVector<Series*> idle;
+  for (auto& shard : shards_) {
+    for (auto& [key, s] : shard->map) {
+      if (s->total == 0 || Wide(s->last_event) < Wide(wm.value) - config_.key_ttl) {
+        idle.push_back(s);
+      }
+    }
+  }
+  for (Series* s : idle) {
+    BringUpToDate(s, wm);
+    EraseSeries(s);
+  }
+}
+
+// ---- Reads -----------------------------------------------------------------
+
+void Aggregator::FillStats(Series* s, const Watermark& wm, Stats* out, WindowView* view) {
+  BringUpToDate(s, wm);
+  if (s->count) {
+    const CountWindow& c = *s->count;
+    view->moments = c.Summary();
+    *out = MakeStats(view->moments, static_cast<int64_t>(c.window_start()),
+                     static_cast<int64_t>(c.total()), s, static_cast<int64_t>(c.total()));
+    view->sketches.assign(1, &s->count_sketch);
+    return;
+  }
+  if (!wm.set) {
+    view->moments = Moments();
+    view->sketches.clear();
+    *out = MakeStats(view->moments, 0, 0, s, kTimeMin);
+    return;
+  }
+  s->panes->Current(wm.value, view);
+  *out = MakeStats(view->moments, view->start, view->end, s, wm.value);
+}
+
+void Aggregator::FillQuantiles(const WindowView& view, double min, double max, const double* q,
+                               size_t n, double* out) const {
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = Sketch::Quantile(view.sketches.data(), view.sketches.size(), q[i], mapping_, min,
+                              max);
+  }
+}
+
+void Aggregator::CheckQuantileArgs(const double* q, size_t n, const double* out) const {
+  if (!config_.quantiles) {
+    Fail(Status::kUnsupported, "quantiles are turned off for this handle (config.quantiles = 0)");
+  }
+  if (n > 0 && q == nullptr) Fail(Status::kInvalidArgument, "q is NULL but n is %u", n);
+  if (n > 0 && out == nullptr) Fail(Status::kInvalidArgument, "the output array is NULL");
+  for (size_t i = 0; i < n; ++i) {
+    if (!(q[i] >= 0.0 && q[i] <= 1.0)) {
+      Fail(Status::kInvalidArgument, "q[%u] = %g is outside [0, 1]", i, q[i]);
+    }
+  }
+}
+
+void Aggregator::KeyRead(uint64_t key, Stats* out, const double* q, size_t n, double* out_q) {
+  TableLock table(this, false);
+  ShardLock lock(this, ShardOf(key));
+  Series* s = Find(key);
+  if (s == nullptr) Fail(Status::kNotFound, "no series with key %u", key);
+  WindowView view;
+  Stats st;
+  FillStats(s, CurrentWatermark(), &st, &view);
+  if (out != nullptr) *out = st;
+  FillQuantiles(view, st.min, st.max, q, n, out_q);
+}
+
+void Aggregator::KeyStats(uint64_t key, Stats* out) { KeyRead(key, out, nullptr, 0, nullptr); }
+
+void Aggregator::KeyQuantiles(uint64_t key, const double* q, size_t n, double* out) {
+  CheckQuantileArgs(q, n, out);
+  KeyRead(key, nullptr, q, n, out);
+}
+
+void Aggregator::AllRead(Stats* out, const double* q, size_t n, double* out_q) {
+  MemoryScope scratch{nullptr, nullptr};
+  Sketch merged(&scratch);
+  Moments total;
+  uint64_t late = 0, rejected = 0, accepted = 0;
+  int64_t start = 0, end = 0;
+  bool any = false;
+  Watermark wm = CurrentWatermark();
+  {
+    TableLock table(this, false);
+    WindowView view;
+    Stats st;
+    ForEachSeries([&](Series* s) {
+      FillStats(s, wm, &st, &view);
+      total.Merge(view.moments);
+      late += st.late;
+      rejected += st.rejected;
+      accepted += st.total;
+      start = any ? std::min(start, st.window_start) : st.window_start;
+      end = any ? std::max(end, st.window_end) : st.window_end;
+      any = true;
+      if (n > 0 && st.count > 0) {
+        for (const Sketch* part : view.sketches) merged.MergeFrom(*part);
+      }
+    });
+  }
+  Stats st = MakeStats(total, start, end, nullptr, wm.set ? wm.value : kTimeMin);
+  st.late = late;
+  st.rejected = rejected;
+  st.total = accepted;
+  if (config_.kind == WindowKind::kCount) st.watermark = static_cast<int64_t>(accepted);
+  if (out != nullptr) *out = st;
+  const Sketch* parts[1] = {&merged};
+  for (size_t i = 0; i < n; ++i) {
+    out_q[i] = Sketch::Quantile(parts, 1, q[i], mapping_, total.min, total.max);
+  }
+}
+
+void Aggregator::AllStats(Stats* out) { AllRead(out, nullptr, 0, nullptr); }
+
+void Aggregator::AllQuantiles(const double* q, size_t n, double* out) {
+  CheckQuantileArgs(q, n, out);
+  AllRead(nullptr, q, n, out);
+}
+
+size_t Aggregator::ListStats(Cursor* cursor, KeyedStats* out, size_t cap, const double* q,
+                             size_t nq, double* out_q) {
+  if (nq > 0) CheckQuantileArgs(q, nq, out_q);
+  TableLock table(this, false);
+  Watermark wm = CurrentWatermark();
+  WindowView view;
+  size_t i = 0;
+  return Page(cursor, cap, [&](Series* s) {
+    FillStats(s, wm, &out[i].stats, &view);
+    out[i].key = s->key;
+    if (nq > 0) FillQuantiles(view, out[i].stats.min, out[i].stats.max, q, nq, out_q + i * nq);
+    ++i;
+    return true;
+  });
+}
+
+// ---- Keys ------------------------------------------------------------------
+
+uint64_t Aggregator::KeyCount() {
+  TableLock table(this, false);
+  uint64_t n = 0;
+  for (auto& shard : shards_) {
+    ShardLock lock(this, *shard);
+    n += shard->map.size();
+  }
+  return n;
+}
+
+size_t Aggregator::ListKeys(Cursor* cursor, uint64_t* keys, size_t cap, uint8_t* names,
+                            size_t names_cap, uint32_t* name_offsets) {
+  TableLock table(this, false);
+  size_t i = 0;
+  size_t used = 0;
+  if (names != nullptr && cap > 0) name_offsets[0] = 0;
+  size_t n = Page(cursor, cap, [&](Series* s) {
+    if (names != nullptr) {
+      std::string_view name = s->name();
+      if (used + name.size() > names_cap) {
+        if (i == 0) {
+          Fail(Status::kBuffer, "names_cap %u cannot hold the next key's %u-byte name",
+               names_cap, name.size());
+        }
+        return false;
+      }
+      if (!name.empty()) std::memcpy(names + used, name.data(), name.size());
+      used += name.size();
+      name_offsets[i + 1] = static_cast<uint32_t>(used);
+    }
+    keys[i++] = s->key;
+    return true;
+  });
+  return n;
+}
+
+size_t Aggregator::KeyName(uint64_t key, uint8_t* buf, size_t cap) {
+  TableLock table(this, false);
+  ShardLock lock(this, ShardOf(key));
+  Series* s = Find(key);
+  if (s == nullptr) Fail(Status::kNotFound, "no series with key %u", key);
+  std::string_view name = s->name();
+  if (name.size() <= cap && !name.empty()) std::memcpy(buf, name.data(), name.size());
+  return name.size();
+}
+
+void Aggregator::RemoveKey(uint64_t key) {
+  TableLock table(this, true);
+  Series* s = Find(key);
+  if (s == nullptr) Fail(Status::kNotFound, "no series with key %u", key);
+  EraseSeries(s);
+}
+
+// ---- Closed windows ---------------------------------------------------------
+
+size_t Aggregator::PollWindows(KeyedStats* out, size_t cap, const double* q, size_t nq,
+                               double* out_q) {
+  if (config_.kind == WindowKind::kCount || config_.kind == WindowKind::kSliding) {
+    Fail(Status::kUnsupported, "only TUMBLING and HOPPING handles close windows");
+  }
+  if (nq > 0) CheckQuantileArgs(q, nq, out_q);
+  absl::MutexLock lock(&queue_mu_);
+  size_t n = std::min(cap, queue_.size());
+  for (size_t i = 0; i < n; ++i) {
+    ClosedWindow& w = queue_.front();
+    out[i].key = w.key;
+    out[i].stats = w.stats;
+    const Sketch* parts[1] = {&w.sketch};
+    for (size_t j = 0; j < nq; ++j) {
+      out_q[i * nq + j] =
+          Sketch::Quantile(parts, 1, q[j], mapping_, w.stats.min, w.stats.max);
+    }
+    queue_.pop_front();
+  }
+  return n;
+}
+
+void Aggregator::PendingWindows(uint64_t* pending, uint64_t* dropped) {
+  absl::MutexLock lock(&queue_mu_);
+  *pending = queue_.size();
+  *dropped = dropped_windows_;
+}
+
+// ---- Memory ----------------------------------------------------------------
+
+uint64_t Aggregator::MemoryUsage() const { return account_.bytes() + AllocatedSize(this); }
+
+uint64_t Aggregator::KeyMemoryUsage(uint64_t key) {
+  TableLock table(this, false);
+  ShardLock lock(this, ShardOf(key));
+  Series* s = Find(key);
+  if (s == nullptr) Fail(Status::kNotFound, "no series with key %u", key);
+  return AllocatedSize(s) + static_cast<uint64_t>(s->bytes);
+}
+
+}  // namespace windowagg

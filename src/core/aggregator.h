@@ -1,0 +1,206 @@
+// A handle: the series table, the watermark and the closed-window queue.
+//
+// Concurrency: series live in shards keyed by a hash of the key, each with
+// its own mutex; the table mutex is taken shared by pushes and reads and
+// exclusively only when the set of series changes (new keys, removal, TTL,
+// LRU eviction, restore/merge). So pushes into existing series from many
+// threads contend only per shard, and a full read holds one shard at a time.
+#ifndef WINDOWAGG_CORE_AGGREGATOR_H_
+#define WINDOWAGG_CORE_AGGREGATOR_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "core/config.h"
+#include "core/memory.h"
+#include "core/series.h"
+#include "core/sketch.h"
+
+namespace windowagg {
+
+// Mirrors aggregator_stats field for field.
+struct Stats {
+  uint64_t count;
+  double sum, mean, min, max, variance, stddev;
+  int64_t window_start, window_end;
+  uint64_t late, rejected, total;
+  int64_t watermark;
+};
+
+// One push, as the host handed it. Exactly one of keys / (key_bytes,
+// key_offsets) may be set.
+struct Batch {
+  const double* values = nullptr;
+  const int64_t* timestamps = nullptr;
+  const uint64_t* keys = nullptr;
+  const uint8_t* key_bytes = nullptr;
+  const uint32_t* key_offsets = nullptr;
+  size_t size = 0;
+};
+
+// Mirrors aggregator_key_stats and aggregator_window.
+struct KeyedStats {
+  uint64_t key;
+  Stats stats;
+};
+
+struct Cursor {
+  uint64_t position;
+  uint32_t started;
+  uint32_t done;
+};
+
+struct ClosedWindow {
+  uint64_t key;
+  Stats stats;
+  Sketch sketch;
+};
+
+class Aggregator {
+ public:
+  explicit Aggregator(const Config& config);  // config must be validated
+  ~Aggregator();
+  Aggregator(const Aggregator&) = delete;
+  Aggregator& operator=(const Aggregator&) = delete;
+
+  // Allocates the handle itself through mimalloc too.
+  static Aggregator* Create(const Config& config);
+  static void Destroy(Aggregator* a) noexcept;
+
+  const Config& config() const { return config_; }
+
+  void Push(const Batch& batch);
+  void Advance(int64_t watermark);
+
+  void KeyStats(uint64_t key, Stats* out);
+  void AllStats(Stats* out);
+  void KeyQuantiles(uint64_t key, const double* q, size_t n, double* out);
+  void AllQuantiles(const double* q, size_t n, double* out);
+  // out_q[i * nq + j] receives quantile q[j] of entry i.
+  size_t ListStats(Cursor* cursor, KeyedStats* out, size_t cap, const double* q, size_t nq,
+                   double* out_q);
+
+  uint64_t KeyCount();
+  size_t ListKeys(Cursor* cursor, uint64_t* keys, size_t cap, uint8_t* names, size_t names_cap,
+                  uint32_t* name_offsets);
+  // Returns the name's length; copies it when it fits in cap.
+  size_t KeyName(uint64_t key, uint8_t* buf, size_t cap);
+  void RemoveKey(uint64_t key);
+
+  size_t PollWindows(KeyedStats* out, size_t cap, const double* q, size_t nq, double* out_q);
+  void PendingWindows(uint64_t* pending, uint64_t* dropped);
+
+  uint64_t MemoryUsage() const;
+  uint64_t KeyMemoryUsage(uint64_t key);
+
+  // Serialized state (src/format).
+  friend class StateWriter;
+  friend class StateReader;
+
+  static constexpr size_t kShardBits = 5;
+  static constexpr size_t kShards = size_t{1} << kShardBits;
+
+ private:
+  using SeriesMap =
+      absl::flat_hash_map<uint64_t, Series*, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
+                          ScopeAllocator<std::pair<const uint64_t, Series*>>>;
+  struct Shard {
+    explicit Shard(const MemoryScope* scope) : map(ScopeAllocator<std::pair<const uint64_t, Series*>>(scope)) {}
+    absl::Mutex mu;
+    SeriesMap map;
+  };
+  struct Watermark {
+    bool set;
+    int64_t value;
+  };
+  class Work;  // per-push scratch and plan (aggregator.cc)
+
+  // Scoped locks that vanish in single-threaded mode. Order: table, then
+  // one shard, then the closed-window queue.
+  class TableLock {
+   public:
+    TableLock(const Aggregator* a, bool exclusive);
+    ~TableLock();
+
+   private:
+    const Aggregator* a_;
+    bool exclusive_;
+  };
+  class ShardLock {
+   public:
+    ShardLock(const Aggregator* a, Shard& s);
+    ~ShardLock();
+
+   private:
+    Shard* s_;
+  };
+
+  // Calls visit(series) for every series, one shard locked at a time; the
+  // table must be held by the caller.
+  template <class F>
+  void ForEachSeries(F&& visit);
+  // Walks series in Mix(key) order from the cursor, at most cap of them,
+  // calling visit(series) until it returns false (page full).
+  template <class F>
+  size_t Page(Cursor* cursor, size_t cap, F&& visit);
+
+  static uint64_t Mix(uint64_t key);
+  Shard& ShardOf(uint64_t key) { return *shards_[Mix(key) >> (64 - kShardBits)]; }
+
+  Watermark CurrentWatermark() const;
+  void RaiseWatermark(int64_t wm);
+
+  Series* Find(uint64_t key);  // shard lock held by caller
+  Series* NewSeries(uint64_t key);
+  void DeleteSeries(Series* s) noexcept;
+  void EraseSeries(Series* s);  // table held exclusively
+
+  void Classify(const Batch& b, Work& w);
+  bool Resolve(const Batch& b, Work& w);  // false: some key is new
+  void CreateKeys(const Batch& b, Work& w);
+  void Apply(const Batch& b, Work& w);
+  void ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin, size_t end);
+  void BringUpToDate(Series* s, const Watermark& wm);
+  void Emit(const Series& s, const WindowView& view);
+  void MaybeExpireKeys();
+
+  void GroupByShard(Work& w);
+  void FillStats(Series* s, const Watermark& wm, Stats* out, WindowView* view);
+  void FillQuantiles(const WindowView& view, double min, double max, const double* q, size_t n,
+                     double* out) const;
+  void CheckQuantileArgs(const double* q, size_t n, const double* out) const;
+  void KeyRead(uint64_t key, Stats* out, const double* q, size_t n, double* out_q);
+  void AllRead(Stats* out, const double* q, size_t n, double* out_q);
+
+  Config config_;
+  PaneGeometry geometry_;
+  SketchMapping mapping_;
+  mutable MemoryAccount account_;
+  MemoryScope scope_;  // handle-level structures (maps, queue sketches)
+
+  mutable absl::Mutex table_mu_;
+  std::unique_ptr<Shard> shards_[kShards];
+  std::atomic<uint64_t> live_keys_{0};  // the overflow series excluded
+
+  std::atomic<bool> has_watermark_{false};
+  std::atomic<int64_t> watermark_{0};
+  std::atomic<uint64_t> clock_{0};       // arrival clock (untimestamped handles)
+  std::atomic<int> timestamp_mode_{0};   // 0 unknown, 1 timestamps, 2 arrival clock
+  std::atomic<uint64_t> tick_{0};        // push counter for LRU
+  std::atomic<int64_t> last_ttl_sweep_{kTimeMin};
+
+  absl::Mutex queue_mu_;
+  std::deque<ClosedWindow, ScopeAllocator<ClosedWindow>> queue_;
+  uint64_t dropped_windows_ = 0;
+};
+
+}  // namespace windowagg
+
+#endif  // WINDOWAGG_CORE_AGGREGATOR_H_

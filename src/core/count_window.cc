@@ -1,0 +1,133 @@
+#include "core/count_window.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace windowagg {
+
+CountWindow::CountWindow(uint64_t capacity) : capacity_(capacity) {
+  // ~N/8 values per block bounds both the per-block bookkeeping at ingest and
+  // the rescan at query time; 1024 caps the query cost for huge windows.
+  uint64_t b = std::bit_floor(std::max<uint64_t>(1, capacity / 8));
+  block_ = static_cast<uint32_t>(std::min<uint64_t>(b, 1024));
+}
+
+void CountWindow::Free(const MemoryScope& scope) noexcept {
+  scope.Deallocate(ring_);
+  scope.Deallocate(front_);
+  scope.Deallocate(back_);
+  ring_ = nullptr;
+  front_ = back_ = nullptr;
+  ring_cap_ = 0;
+  stack_cap_ = 0;
+}
+
+void CountWindow::EnsureRing(uint64_t needed, const MemoryScope& scope) {
+  needed = std::min(needed, capacity_);
+  if (stack_cap_ == 0) {
+    // Blocks fully inside the window, plus one being popped.
+    uint64_t blocks = capacity_ / block_ + 2;
+    auto* f = static_cast<Moments*>(scope.Allocate(blocks * sizeof(Moments)));
+    Moments* b;
+    try {
+      b = static_cast<Moments*>(scope.Allocate(blocks * sizeof(Moments)));
+    } catch (...) {
+      scope.Deallocate(f);
+      throw;
+    }
+    front_ = f;
+    back_ = b;
+    stack_cap_ = static_cast<uint32_t>(blocks);
+  }
+  if (needed <= ring_cap_) return;
+  uint64_t cap = std::min(capacity_, std::max<uint64_t>({needed, ring_cap_ * 2, 64}));
+  auto* fresh = static_cast<double*>(scope.Allocate(cap * sizeof(double)));
+  // The ring only grows before it first wraps, so values sit at [0, total_).
+  if (total_ != 0) std::memcpy(fresh, ring_, total_ * sizeof(double));
+  scope.Deallocate(ring_);
+  ring_ = fresh;
+  ring_cap_ = cap;
+}
+
+void CountWindow::CompleteBlock() {
+  back_[back_n_++] = open_;
+  back_agg_.Merge(open_);
+  open_ = Moments();
+}
+
+void CountWindow::PopOldestBlock() {
+  if (front_n_ == 0) {
+    // Flip: newest back block becomes front_[0], oldest ends on top.
+    for (uint32_t k = 0; k < back_n_; ++k) {
+      Moments m = back_[back_n_ - 1 - k];
+      if (k > 0) m.Merge(front_[k - 1]);
+      front_[k] = m;
+    }
+    front_n_ = back_n_;
+    back_n_ = 0;
+    back_agg_ = Moments();
+  }
+  --front_n_;
+  ++oldest_block_;
+}
+
+void CountWindow::Push(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
+                       const MemoryScope& scope) {
+  if (n == 0) return;
+  EnsureRing(total_ + n, scope);
+  while (n > 0) {
+    uint64_t in_block = block_ - (total_ & (block_ - 1));
+    size_t len = static_cast<size_t>(std::min<uint64_t>({n, in_block, capacity_ - head_}));
+    double* slot = ring_ + head_;
+    if (sketch != nullptr) {
+      if (total_ >= capacity_) sketch->RemoveSpan(slot, len, map);
+      sketch->AddSpan(x, len, map);
+    }
+    std::memcpy(slot, x, len * sizeof(double));
+    if (len == 1) {
+      open_.Add(x[0]);
+    } else {
+      open_.Merge(SummarizeSpan(x, len));
+    }
+    total_ += len;
+    head_ += len;
+    if (head_ == capacity_) head_ = 0;
+    if ((total_ & (block_ - 1)) == 0) CompleteBlock();
+    // Drop blocks the window's start has cut into; they are rescanned.
+    uint64_t window_begin = total_ - size();
+    while (QueueSize() > 0 && oldest_block_ * block_ < window_begin) PopOldestBlock();
+    x += len;
+    n -= len;
+  }
+}
+
+void CountWindow::Segments(const double** a, size_t* na, const double** b, size_t* nb) const {
+  uint64_t n = size();
+  uint64_t start = (total_ - n) % capacity_;
+  *a = ring_ + start;
+  *na = static_cast<size_t>(std::min(n, capacity_ - start));
+  *b = ring_;
+  *nb = static_cast<size_t>(n - *na);
+}
+
+Moments CountWindow::Summary() const {
+  Moments m;
+  uint64_t begin = total_ - size();
+  uint64_t open_begin = total_ & ~static_cast<uint64_t>(block_ - 1);
+  uint64_t queued_begin = QueueSize() > 0 ? oldest_block_ * block_ : open_begin;
+  // Rescan [begin, queued_begin): part of one block, at most two ring pieces.
+  if (queued_begin > begin) {
+    uint64_t pos = begin % capacity_;
+    uint64_t len = queued_begin - begin;
+    uint64_t first = std::min(len, capacity_ - pos);
+    m.Merge(SummarizeSpan(ring_ + pos, static_cast<size_t>(first)));
+    if (len > first) m.Merge(SummarizeSpan(ring_, static_cast<size_t>(len - first)));
+  }
+  if (front_n_ > 0) m.Merge(front_[front_n_ - 1]);
+  m.Merge(back_agg_);
+  m.Merge(open_);
+  return m;
+}
+
+}  // namespace windowagg

@@ -1,0 +1,72 @@
+// The last N values of a series, exactly.
+//
+// Values live in a ring. Aggregates are kept per block of B consecutive
+// values (B a power of two <= N): complete blocks inside the window sit in a
+// Two-Stacks queue (amortized O(1) per block, no subtraction, so sums never
+// drift and min/max never rescan the window); the open block is aggregated
+// as values arrive; the one block the window's start cuts through is
+// rescanned at query time (< B values). Per value, ingest is a copy and a
+// vectorized block summary; queries cost O(B).
+#ifndef WINDOWAGG_CORE_COUNT_WINDOW_H_
+#define WINDOWAGG_CORE_COUNT_WINDOW_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/memory.h"
+#include "core/moments.h"
+#include "core/sketch.h"
+
+namespace windowagg {
+
+class CountWindow {
+ public:
+  explicit CountWindow(uint64_t capacity);
+  CountWindow(const CountWindow&) = delete;
+  CountWindow& operator=(const CountWindow&) = delete;
+
+  // Must be called before destruction with the scope that allocated.
+  void Free(const MemoryScope& scope) noexcept;
+
+  // Appends values; `sketch` (may be null) is kept equal to the window's
+  // values. Grows the ring before changing anything.
+  void Push(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
+            const MemoryScope& scope);
+
+  Moments Summary() const;
+  uint64_t capacity() const { return capacity_; }
+  uint64_t total() const { return total_; }
+  uint64_t size() const { return total_ < capacity_ ? total_ : capacity_; }
+  uint64_t window_start() const { return total_ - size(); }
+
+  // Values in the window, oldest first, as up to two ring segments.
+  void Segments(const double** a, size_t* na, const double** b, size_t* nb) const;
+
+ private:
+  void EnsureRing(uint64_t needed, const MemoryScope& scope);
+  void CompleteBlock();
+  void PopOldestBlock();
+  uint64_t QueueSize() const { return front_n_ + back_n_; }
+
+  uint64_t capacity_;
+  uint32_t block_;  // values per block, power of two
+  uint64_t total_ = 0;
+  uint64_t head_ = 0;  // ring position of the next value (total_ mod capacity_)
+  double* ring_ = nullptr;
+  uint64_t ring_cap_ = 0;
+
+  Moments open_;  // the block being filled
+  // Two-Stacks over complete blocks, oldest first. front_[k] aggregates
+  // front blocks 0..k where index front_n_-1 is the oldest.
+  Moments* front_ = nullptr;
+  Moments* back_ = nullptr;  // raw blocks, back_[0] oldest
+  uint32_t front_n_ = 0;
+  uint32_t back_n_ = 0;
+  uint32_t stack_cap_ = 0;
+  Moments back_agg_;
+  uint64_t oldest_block_ = 0;  // block number of the oldest queued block
+};
+
+}  // namespace windowagg
+
+#endif  // WINDOWAGG_CORE_COUNT_WINDOW_H_

@@ -1,0 +1,70 @@
+#include "core/memory.h"
+
+#include <mimalloc.h>
+
+namespace windowagg {
+namespace {
+std::atomic<int64_t> g_fail_countdown{0};
+
+bool ShouldFailAllocation() noexcept {
+  if (g_fail_countdown.load(std::memory_order_relaxed) == 0) return false;
+  // Counts down to 1, then stays "failing" at 1 until reset.
+  int64_t now = g_fail_countdown.load(std::memory_order_relaxed);
+  while (now > 1 &&
+         !g_fail_countdown.compare_exchange_weak(now, now - 1, std::memory_order_relaxed)) {
+  }
+  return now == 1;
+}
+}  // namespace
+
+void MemoryAccount::Charge(size_t n) {
+  uint64_t before = bytes_.fetch_add(n, std::memory_order_relaxed);
+  if (limit_ != 0 && before + n > limit_) {
+    bytes_.fetch_sub(n, std::memory_order_relaxed);
+    Fail(Status::kMemLimit,
+         "memory_limit of %u bytes reached: the handle holds %u bytes and needs %u more",
+         limit_, before, n);
+  }
+}
+
+void* Allocate(MemoryAccount* account, size_t n) {
+  if (n == 0) n = 1;
+  if (ShouldFailAllocation()) throw std::bad_alloc();
+  void* p = mi_malloc(n);
+  if (p == nullptr) throw std::bad_alloc();
+  if (account != nullptr) {
+    try {
+      account->Charge(mi_usable_size(p));
+    } catch (...) {
+      mi_free(p);
+      throw;
+    }
+  }
+  return p;
+}
+
+void Deallocate(MemoryAccount* account, void* p) noexcept {
+  if (p == nullptr) return;
+  if (account != nullptr) account->Credit(mi_usable_size(p));
+  mi_free(p);
+}
+
+size_t AllocatedSize(const void* p) noexcept { return p ? mi_usable_size(p) : 0; }
+
+void SetAllocationFailureCountdown(int64_t n) noexcept {
+  g_fail_countdown.store(n < 0 ? 0 : n, std::memory_order_relaxed);
+}
+
+void* MemoryScope::Allocate(size_t n) const {
+  void* p = windowagg::Allocate(account, n);
+  if (series_bytes != nullptr) *series_bytes += static_cast<int64_t>(AllocatedSize(p));
+  return p;
+}
+
+void MemoryScope::Deallocate(void* p) const noexcept {
+  if (p == nullptr) return;
+  if (series_bytes != nullptr) *series_bytes -= static_cast<int64_t>(AllocatedSize(p));
+  windowagg::Deallocate(account, p);
+}
+
+}  // namespace windowagg

@@ -1,0 +1,80 @@
+// Memory for one handle: every byte of library state comes from mimalloc's
+// explicit API (never the host's malloc, never an override) and is counted
+// against the handle, so memory use is reportable and a ceiling enforceable.
+#ifndef WINDOWAGG_CORE_MEMORY_H_
+#define WINDOWAGG_CORE_MEMORY_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "core/error.h"
+
+namespace windowagg {
+
+// Bytes held by one handle, and its optional ceiling. Shared by all threads.
+class MemoryAccount {
+ public:
+  explicit MemoryAccount(uint64_t limit = 0) : limit_(limit) {}
+  MemoryAccount(const MemoryAccount&) = delete;
+  MemoryAccount& operator=(const MemoryAccount&) = delete;
+
+  uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+  uint64_t limit() const { return limit_; }
+
+  // Throws Error(kMemLimit) when `n` more bytes would pass the ceiling.
+  void Charge(size_t n);
+  void Credit(size_t n) { bytes_.fetch_sub(n, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> bytes_{0};
+  uint64_t limit_;
+};
+
+// Allocates `n` bytes charged to `account` (nullptr: uncounted). Throws
+// std::bad_alloc or Error(kMemLimit); never returns nullptr for n > 0.
+void* Allocate(MemoryAccount* account, size_t n);
+// Frees memory from Allocate; returns its usable size to `account`.
+void Deallocate(MemoryAccount* account, void* p) noexcept;
+// Bytes Allocate really reserved for `p` (what the account was charged).
+size_t AllocatedSize(const void* p) noexcept;
+
+// Test hook: the n-th Allocate from now on (1-based) and every later one
+// fail with std::bad_alloc, until reset with 0. Process-wide.
+void SetAllocationFailureCountdown(int64_t n) noexcept;
+
+// Where a series' buffers charge their bytes: the handle's account plus the
+// series' own tally (for per-series memory reports; may be null).
+struct MemoryScope {
+  MemoryAccount* account;
+  int64_t* series_bytes;
+
+  void* Allocate(size_t n) const;
+  void Deallocate(void* p) const noexcept;
+};
+
+// STL allocator charging a MemoryScope (for hash maps, deques, vectors).
+template <class T>
+class ScopeAllocator {
+ public:
+  using value_type = T;
+  explicit ScopeAllocator(const MemoryScope* scope) noexcept : scope_(scope) {}
+  template <class U>
+  ScopeAllocator(const ScopeAllocator<U>& other) noexcept  // NOLINT
+      : scope_(other.scope()) {}
+  T* allocate(size_t n) { return static_cast<T*>(scope_->Allocate(n * sizeof(T))); }
+  void deallocate(T* p, size_t) noexcept { scope_->Deallocate(p); }
+  const MemoryScope* scope() const noexcept { return scope_; }
+  template <class U>
+  bool operator==(const ScopeAllocator<U>& o) const noexcept {
+    return scope_ == o.scope();
+  }
+
+ private:
+  const MemoryScope* scope_;
+};
+
+}  // namespace windowagg
+
+#endif  // WINDOWAGG_CORE_MEMORY_H_

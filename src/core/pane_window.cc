@@ -1,0 +1,132 @@
+#include "core/pane_window.h"
+
+#include <algorithm>
+
+namespace windowagg {
+
+PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
+    : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)), running_(scope) {}
+
+bool PaneWindow::PaneOpen(int64_t pane_index) const { return pane_index >= closed_below_; }
+
+Pane& PaneWindow::PaneFor(int64_t index, bool* is_newest) {
+  *is_newest = true;
+  if (panes_.empty() || index > panes_.back().index) {
+    panes_.push_back(Pane{index, Moments(), Sketch(scope_)});
+    if (geo_->sliding && panes_.size() > 1) {
+      try {
+        running_.MergeFrom(panes_[panes_.size() - 2].sketch);
+      } catch (...) {
+        panes_.pop_back();
+        throw;
+      }
+    }
+    return panes_.back();
+  }
+  if (index == panes_.back().index) return panes_.back();
+  *is_newest = false;
+  auto it = std::lower_bound(panes_.begin(), panes_.end(), index,
+                             [](const Pane& p, int64_t i) { return p.index < i; });
+  if (it != panes_.end() && it->index == index) return *it;
+  return *panes_.insert(it, Pane{index, Moments(), Sketch(scope_)});
+}
+
+bool PaneWindow::Add(double x, int64_t t, bool quantiles, const SketchMapping& map) {
+  int64_t p = PaneOf(t, geo_->pane);
+  if (p < closed_below_) return false;
+  bool newest;
+  Pane& pane = PaneFor(p, &newest);
+  if (quantiles) {
+    pane.sketch.Add(x, map);
+    if (geo_->sliding && !newest) {
+      try {
+        running_.Add(x, map);
+      } catch (...) {
+        pane.sketch.Remove(x, map);
+        throw;
+      }
+    }
+  }
+  pane.moments.Add(x);
+  return true;
+}
+
+void PaneWindow::AddRun(const double* x, size_t n, int64_t pane_index, bool quantiles,
+                        const SketchMapping& map) {
+  bool newest;
+  Pane& pane = PaneFor(pane_index, &newest);
+  if (quantiles) {
+    pane.sketch.AddSpan(x, n, map);
+    if (geo_->sliding && !newest) running_.AddSpan(x, n, map);
+  }
+  if (n == 1) {
+    pane.moments.Add(x[0]);
+  } else {
+    pane.moments.Merge(SummarizeSpan(x, n));
+  }
+}
+
+void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> emit) {
+  if (geo_->sliding) {
+    Wide lowest = Wide(PaneOf(wm, geo_->pane)) - geo_->panes_per_window + 1;
+    while (!panes_.empty() && panes_.front().index < lowest) {
+      if (panes_.size() == 1) {
+        running_.Clear();
+      } else {
+        running_.SubtractFrom(panes_.front().sketch);
+      }
+      panes_.pop_front();
+    }
+    closed_below_ = std::max(closed_below_, Saturate(lowest));
+    return;
+  }
+  // Window j covers panes [j, j + r) and closes once wm >= end + lateness.
+  Wide jmax = FloorDiv(Wide(wm) - geo_->lateness - geo_->width, geo_->pane);
+  if (jmax < Wide(closed_below_)) return;
+  const Wide r = geo_->panes_per_window;
+  Wide next = Wide(closed_below_);  // first window not yet closed
+  WindowView view;
+  for (size_t k = 0; k < panes_.size(); ++k) {
+    Wide p = panes_[k].index;
+    Wide j = std::max(next, p - r + 1);
+    for (; j <= p && j <= jmax; ++j) {
+      view.start = Saturate(j * geo_->pane);
+      view.end = Saturate(j * geo_->pane + geo_->width);
+      view.moments = Moments();
+      view.sketches.clear();
+      for (size_t m = k; m < panes_.size() && panes_[m].index < j + r; ++m) {
+        view.moments.Merge(panes_[m].moments);
+        view.sketches.push_back(&panes_[m].sketch);
+      }
+      emit(view);
+    }
+    next = std::max(next, j);
+    if (next > jmax) break;
+  }
+  while (!panes_.empty() && Wide(panes_.front().index) <= jmax) panes_.pop_front();
+  closed_below_ = Saturate(jmax + 1);
+}
+
+void PaneWindow::Current(int64_t wm, WindowView* view) const {
+  view->moments = Moments();
+  view->sketches.clear();
+  int64_t cur = PaneOf(wm, geo_->pane);
+  Wide first = Wide(cur) - geo_->panes_per_window + 1;
+  view->start = Saturate(first * geo_->pane);
+  view->end = PaneEnd(cur, geo_->pane);
+  if (geo_->sliding) {
+    for (const Pane& p : panes_) view->moments.Merge(p.moments);
+    if (!panes_.empty()) {
+      view->sketches.push_back(&running_);
+      view->sketches.push_back(&panes_.back().sketch);
+    }
+    return;
+  }
+  for (const Pane& p : panes_) {
+    if (Wide(p.index) < first || p.index > cur) continue;
+    view->moments.Merge(p.moments);
+    view->sketches.push_back(&p.sketch);
+  }
+}
+
+}  // namespace windowagg

@@ -1,0 +1,91 @@
+// Time windows of one series over panes of event time.
+//
+// SLIDING keeps the panes of the last D; TUMBLING and HOPPING keep every pane
+// some still-open window contains and emit windows as the watermark closes
+// them. Only non-empty panes are stored, sorted by pane number, so a quiet
+// series costs little. For SLIDING, a running sketch holds the sum of all
+// panes but the newest, so a quantile read merges two sketches, not D/pane.
+#ifndef WINDOWAGG_CORE_PANE_WINDOW_H_
+#define WINDOWAGG_CORE_PANE_WINDOW_H_
+
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "core/memory.h"
+#include "core/moments.h"
+#include "core/sketch.h"
+#include "core/time_math.h"
+
+namespace windowagg {
+
+// What a time-window handle's configuration fixes for all its series.
+struct PaneGeometry {
+  bool sliding = false;
+  int64_t pane = 1;          // pane width (SLIDING: pane_width; else slide)
+  int64_t width = 1;         // window width D
+  int64_t lateness = 0;
+  int64_t panes_per_window;  // D / pane
+};
+
+struct Pane {
+  int64_t index;
+  Moments moments;
+  Sketch sketch;
+};
+
+// A window being reported or emitted.
+struct WindowView {
+  int64_t start;
+  int64_t end;
+  Moments moments;
+  std::vector<const Sketch*> sketches;  // their union is the window's sketch
+};
+
+class PaneWindow {
+ public:
+  PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope);
+
+  // Adds one value with event time t. False if every window it could belong
+  // to is already closed or slid past (the caller counts it late).
+  bool Add(double x, int64_t t, bool quantiles, const SketchMapping& map);
+  // Adds values that all fall into pane `pane_index` (not yet closed).
+  void AddRun(const double* x, size_t n, int64_t pane_index, bool quantiles,
+              const SketchMapping& map);
+  // True if pane `pane_index` can still receive values.
+  bool PaneOpen(int64_t pane_index) const;
+
+  // Moves to watermark wm: slides or closes windows, calling `emit` for each
+  // closed TUMBLING/HOPPING window that holds values, oldest first.
+  void Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> emit);
+
+  // The window reads describe at watermark wm (the series advanced to wm).
+  void Current(int64_t wm, WindowView* view) const;
+
+  bool empty() const { return panes_.empty(); }
+  size_t pane_count() const { return panes_.size(); }
+  const std::deque<Pane, ScopeAllocator<Pane>>& panes() const { return panes_; }
+  const Sketch& running_sketch() const { return running_; }
+  int64_t closed_below() const { return closed_below_; }
+  // Serialization restores raw state through these.
+  std::deque<Pane, ScopeAllocator<Pane>>& mutable_panes() { return panes_; }
+  Sketch& mutable_running_sketch() { return running_; }
+  void set_closed_below(int64_t v) { closed_below_ = v; }
+
+ private:
+  Pane& PaneFor(int64_t index, bool* is_newest);
+
+  const PaneGeometry* geo_;
+  const MemoryScope* scope_;
+  std::deque<Pane, ScopeAllocator<Pane>> panes_;
+  Sketch running_;  // SLIDING: sum of the sketches of all panes but the newest
+  // Panes below this number never receive values again (slid out, or every
+  // window containing them closed).
+  int64_t closed_below_ = std::numeric_limits<int64_t>::min();
+};
+
+}  // namespace windowagg
+
+#endif  // WINDOWAGG_CORE_PANE_WINDOW_H_

@@ -1,0 +1,31 @@
+#include "core/series.h"
+
+#include <cstring>
+
+namespace windowagg {
+
+Series::Series(uint64_t k, MemoryAccount* account, uint64_t count_capacity,
+               const PaneGeometry* geometry)
+    : key(k), scope{account, &bytes}, count_sketch(&scope) {
+  if (geometry == nullptr) {
+    count.emplace(count_capacity);
+  } else {
+    panes.emplace(geometry, &scope);
+  }
+}
+
+Series::~Series() {
+  if (count) count->Free(scope);
+  scope.Deallocate(name_);
+}
+
+void Series::SetName(std::string_view n) {
+  if (n.empty()) return;
+  auto* p = static_cast<uint8_t*>(scope.Allocate(n.size()));
+  std::memcpy(p, n.data(), n.size());
+  scope.Deallocate(name_);
+  name_ = p;
+  name_len_ = static_cast<uint32_t>(n.size());
+}
+
+}  // namespace windowagg

@@ -1,0 +1,51 @@
+// One series: its window, its counters, its optional byte name. Every byte
+// it owns is charged to the handle and tallied in `bytes`.
+#ifndef WINDOWAGG_CORE_SERIES_H_
+#define WINDOWAGG_CORE_SERIES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "core/count_window.h"
+#include "core/memory.h"
+#include "core/pane_window.h"
+#include "core/sketch.h"
+
+namespace windowagg {
+
+struct Series {
+  Series(uint64_t key, MemoryAccount* account, uint64_t count_capacity,
+         const PaneGeometry* geometry);
+  ~Series();
+  Series(const Series&) = delete;
+  Series& operator=(const Series&) = delete;
+
+  void SetName(std::string_view name);
+  std::string_view name() const {
+    return {reinterpret_cast<const char*>(name_), name_len_};
+  }
+
+  const uint64_t key;
+  int64_t bytes = 0;  // buffers owned by this series (the object itself excluded)
+  const MemoryScope scope;
+  uint64_t late = 0;
+  uint64_t rejected = 0;
+  uint64_t total = 0;
+  int64_t last_event = 0;     // newest accepted event time (valid if total > 0)
+  uint64_t last_touch = 0;    // push tick of the last update (LRU)
+  uint64_t touch_epoch = 0;   // dedupes series touched by one push
+
+  // Exactly one of the two is engaged, by window kind.
+  std::optional<CountWindow> count;
+  Sketch count_sketch;  // COUNT windows: the window's values
+  std::optional<PaneWindow> panes;
+
+ private:
+  uint8_t* name_ = nullptr;
+  uint32_t name_len_ = 0;
+};
+
+}  // namespace windowagg
+
+#endif  // WINDOWAGG_CORE_SERIES_H_
