@@ -372,8 +372,15 @@ AGGREGATOR_API int aggregator_serialize(const aggregator* a, void* buf, size_t c
 AGGREGATOR_API int aggregator_restore(const void* buf, size_t len, uint32_t threading,
                                       aggregator** out);
 
-/* Merges `src` into `dst` (same configuration required): counts, sums, min,
- * max and moments exactly, sketches bucket-wise. dst == src is refused. */
+/* Merges `src` into `dst` (same window geometry, accuracy and quantile flag
+ * required, else AGGREGATOR_EMISMATCH): series present in both combine pane
+ * by pane — counts, sums, min, max and moments exactly, sketches bucket-wise
+ * (quantiles keep alpha); other series are copied. COUNT windows: src's
+ * window values are appended after dst's (as if they arrived later), so the
+ * result is the last N of the concatenation. Counters add up, the watermark
+ * is the larger one, src's queued closed windows are appended to dst's
+ * queue. The key budget (max_keys) is checked first: AGGREGATOR_EKEYLIMIT.
+ * dst == src is refused. src is only read. */
 AGGREGATOR_API int aggregator_merge(aggregator* dst, const aggregator* src);
 
 /* Merges serialized state into `dst`. */

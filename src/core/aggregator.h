@@ -100,9 +100,14 @@ class Aggregator {
   uint64_t MemoryUsage() const;
   uint64_t KeyMemoryUsage(uint64_t key);
 
-  // Serialized state (src/format).
+  // Serialized state (src/format/state.cc) reads and rebuilds internals.
   friend class StateWriter;
   friend class StateReader;
+  friend class StateApplier;
+  friend size_t SerializedSize(Aggregator& a);
+  friend bool Serialize(Aggregator& a, uint8_t* buf, size_t cap, size_t* size);
+  friend Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe);
+  friend void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len);
 
   static constexpr size_t kShardBits = 5;
   static constexpr size_t kShards = size_t{1} << kShardBits;

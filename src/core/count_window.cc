@@ -76,12 +76,31 @@ void CountWindow::Push(const double* x, size_t n, Sketch* sketch, const SketchMa
                        const MemoryScope& scope) {
   if (n == 0) return;
   EnsureRing(total_ + n, scope);
+  Append(x, n, sketch, map, /*evict=*/true);
+}
+
+void CountWindow::Restore(const double* x, size_t n, uint64_t total, Sketch* sketch,
+                          const SketchMapping& map, const MemoryScope& scope) {
+  if (total == n) {
+    Push(x, n, sketch, map, scope);
+    return;
+  }
+  // A full window: the ring is full-size; the values before it are gone.
+  EnsureRing(capacity_, scope);
+  total_ = total - n;
+  head_ = total_ % capacity_;
+  oldest_block_ = total_ / block_;
+  Append(x, n, sketch, map, /*evict=*/false);
+}
+
+void CountWindow::Append(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
+                         bool evict) {
   while (n > 0) {
     uint64_t in_block = block_ - (total_ & (block_ - 1));
     size_t len = static_cast<size_t>(std::min<uint64_t>({n, in_block, capacity_ - head_}));
     double* slot = ring_ + head_;
     if (sketch != nullptr) {
-      if (total_ >= capacity_) sketch->RemoveSpan(slot, len, map);
+      if (evict && total_ >= capacity_) sketch->RemoveSpan(slot, len, map);
       sketch->AddSpan(x, len, map);
     }
     std::memcpy(slot, x, len * sizeof(double));

@@ -33,6 +33,11 @@ class CountWindow {
   void Push(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
             const MemoryScope& scope);
 
+  // Rebuilds a window that holds x[0..n) as its newest values after `total`
+  // values in all (n == min(total, capacity)); for restoring saved state.
+  void Restore(const double* x, size_t n, uint64_t total, Sketch* sketch,
+               const SketchMapping& map, const MemoryScope& scope);
+
   Moments Summary() const;
   uint64_t capacity() const { return capacity_; }
   uint64_t total() const { return total_; }
@@ -44,6 +49,8 @@ class CountWindow {
 
  private:
   void EnsureRing(uint64_t needed, const MemoryScope& scope);
+  // evict = false only while restoring: ring slots hold no live values yet.
+  void Append(const double* x, size_t n, Sketch* sketch, const SketchMapping& map, bool evict);
   void CompleteBlock();
   void PopOldestBlock();
   uint64_t QueueSize() const { return front_n_ + back_n_; }

@@ -1,23 +1,739 @@
+// Format version 1 (all integers and doubles little-endian):
+//
+//   header   magic "WAGG" | u32 version | u64 total length | u64 config fingerprint
+//   config   u32 kind | i64 window_size | i64 slide | i64 pane_width |
+//            i64 allowed_lateness | f64 relative_accuracy | u8 quantiles |
+//            u32 nonfinite | u64 max_keys | u32 key_policy | i64 key_ttl |
+//            u64 memory_limit | u64 max_pending_windows
+//   handle   u8 has_watermark | i64 watermark | u64 clock | u32 timestamp_mode |
+//            u64 tick | u64 dropped_windows
+//   series   u64 count, then per series, sorted by key:
+//            u64 key | u32 name length | name | u64 late | u64 rejected |
+//            u64 total | i64 last_event | u64 last_touch | window
+//     COUNT  u64 window total | u64 n | f64 values[n], oldest first
+//     panes  i64 closed_below | u32 pane count | per pane: i64 index | moments | sketch
+//   queue    u64 count | per closed window: u64 key | stats | sketch
+//   trailer  u64 XXH3-64 of every byte before it
+//
+//   moments  u64 count | f64 sum | f64 comp | f64 mean | f64 m2 | f64 min | f64 max
+//   sketch   u64 zero count | i32 lo | u32 n | u64 counts[n]  (positive store)
+//                            | i32 lo | u32 n | u64 counts[n]  (negative store)
+//   stats    the aggregator_stats fields in declaration order
+//
+// Restore parses everything twice: once to validate every length, count and
+// invariant without allocating, once to build. Series are written sorted by
+// key and stores trimmed to their non-zero range, so restoring and writing
+// again gives the same bytes.
 #include "format/state.h"
 
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <mimalloc.h>
+
 #include "core/error.h"
+#include "core/kernels.h"
+#include "core/time_math.h"
 
 namespace windowagg {
 
-size_t SerializedSize(Aggregator&) {
-  Fail(Status::kUnsupported, "serialization is not implemented yet");
+namespace {
+constexpr char kMagic[4] = {'W', 'A', 'G', 'G'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kHeaderSize = 4 + 4 + 8 + 8;
+constexpr size_t kTrailerSize = 8;
+constexpr uint32_t kMaxStoreBuckets = 1u << 24;
+
+template <class T>
+using ScratchVector = std::vector<T, mi_stl_allocator<T>>;
+
+// Appends little-endian fields; counts only when `out` is null.
+class Sink {
+ public:
+  explicit Sink(uint8_t* out) : out_(out) {}
+  size_t size() const { return n_; }
+  const uint8_t* data() const { return out_; }
+
+  void Bytes(const void* p, size_t len) {
+    if (out_ != nullptr && len != 0) std::memcpy(out_ + n_, p, len);
+    n_ += len;
+  }
+  void U8(uint8_t v) { Bytes(&v, 1); }
+  void U32(uint32_t v) { Le(v); }
+  void U64(uint64_t v) { Le(v); }
+  void I32(int32_t v) { Le(static_cast<uint32_t>(v)); }
+  void I64(int64_t v) { Le(static_cast<uint64_t>(v)); }
+  void F64(double v) { Le(std::bit_cast<uint64_t>(v)); }
+
+ private:
+  template <class U>
+  void Le(U v) {
+    uint8_t b[sizeof(U)];
+    for (size_t i = 0; i < sizeof(U); ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
+    Bytes(b, sizeof(U));
+  }
+  uint8_t* out_;
+  size_t n_ = 0;
+};
+
+// Bounds-checked little-endian reads; every failure names what was read.
+class Source {
+ public:
+  Source(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+  size_t remaining() const { return n_ - pos_; }
+  size_t position() const { return pos_; }
+
+  const uint8_t* Bytes(size_t len, const char* what) {
+    if (len > remaining()) {
+      Fail(Status::kCorrupt, "truncated state: %s needs %u bytes at offset %u, %u remain", what,
+           len, pos_, remaining());
+    }
+    const uint8_t* p = p_ + pos_;
+    pos_ += len;
+    return p;
+  }
+  uint8_t U8(const char* what) { return Bytes(1, what)[0]; }
+  uint32_t U32(const char* what) { return Le<uint32_t>(what); }
+  uint64_t U64(const char* what) { return Le<uint64_t>(what); }
+  int32_t I32(const char* what) { return static_cast<int32_t>(Le<uint32_t>(what)); }
+  int64_t I64(const char* what) { return static_cast<int64_t>(Le<uint64_t>(what)); }
+  double F64(const char* what) { return std::bit_cast<double>(Le<uint64_t>(what)); }
+  double Finite(const char* what) {
+    double v = F64(what);
+    if (!std::isfinite(v)) Fail(Status::kCorrupt, "%s is not finite (%g)", what, v);
+    return v;
+  }
+
+ private:
+  template <class U>
+  U Le(const char* what) {
+    const uint8_t* b = Bytes(sizeof(U), what);
+    U v = 0;
+    for (size_t i = 0; i < sizeof(U); ++i) v |= static_cast<U>(b[i]) << (8 * i);
+    return v;
+  }
+  const uint8_t* p_;
+  size_t n_;
+  size_t pos_ = 0;
+};
+
+void WriteConfig(Sink& s, const Config& c) {
+  s.U32(static_cast<uint32_t>(c.kind));
+  s.I64(c.window_size);
+  s.I64(c.slide);
+  s.I64(c.pane_width);
+  s.I64(c.allowed_lateness);
+  s.F64(c.relative_accuracy);
+  s.U8(c.quantiles ? 1 : 0);
+  s.U32(static_cast<uint32_t>(c.nonfinite));
+  s.U64(c.max_keys);
+  s.U32(static_cast<uint32_t>(c.key_policy));
+  s.I64(c.key_ttl);
+  s.U64(c.memory_limit);
+  s.U64(c.max_pending_windows);
 }
-bool Serialize(Aggregator&, uint8_t*, size_t, size_t*) {
-  Fail(Status::kUnsupported, "serialization is not implemented yet");
+
+uint64_t Fingerprint(const Config& c) {
+  uint8_t buf[128];
+  Sink s(buf);
+  WriteConfig(s, c);
+  return XXH3_64bits(buf, s.size());
 }
-Aggregator* Restore(const uint8_t*, size_t, bool) {
-  Fail(Status::kUnsupported, "serialization is not implemented yet");
+
+void WriteMoments(Sink& s, const Moments& m) {
+  s.U64(m.count);
+  s.F64(m.sum);
+  s.F64(m.comp);
+  s.F64(m.mean);
+  s.F64(m.m2);
+  s.F64(m.min);
+  s.F64(m.max);
 }
-void MergeHandles(Aggregator*, Aggregator&) {
-  Fail(Status::kUnsupported, "merge is not implemented yet");
+
+void WriteStore(Sink& s, const DenseStore& d) {
+  int32_t lo = 0, hi = -1;
+  if (!d.NonZeroRange(&lo, &hi)) {
+    s.I32(0);
+    s.U32(0);
+    return;
+  }
+  s.I32(lo);
+  s.U32(static_cast<uint32_t>(hi - lo + 1));
+  const uint64_t* c = d.data() + (lo - d.lo());
+  for (int32_t i = 0; i <= hi - lo; ++i) s.U64(c[i]);
 }
-void MergeSerialized(Aggregator*, const uint8_t*, size_t) {
-  Fail(Status::kUnsupported, "merge is not implemented yet");
+
+void WriteSketch(Sink& s, const Sketch& k) {
+  s.U64(k.zero_count());
+  WriteStore(s, k.positive());
+  WriteStore(s, k.negative());
+}
+
+void WriteStats(Sink& s, const Stats& st) {
+  s.U64(st.count);
+  s.F64(st.sum);
+  s.F64(st.mean);
+  s.F64(st.min);
+  s.F64(st.max);
+  s.F64(st.variance);
+  s.F64(st.stddev);
+  s.I64(st.window_start);
+  s.I64(st.window_end);
+  s.U64(st.late);
+  s.U64(st.rejected);
+  s.U64(st.total);
+  s.I64(st.watermark);
+}
+
+// A parsed sketch: views into the input, valid while it lives.
+struct SketchView {
+  uint64_t zero = 0;
+  int32_t pos_lo = 0, neg_lo = 0;
+  uint32_t npos = 0, nneg = 0;
+  const uint8_t* pos = nullptr;
+  const uint8_t* neg = nullptr;
+  uint64_t total = 0;
+};
+
+void ReadStore(Source& in, int32_t* lo, uint32_t* n, const uint8_t** counts, uint64_t* total,
+               const char* what) {
+  *lo = in.I32(what);
+  *n = in.U32(what);
+  if (*n > kMaxStoreBuckets) {
+    Fail(Status::kCorrupt, "%s declares %u buckets (at most %u)", what, *n, kMaxStoreBuckets);
+  }
+  if (*n > 0 && (Wide(*lo) + *n - 1 > std::numeric_limits<int32_t>::max() / 2 ||
+                 *lo < std::numeric_limits<int32_t>::min() / 2)) {
+    Fail(Status::kCorrupt, "%s bucket range [%d, +%u) is out of range", what, *lo, *n);
+  }
+  *counts = in.Bytes(size_t{*n} * 8, what);
+  Source c(*counts, size_t{*n} * 8);
+  *total = 0;
+  for (uint32_t i = 0; i < *n; ++i) {
+    uint64_t v = c.U64(what);
+    if (__builtin_add_overflow(*total, v, total)) {
+      Fail(Status::kCorrupt, "%s bucket counts overflow", what);
+    }
+  }
+}
+
+SketchView ReadSketch(Source& in, const char* what) {
+  SketchView v;
+  v.zero = in.U64(what);
+  uint64_t tp, tn;
+  ReadStore(in, &v.pos_lo, &v.npos, &v.pos, &tp, what);
+  ReadStore(in, &v.neg_lo, &v.nneg, &v.neg, &tn, what);
+  if (__builtin_add_overflow(tp, tn, &v.total) ||
+      __builtin_add_overflow(v.total, v.zero, &v.total)) {
+    Fail(Status::kCorrupt, "%s counts overflow", what);
+  }
+  return v;
+}
+
+void LoadSketch(const SketchView& v, Sketch* out) {
+  ScratchVector<uint64_t> pos(v.npos), neg(v.nneg);
+  Source p(v.pos, size_t{v.npos} * 8), n(v.neg, size_t{v.nneg} * 8);
+  for (auto& c : pos) c = p.U64("bucket");
+  for (auto& c : neg) c = n.U64("bucket");
+  out->Load(v.zero, v.pos_lo, pos.data(), v.npos, v.neg_lo, neg.data(), v.nneg);
+}
+
+Moments ReadMoments(Source& in, const char* what) {
+  Moments m;
+  m.count = in.U64(what);
+  m.sum = in.Finite(what);
+  m.comp = in.Finite(what);
+  m.mean = in.Finite(what);
+  m.m2 = in.Finite(what);
+  m.min = in.Finite(what);
+  m.max = in.Finite(what);
+  if (m.count == 0) Fail(Status::kCorrupt, "%s: a stored pane is empty", what);
+  if (m.min > m.max) Fail(Status::kCorrupt, "%s: min %g > max %g", what, m.min, m.max);
+  if (m.m2 < 0) Fail(Status::kCorrupt, "%s: negative sum of squares %g", what, m.m2);
+  return m;
+}
+
+Stats ReadStats(Source& in) {
+  Stats st;
+  st.count = in.U64("window count");
+  st.sum = in.Finite("window sum");
+  st.mean = in.F64("window mean");
+  st.min = in.F64("window min");
+  st.max = in.F64("window max");
+  st.variance = in.F64("window variance");
+  st.stddev = in.F64("window stddev");
+  st.window_start = in.I64("window start");
+  st.window_end = in.I64("window end");
+  st.late = in.U64("window late");
+  st.rejected = in.U64("window rejected");
+  st.total = in.U64("window total");
+  st.watermark = in.I64("window watermark");
+  if (st.count == 0 || !std::isfinite(st.min) || !std::isfinite(st.max) || st.min > st.max ||
+      !std::isfinite(st.mean)) {
+    Fail(Status::kCorrupt, "a queued window has invalid stats (count %u, min %g, max %g)",
+         st.count, st.min, st.max);
+  }
+  return st;
+}
+
+}  // namespace
+
+// ---- Writing ---------------------------------------------------------------
+
+class StateWriter {
+ public:
+  // Table held exclusively by the caller: the snapshot is consistent.
+  static void Write(Aggregator& a, Sink& s) {
+    Aggregator::Watermark wm = a.CurrentWatermark();
+    ScratchVector<Series*> all;
+    for (auto& shard : a.shards_) {
+      for (auto& [key, series] : shard->map) {
+        a.BringUpToDate(series, wm);  // canonical: nothing left to close
+        all.push_back(series);
+      }
+    }
+    std::sort(all.begin(), all.end(), [](Series* x, Series* y) { return x->key < y->key; });
+
+    s.Bytes(kMagic, 4);
+    s.U32(kFormatVersion);
+    size_t length_at = s.size();
+    s.U64(0);  // total length, patched below
+    s.U64(Fingerprint(a.config_));
+    WriteConfig(s, a.config_);
+    s.U8(wm.set ? 1 : 0);
+    s.I64(wm.set ? wm.value : 0);
+    s.U64(a.clock_.load());
+    s.U32(static_cast<uint32_t>(a.timestamp_mode_.load()));
+    s.U64(a.tick_.load());
+    {
+      absl::MutexLock lock(&a.queue_mu_);
+      s.U64(a.dropped_windows_);
+    }
+    s.U64(all.size());
+    for (Series* x : all) WriteSeries(s, *x);
+    {
+      absl::MutexLock lock(&a.queue_mu_);
+      s.U64(a.queue_.size());
+      for (const ClosedWindow& w : a.queue_) {
+        s.U64(w.key);
+        WriteStats(s, w.stats);
+        WriteSketch(s, w.sketch);
+      }
+    }
+    size_t total = s.size() + kTrailerSize;
+    if (s.data() != nullptr) {
+      uint8_t* base = const_cast<uint8_t*>(s.data());
+      for (size_t i = 0; i < 8; ++i) base[length_at + i] = static_cast<uint8_t>(total >> (8 * i));
+      s.U64(XXH3_64bits(base, s.size()));
+    } else {
+      s.U64(0);
+    }
+  }
+
+ private:
+  static void WriteSeries(Sink& s, const Series& x) {
+    s.U64(x.key);
+    std::string_view name = x.name();
+    s.U32(static_cast<uint32_t>(name.size()));
+    s.Bytes(name.data(), name.size());
+    s.U64(x.late);
+    s.U64(x.rejected);
+    s.U64(x.total);
+    s.I64(x.total ? x.last_event : 0);
+    s.U64(x.last_touch);
+    if (x.count) {
+      const CountWindow& c = *x.count;
+      s.U64(c.total());
+      s.U64(c.size());
+      const double *a, *b;
+      size_t na, nb;
+      c.Segments(&a, &na, &b, &nb);
+      for (size_t i = 0; i < na; ++i) s.F64(a[i]);
+      for (size_t i = 0; i < nb; ++i) s.F64(b[i]);
+      return;
+    }
+    const PaneWindow& p = *x.panes;
+    s.I64(p.closed_below());
+    s.U32(static_cast<uint32_t>(p.pane_count()));
+    for (const Pane& pane : p.panes()) {
+      s.I64(pane.index);
+      WriteMoments(s, pane.moments);
+      WriteSketch(s, pane.sketch);
+    }
+  }
+};
+
+size_t SerializedSize(Aggregator& a) {
+  Aggregator::TableLock table(&a, true);
+  Sink counter(nullptr);
+  StateWriter::Write(a, counter);
+  return counter.size();
+}
+
+bool Serialize(Aggregator& a, uint8_t* buf, size_t cap, size_t* size) {
+  Aggregator::TableLock table(&a, true);
+  Sink counter(nullptr);
+  StateWriter::Write(a, counter);
+  *size = counter.size();
+  if (buf == nullptr || cap < counter.size()) return false;
+  Sink out(buf);
+  StateWriter::Write(a, out);
+  return true;
+}
+
+// ---- Reading ---------------------------------------------------------------
+
+class StateReader {
+ public:
+  // Validates the envelope and the configuration; positions `in` after it.
+  static Config ReadHeader(Source& in, const uint8_t* buf, size_t len) {
+    if (len < kHeaderSize + kTrailerSize) {
+      Fail(Status::kCorrupt, "%u bytes is too short for serialized state (at least %u)", len,
+           kHeaderSize + kTrailerSize);
+    }
+    const uint8_t* magic = in.Bytes(4, "magic");
+    if (std::memcmp(magic, kMagic, 4) != 0) {
+      Fail(Status::kCorrupt, "not windowagg state: the magic number is wrong");
+    }
+    uint32_t version = in.U32("format version");
+    if (version != kFormatVersion) {
+      Fail(Status::kVersion,
+           "format version %u is not supported (this library reads version %u)", version,
+           kFormatVersion);
+    }
+    uint64_t declared = in.U64("total length");
+    if (declared > len) {
+      Fail(Status::kCorrupt, "declared size %u is larger than the %u bytes given (truncated?)",
+           declared, len);
+    }
+    if (declared < len) {
+      Fail(Status::kCorrupt, "%u trailing bytes after the state's declared %u bytes",
+           len - declared, declared);
+    }
+    uint64_t stored_sum = 0;
+    for (size_t i = 0; i < 8; ++i) stored_sum |= uint64_t{buf[len - 8 + i]} << (8 * i);
+    if (XXH3_64bits(buf, len - kTrailerSize) != stored_sum) {
+      Fail(Status::kCorrupt, "checksum mismatch: the state was altered or damaged");
+    }
+    uint64_t fingerprint = in.U64("config fingerprint");
+    Config c;
+    c.kind = static_cast<WindowKind>(in.U32("window_kind"));
+    c.window_size = in.I64("window_size");
+    c.slide = in.I64("slide");
+    c.pane_width = in.I64("pane_width");
+    c.allowed_lateness = in.I64("allowed_lateness");
+    c.relative_accuracy = in.F64("relative_accuracy");
+    uint8_t q = in.U8("quantiles");
+    if (q > 1) Fail(Status::kCorrupt, "quantiles flag is %u", q);
+    c.quantiles = q == 1;
+    c.nonfinite = static_cast<NonFinitePolicy>(in.U32("nonfinite_policy"));
+    c.max_keys = in.U64("max_keys");
+    c.key_policy = static_cast<KeyPolicy>(in.U32("key_policy"));
+    c.key_ttl = in.I64("key_ttl");
+    c.memory_limit = in.U64("memory_limit");
+    c.max_pending_windows = in.U64("max_pending_windows");
+    if (Fingerprint(c) != fingerprint) {
+      Fail(Status::kCorrupt, "the configuration fingerprint does not match the configuration");
+    }
+    Config checked = c;
+    try {
+      ValidateConfig(&checked);
+    } catch (const Error& e) {
+      Fail(Status::kCorrupt, "stored configuration is invalid: %s", e.what());
+    }
+    if (checked.slide != c.slide || checked.pane_width != c.pane_width) {
+      Fail(Status::kCorrupt, "stored configuration is not in resolved form");
+    }
+    return c;
+  }
+
+  struct Handle {
+    bool has_wm;
+    int64_t wm;
+    uint64_t clock;
+    uint32_t mode;
+    uint64_t tick;
+    uint64_t dropped;
+  };
+
+  static Handle ReadHandle(Source& in) {
+    Handle h;
+    uint8_t has = in.U8("has_watermark");
+    if (has > 1) Fail(Status::kCorrupt, "has_watermark flag is %u", has);
+    h.has_wm = has == 1;
+    h.wm = in.I64("watermark");
+    h.clock = in.U64("clock");
+    h.mode = in.U32("timestamp mode");
+    if (h.mode > 2) Fail(Status::kCorrupt, "timestamp mode %u is unknown", h.mode);
+    h.tick = in.U64("tick");
+    h.dropped = in.U64("dropped windows");
+    return h;
+  }
+
+  // One pass over the body. With `target` null it only validates; otherwise
+  // it builds into target (restore: empty handle; merge: existing handle).
+  static void ReadBody(Source& in, const Config& c, Aggregator* target, bool merge,
+                       ScratchVector<uint64_t>* keys = nullptr) {
+    uint64_t nseries = in.U64("series count");
+    // Each series takes at least 52 bytes: bounds the count before use.
+    if (nseries > in.remaining() / 52) {
+      Fail(Status::kCorrupt, "series count %u is larger than the input can hold", nseries);
+    }
+    uint64_t prev_key = 0;
+    for (uint64_t i = 0; i < nseries; ++i) {
+      uint64_t key = in.U64("series key");
+      if (i > 0 && key <= prev_key) {
+        Fail(Status::kCorrupt, "series keys are not strictly increasing at series %u", i);
+      }
+      prev_key = key;
+      if (keys != nullptr) keys->push_back(key);
+      uint32_t name_len = in.U32("name length");
+      const uint8_t* name = in.Bytes(name_len, "series name");
+      uint64_t late = in.U64("late"), rejected = in.U64("rejected"), total = in.U64("total");
+      int64_t last_event = in.I64("last_event");
+      uint64_t last_touch = in.U64("last_touch");
+      Series* s = nullptr;
+      if (target != nullptr) {
+        s = target->Find(key);
+        if (s == nullptr) {
+          s = target->NewSeries(key);
+          try {
+            s->SetName({reinterpret_cast<const char*>(name), name_len});
+            target->ShardOf(key).map.emplace(key, s);
+          } catch (...) {
+            target->DeleteSeries(s);
+            throw;
+          }
+          if (key != kOverflowKey) target->live_keys_.fetch_add(1);
+        }
+        s->late += late;
+        s->rejected += rejected;
+        if (total > 0 && (s->total == 0 || last_event > s->last_event)) s->last_event = last_event;
+        s->total += total;
+        s->last_touch = std::max(s->last_touch, last_touch);
+      }
+      if (c.kind == WindowKind::kCount) {
+        ReadCountWindow(in, c, s, target);
+      } else {
+        ReadPanes(in, c, s, target, merge);
+      }
+    }
+    uint64_t nqueue = in.U64("queued window count");
+    if (nqueue > in.remaining() / 120) {
+      Fail(Status::kCorrupt, "queued window count %u is larger than the input can hold", nqueue);
+    }
+    for (uint64_t i = 0; i < nqueue; ++i) {
+      uint64_t key = in.U64("queued window key");
+      Stats st = ReadStats(in);
+      SketchView sv = ReadSketch(in, "queued window sketch");
+      if (c.quantiles ? sv.total != st.count : sv.total != 0) {
+        Fail(Status::kCorrupt, "queued window %u: sketch holds %u values, stats say %u", i,
+             sv.total, st.count);
+      }
+      if (target != nullptr) {
+        ClosedWindow w{key, st, Sketch(&target->scope_)};
+        LoadSketch(sv, &w.sketch);
+        absl::MutexLock lock(&target->queue_mu_);
+        if (target->queue_.size() >= target->config_.max_pending_windows) {
+          target->queue_.pop_front();
+          ++target->dropped_windows_;
+        }
+        target->queue_.push_back(std::move(w));
+      }
+    }
+  }
+
+ private:
+  static void ReadCountWindow(Source& in, const Config& c, Series* s, Aggregator* target) {
+    uint64_t wtotal = in.U64("count window total");
+    uint64_t n = in.U64("count window size");
+    uint64_t cap = static_cast<uint64_t>(c.window_size);
+    if (n != std::min(wtotal, cap)) {
+      Fail(Status::kCorrupt, "count window holds %u values of %u (capacity %u)", n, wtotal, cap);
+    }
+    if (n > in.remaining() / 8) {
+      Fail(Status::kCorrupt, "count window declares %u values, more than the input holds", n);
+    }
+    const uint8_t* raw = in.Bytes(n * 8, "count window values");
+    Source vals(raw, n * 8);
+    ScratchVector<double> values;
+    if (target != nullptr) values.resize(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      double v = vals.Finite("count window value");
+      if (target != nullptr) values[i] = v;
+    }
+    if (target == nullptr) return;
+    Sketch* sketch = c.quantiles ? &s->count_sketch : nullptr;
+    if (s->count->total() == 0) {
+      s->count->Restore(values.data(), n, wtotal, sketch, target->mapping_, s->scope);
+    } else {
+      // Merging count windows: the source's values arrive after ours.
+      s->count->Push(values.data(), n, sketch, target->mapping_, s->scope);
+    }
+  }
+
+  static void ReadPanes(Source& in, const Config& c, Series* s, Aggregator* target, bool merge) {
+    int64_t closed_below = in.I64("closed_below");
+    uint32_t npanes = in.U32("pane count");
+    if (npanes > in.remaining() / 80) {
+      Fail(Status::kCorrupt, "pane count %u is larger than the input can hold", npanes);
+    }
+    int64_t prev = 0;
+    for (uint32_t k = 0; k < npanes; ++k) {
+      int64_t index = in.I64("pane index");
+      if (k > 0 && index <= prev) {
+        Fail(Status::kCorrupt, "pane indexes are not strictly increasing (%d after %d)", index,
+             prev);
+      }
+      if (index < closed_below) {
+        Fail(Status::kCorrupt, "pane %d is below the closed bound %d", index, closed_below);
+      }
+      prev = index;
+      Moments m = ReadMoments(in, "pane moments");
+      SketchView sv = ReadSketch(in, "pane sketch");
+      if (c.quantiles ? sv.total != m.count : sv.total != 0) {
+        Fail(Status::kCorrupt, "pane %d: sketch holds %u values, moments count %u", index,
+             sv.total, m.count);
+      }
+      if (target == nullptr) continue;
+      PaneWindow& pw = *s->panes;
+      auto& panes = pw.mutable_panes();
+      auto it = std::lower_bound(panes.begin(), panes.end(), index,
+                                 [](const Pane& p, int64_t i) { return p.index < i; });
+      if (it != panes.end() && it->index == index) {
+        it->moments.Merge(m);
+        Sketch tmp(&s->scope);
+        LoadSketch(sv, &tmp);
+        it->sketch.MergeFrom(tmp);
+      } else {
+        it = panes.insert(it, Pane{index, m, Sketch(&s->scope)});
+        LoadSketch(sv, &it->sketch);
+      }
+    }
+    if (target == nullptr) return;
+    PaneWindow& pw = *s->panes;
+    pw.set_closed_below(merge ? std::max(pw.closed_below(), closed_below) : closed_below);
+    // Panes the merged bound closes are gone (their windows were emitted).
+    auto& panes = pw.mutable_panes();
+    while (!panes.empty() && panes.front().index < pw.closed_below()) panes.pop_front();
+    // SLIDING: the running sketch is the sum of all panes but the newest.
+    Sketch& running = pw.mutable_running_sketch();
+    running.Clear();
+    if (c.kind == WindowKind::kSliding && c.quantiles) {
+      for (size_t k = 0; k + 1 < panes.size(); ++k) running.MergeFrom(panes[k].sketch);
+    }
+  }
+};
+
+namespace {
+struct Parsed {
+  Config config;
+  StateReader::Handle handle;
+  size_t body_offset;
+  ScratchVector<uint64_t> keys;
+};
+
+Parsed Validate(const uint8_t* buf, size_t len) {
+  if (buf == nullptr && len > 0) Fail(Status::kInvalidArgument, "buf is NULL");
+  Source in(buf, len);
+  Parsed p;
+  p.config = StateReader::ReadHeader(in, buf, len);
+  p.handle = StateReader::ReadHandle(in);
+  p.body_offset = in.position();
+  StateReader::ReadBody(in, p.config, nullptr, false, &p.keys);
+  if (in.remaining() != kTrailerSize) {
+    Fail(Status::kCorrupt, "%u unexpected bytes before the checksum", in.remaining() - kTrailerSize);
+  }
+  return p;
+}
+}  // namespace
+
+class StateApplier {
+ public:
+  static void SetHandle(Aggregator* a, const StateReader::Handle& h, bool merge) {
+    if (h.has_wm) a->RaiseWatermark(h.wm);
+    if (merge) {
+      uint64_t clock = a->clock_.load();
+      while (h.clock > clock && !a->clock_.compare_exchange_weak(clock, h.clock)) {
+      }
+      int mode = a->timestamp_mode_.load();
+      if (mode == 0) a->timestamp_mode_.store(static_cast<int>(h.mode));
+      a->tick_.store(std::max(a->tick_.load(), h.tick));
+      absl::MutexLock lock(&a->queue_mu_);
+      a->dropped_windows_ += h.dropped;
+    } else {
+      a->clock_.store(h.clock);
+      a->timestamp_mode_.store(static_cast<int>(h.mode));
+      a->tick_.store(h.tick);
+      absl::MutexLock lock(&a->queue_mu_);
+      a->dropped_windows_ = h.dropped;
+    }
+  }
+};
+
+Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe) {
+  Parsed p = Validate(buf, len);
+  Config c = p.config;
+  c.thread_safe = thread_safe;
+  std::unique_ptr<Aggregator, void (*)(Aggregator*)> a(Aggregator::Create(c),
+                                                      &Aggregator::Destroy);
+  StateApplier::SetHandle(a.get(), p.handle, false);
+  Source in(buf + p.body_offset, len - p.body_offset);
+  StateReader::ReadBody(in, c, a.get(), false);
+  return a.release();
+}
+
+void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
+  Parsed p = Validate(buf, len);
+  if (!SameGeometry(p.config, dst->config())) {
+    Fail(Status::kMismatch,
+         "the state's configuration (window kind %u, size %d, slide %d, pane %d, lateness %d, "
+         "accuracy %g, quantiles %d) differs from this handle's",
+         static_cast<uint32_t>(p.config.kind), p.config.window_size, p.config.slide,
+         p.config.pane_width, p.config.allowed_lateness, p.config.relative_accuracy,
+         p.config.quantiles ? 1 : 0);
+  }
+  Aggregator::TableLock table(dst, true);
+  int mode = dst->timestamp_mode_.load();
+  if (mode != 0 && p.handle.mode != 0 && static_cast<uint32_t>(mode) != p.handle.mode) {
+    Fail(Status::kMismatch, "one state uses timestamps and the other the arrival clock");
+  }
+  if (dst->config().max_keys != 0) {
+    // The budget holds for merges too, checked before anything changes.
+    uint64_t fresh = 0;
+    for (uint64_t key : p.keys) fresh += key != kOverflowKey && dst->Find(key) == nullptr;
+    uint64_t live = dst->live_keys_.load();
+    if (live + fresh > dst->config().max_keys) {
+      Fail(Status::kKeyLimit, "the merge would make %u live series, above max_keys = %u",
+           live + fresh, dst->config().max_keys);
+    }
+  }
+  StateApplier::SetHandle(dst, p.handle, true);
+  Source in(buf + p.body_offset, len - p.body_offset);
+  StateReader::ReadBody(in, p.config, dst, true);
+  Aggregator::Watermark wm = dst->CurrentWatermark();
+  for (auto& shard : dst->shards_) {
+    for (auto& [key, s] : shard->map) dst->BringUpToDate(s, wm);
+  }
+}
+
+void MergeHandles(Aggregator* dst, Aggregator& src) {
+  size_t size = 0;
+  ScratchVector<uint8_t> bytes;
+  for (;;) {
+    size = SerializedSize(src);
+    bytes.resize(size);
+    if (Serialize(src, bytes.data(), bytes.size(), &size)) break;
+  }
+  MergeSerialized(dst, bytes.data(), size);
 }
 
 }  // namespace windowagg
