@@ -30,25 +30,53 @@ double SketchMapping::Value(int32_t i) const {
   return 2.0 * lo * (hi / (lo + hi));
 }
 
-void DenseStore::Free(const MemoryScope& scope) noexcept {
-  scope.Deallocate(counts_);
-  counts_ = nullptr;
-  size_ = 0;
+void BucketStore::Free(const MemoryScope& scope) noexcept {
+  scope.Deallocate(buf_);
+  buf_ = nullptr;
   offset_ = 0;
+  size_ = cap_ = 0;
+  dense_ = false;
   total_ = 0;
 }
 
-void DenseStore::Cover(int32_t lo, int32_t hi, const MemoryScope& scope) {
+uint32_t BucketStore::Find(int32_t i) const {
+  const Entry* e = Sparse();
+  uint32_t lo = 0, hi = size_;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (e[mid].index < i) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+uint64_t BucketStore::At(int32_t i) const {
+  if (dense_) {
+    return (i < offset_ || i >= offset_ + static_cast<int32_t>(size_)) ? 0 : Dense()[i - offset_];
+  }
+  uint32_t k = Find(i);
+  return k < size_ && Sparse()[k].index == i ? Sparse()[k].count : 0;
+}
+
+void BucketStore::MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
+  // Covers [lo, hi] plus everything stored, with slack on the sides that
+  // grew so a drifting range does not reallocate on every new bucket.
   int64_t new_lo = lo, new_hi = hi;
-  if (size_ != 0) {
-    if (lo >= offset_ && hi <= this->hi()) return;
-    new_lo = std::min<int64_t>(lo, offset_);
-    new_hi = std::max<int64_t>(hi, this->hi());
-    // Grow with slack on the side that grew, so a drifting range does not
-    // reallocate on every new bucket.
-    int64_t slack = std::max<int64_t>(8, static_cast<int64_t>(size_) / 2);
-    if (new_lo < offset_) new_lo -= slack;
-    if (new_hi > this->hi()) new_hi += slack;
+  int32_t cur_lo, cur_hi;
+  bool any = NonZeroRange(&cur_lo, &cur_hi);
+  if (dense_ && size_ != 0) {
+    cur_lo = offset_;
+    cur_hi = offset_ + static_cast<int32_t>(size_) - 1;
+    any = true;
+  }
+  if (any) {
+    int64_t span = int64_t{cur_hi} - cur_lo + 1;
+    int64_t slack = std::max<int64_t>(8, span / 2);
+    if (new_lo < cur_lo) new_lo -= slack; else new_lo = cur_lo;
+    if (new_hi > cur_hi) new_hi += slack; else new_hi = cur_hi;
   } else {
     new_lo -= 4;
     new_hi += 4;
@@ -58,38 +86,105 @@ void DenseStore::Cover(int32_t lo, int32_t hi, const MemoryScope& scope) {
   size_t n = static_cast<size_t>(new_hi - new_lo + 1);
   auto* fresh = static_cast<uint64_t*>(scope.Allocate(n * sizeof(uint64_t)));
   std::fill(fresh, fresh + n, 0);
-  if (size_ != 0) {
-    std::copy(counts_, counts_ + size_, fresh + (offset_ - new_lo));
-    scope.Deallocate(counts_);
-  }
-  counts_ = fresh;
+  ForEach([&](int32_t i, uint64_t c) { fresh[i - new_lo] = c; });
+  scope.Deallocate(buf_);
+  buf_ = fresh;
   offset_ = static_cast<int32_t>(new_lo);
   size_ = static_cast<uint32_t>(n);
+  cap_ = 0;
+  dense_ = true;
 }
 
-bool DenseStore::NonZeroRange(int32_t* lo, int32_t* hi) const {
+void BucketStore::CoverDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
+  if (dense_ && lo >= offset_ && hi < offset_ + static_cast<int32_t>(size_)) return;
+  MakeDense(lo, hi, scope);
+}
+
+void BucketStore::AddSlow(int32_t i, uint64_t n, const MemoryScope& scope) {
+  if (dense_) {
+    MakeDense(i, i, scope);
+    Dense()[i - offset_] += n;
+    total_ += n;
+    return;
+  }
+  uint32_t k = Find(i);
+  Entry* e = Sparse();
+  if (k < size_ && e[k].index == i) {
+    if (uint64_t{e[k].count} + n <= UINT32_MAX) {
+      e[k].count += static_cast<uint32_t>(n);
+      total_ += n;
+      return;
+    }
+  } else if (size_ < kSparseMax && n <= UINT32_MAX) {
+    if (size_ == cap_) {
+      uint32_t cap = cap_ == 0 ? 4 : std::min(cap_ * 2, kSparseMax);
+      auto* fresh = static_cast<Entry*>(scope.Allocate(cap * sizeof(Entry)));
+      if (size_) std::memcpy(fresh, e, size_ * sizeof(Entry));
+      scope.Deallocate(buf_);
+      buf_ = fresh;
+      cap_ = cap;
+      e = fresh;
+    }
+    std::memmove(e + k + 1, e + k, (size_ - k) * sizeof(Entry));
+    e[k] = Entry{i, static_cast<uint32_t>(n)};
+    ++size_;
+    total_ += n;
+    return;
+  }
+  MakeDense(i, i, scope);
+  Dense()[i - offset_] += n;
+  total_ += n;
+}
+
+void BucketStore::Remove(int32_t i, uint64_t n) {
+  total_ -= n;
+  if (dense_) {
+    Dense()[i - offset_] -= n;
+    return;
+  }
+  uint32_t k = Find(i);
+  Entry* e = Sparse();
+  e[k].count -= static_cast<uint32_t>(n);
+  if (e[k].count == 0) {
+    std::memmove(e + k, e + k + 1, (size_ - k - 1) * sizeof(Entry));
+    --size_;
+  }
+}
+
+bool BucketStore::NonZeroRange(int32_t* lo, int32_t* hi) const {
   if (total_ == 0) return false;
+  if (!dense_) {
+    *lo = Sparse()[0].index;
+    *hi = Sparse()[size_ - 1].index;
+    return true;
+  }
+  const uint64_t* c = Dense();
   uint32_t a = 0, b = size_;
-  while (counts_[a] == 0) ++a;
-  while (counts_[b - 1] == 0) --b;
+  while (c[a] == 0) ++a;
+  while (c[b - 1] == 0) --b;
   *lo = offset_ + static_cast<int32_t>(a);
   *hi = offset_ + static_cast<int32_t>(b) - 1;
   return true;
 }
 
-void DenseStore::MergeFrom(const DenseStore& o, const MemoryScope& scope) {
+void BucketStore::MergeFrom(const BucketStore& o, const MemoryScope& scope) {
   int32_t lo, hi;
   if (!o.NonZeroRange(&lo, &hi)) return;
-  Cover(lo, hi, scope);
-  for (int32_t i = lo; i <= hi; ++i) counts_[i - offset_] += o.counts_[i - o.offset_];
-  total_ += o.total_;
+  if (o.dense_ || dense_) CoverDense(lo, hi, scope);
+  o.ForEach([&](int32_t i, uint64_t c) { Add(i, c, scope); });
 }
 
-void DenseStore::SubtractFrom(const DenseStore& o) {
-  int32_t lo, hi;
-  if (!o.NonZeroRange(&lo, &hi)) return;
-  for (int32_t i = lo; i <= hi; ++i) counts_[i - offset_] -= o.counts_[i - o.offset_];
-  total_ -= o.total_;
+void BucketStore::SubtractFrom(const BucketStore& o) {
+  o.ForEach([&](int32_t i, uint64_t c) { Remove(i, c); });
+}
+
+void BucketStore::Clear() {
+  if (dense_) {
+    std::fill(Dense(), Dense() + size_, 0);
+  } else {
+    size_ = 0;
+  }
+  total_ = 0;
 }
 
 Sketch::Sketch(Sketch&& o) noexcept : scope_(o.scope_), zero_(o.zero_) {
@@ -137,8 +232,8 @@ void Sketch::AddSpan(const double* x, size_t n, const SketchMapping& map) {
       lo = idx[k] < lo ? idx[k] : lo;
       hi = idx[k] > hi ? idx[k] : hi;
     }
-    if (all_positive) {
-      pos_.Cover(lo, hi, *scope_);
+    if (all_positive && (pos_.dense() || m >= BucketStore::kSparseMax)) {
+      pos_.CoverDense(lo, hi, *scope_);
       for (size_t k = 0; k < m; ++k) pos_.AddUnchecked(idx[k]);
       continue;
     }
@@ -175,10 +270,6 @@ void Sketch::RemoveSpan(const double* x, size_t n, const SketchMapping& map) {
 }
 
 void Sketch::MergeFrom(const Sketch& o) {
-  // Cover both ranges first so a failed allocation leaves this unchanged.
-  int32_t lo, hi;
-  if (o.pos_.NonZeroRange(&lo, &hi)) pos_.Cover(lo, hi, *scope_);
-  if (o.neg_.NonZeroRange(&lo, &hi)) neg_.Cover(lo, hi, *scope_);
   pos_.MergeFrom(o.pos_, *scope_);
   neg_.MergeFrom(o.neg_, *scope_);
   zero_ += o.zero_;
@@ -193,18 +284,6 @@ void Sketch::SubtractFrom(const Sketch& o) {
 void Sketch::CopyFrom(const Sketch& o) {
   Clear();
   MergeFrom(o);
-}
-
-void Sketch::Load(uint64_t zero, int32_t pos_lo, const uint64_t* pos, uint32_t npos,
-                  int32_t neg_lo, const uint64_t* neg, uint32_t nneg) {
-  Clear();
-  if (npos) pos_.Cover(pos_lo, pos_lo + static_cast<int32_t>(npos) - 1, *scope_);
-  if (nneg) neg_.Cover(neg_lo, neg_lo + static_cast<int32_t>(nneg) - 1, *scope_);
-  for (uint32_t k = 0; k < npos; ++k)
-    if (pos[k]) pos_.Add(pos_lo + static_cast<int32_t>(k), pos[k], *scope_);
-  for (uint32_t k = 0; k < nneg; ++k)
-    if (neg[k]) neg_.Add(neg_lo + static_cast<int32_t>(k), neg[k], *scope_);
-  zero_ = zero;
 }
 
 double Sketch::Quantile(const Sketch* const* parts, size_t nparts, double q,

@@ -29,61 +29,84 @@ class SketchMapping {
   double multiplier_;  // buckets per unit of the log-linear approximation
 };
 
-// Counts for a contiguous range of bucket indexes, grown on demand.
-class DenseStore {
+// Counts per bucket index. Starts sparse — sorted (index, count) pairs, so
+// a quiet pane or series costs a few bytes per distinct bucket — and turns
+// dense (a contiguous array over the index range, O(1) per value) once it
+// holds more than kSparseMax buckets or a count passes 2^32.
+class BucketStore {
  public:
-  DenseStore() = default;
-  DenseStore(const DenseStore&) = delete;
-  DenseStore& operator=(const DenseStore&) = delete;
-  void Swap(DenseStore& o) noexcept {
-    std::swap(counts_, o.counts_);
+  static constexpr uint32_t kSparseMax = 48;
+
+  BucketStore() = default;
+  BucketStore(const BucketStore&) = delete;
+  BucketStore& operator=(const BucketStore&) = delete;
+  void Swap(BucketStore& o) noexcept {
+    std::swap(buf_, o.buf_);
     std::swap(offset_, o.offset_);
     std::swap(size_, o.size_);
+    std::swap(cap_, o.cap_);
+    std::swap(dense_, o.dense_);
     std::swap(total_, o.total_);
   }
 
   void Free(const MemoryScope& scope) noexcept;
-  // Ensures [lo, hi] is covered; may allocate (strong guarantee).
-  void Cover(int32_t lo, int32_t hi, const MemoryScope& scope);
   void Add(int32_t i, uint64_t n, const MemoryScope& scope) {
-    if (i < offset_ || i >= offset_ + static_cast<int32_t>(size_)) Cover(i, i, scope);
-    counts_[i - offset_] += n;
-    total_ += n;
+    if (dense_ && i >= offset_ && i < offset_ + static_cast<int32_t>(size_)) {
+      Dense()[i - offset_] += n;
+      total_ += n;
+      return;
+    }
+    AddSlow(i, n, scope);
   }
   // Precondition: at least n counted at i.
-  void Remove(int32_t i, uint64_t n) {
-    counts_[i - offset_] -= n;
-    total_ -= n;
-  }
+  void Remove(int32_t i, uint64_t n);
+  uint64_t At(int32_t i) const;
+  uint64_t total() const { return total_; }
+  size_t bytes() const { return AllocatedSize(buf_); }
+  bool dense() const { return dense_; }
+
+  // Dense fast path: makes [lo, hi] directly addressable (turning dense).
+  void CoverDense(int32_t lo, int32_t hi, const MemoryScope& scope);
   void AddUnchecked(int32_t i) {
-    ++counts_[i - offset_];
+    ++Dense()[i - offset_];
     ++total_;
   }
-  uint64_t At(int32_t i) const {
-    return (i < offset_ || i >= offset_ + static_cast<int32_t>(size_)) ? 0
-                                                                        : counts_[i - offset_];
-  }
-  uint64_t total() const { return total_; }
-  bool has_range() const { return size_ != 0; }
-  int32_t lo() const { return offset_; }
-  int32_t hi() const { return offset_ + static_cast<int32_t>(size_) - 1; }
-  size_t bytes() const { return AllocatedSize(counts_); }
-  const uint64_t* data() const { return counts_; }
 
   // Bounds of the non-zero counts; false when empty.
   bool NonZeroRange(int32_t* lo, int32_t* hi) const;
-
-  void MergeFrom(const DenseStore& o, const MemoryScope& scope);
-  void SubtractFrom(const DenseStore& o);  // o must be contained in this
-  void Clear() {
-    for (uint32_t k = 0; k < size_; ++k) counts_[k] = 0;
-    total_ = 0;
+  // Calls f(index, count) for every non-zero bucket in increasing order.
+  template <class F>
+  void ForEach(F&& f) const {
+    if (dense_) {
+      const uint64_t* c = Dense();
+      for (uint32_t k = 0; k < size_; ++k)
+        if (c[k]) f(offset_ + static_cast<int32_t>(k), c[k]);
+    } else {
+      const Entry* e = Sparse();
+      for (uint32_t k = 0; k < size_; ++k) f(e[k].index, uint64_t{e[k].count});
+    }
   }
 
+  void MergeFrom(const BucketStore& o, const MemoryScope& scope);
+  void SubtractFrom(const BucketStore& o);  // o's counts must all be in this
+  void Clear();
+
  private:
-  uint64_t* counts_ = nullptr;
-  int32_t offset_ = 0;
-  uint32_t size_ = 0;
+  struct Entry {
+    int32_t index;
+    uint32_t count;
+  };
+  uint64_t* Dense() const { return static_cast<uint64_t*>(buf_); }
+  Entry* Sparse() const { return static_cast<Entry*>(buf_); }
+  uint32_t Find(int32_t i) const;  // sparse: first entry with index >= i
+  void AddSlow(int32_t i, uint64_t n, const MemoryScope& scope);
+  void MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope);
+
+  void* buf_ = nullptr;
+  int32_t offset_ = 0;  // dense: index of buf_[0]
+  uint32_t size_ = 0;   // dense: buckets in buf_; sparse: entries used
+  uint32_t cap_ = 0;    // sparse: entries allocated
+  bool dense_ = false;
   uint64_t total_ = 0;
 };
 
@@ -125,14 +148,16 @@ class Sketch {
 
   uint64_t count() const { return pos_.total() + neg_.total() + zero_; }
   uint64_t zero_count() const { return zero_; }
-  const DenseStore& positive() const { return pos_; }
-  const DenseStore& negative() const { return neg_; }
+  const BucketStore& positive() const { return pos_; }
+  const BucketStore& negative() const { return neg_; }
   size_t bytes() const { return pos_.bytes() + neg_.bytes(); }
   const MemoryScope* scope() const { return scope_; }
 
-  // Restores raw state (serialization). Counts are copied.
-  void Load(uint64_t zero, int32_t pos_lo, const uint64_t* pos, uint32_t npos,
-            int32_t neg_lo, const uint64_t* neg, uint32_t nneg);
+  // Adds raw counts (restoring serialized state).
+  void AddCounts(bool negative, int32_t index, uint64_t n) {
+    (negative ? neg_ : pos_).Add(index, n, *scope_);
+  }
+  void AddZeros(uint64_t n) { zero_ += n; }
 
   // The rank-floor(q*(n-1)) value of the union of `parts`, clamped to
   // [min, max]; q = 0 and q = 1 give min and max. NaN if all are empty.
@@ -143,8 +168,8 @@ class Sketch {
   void Free() noexcept;
 
   const MemoryScope* scope_;
-  DenseStore pos_;
-  DenseStore neg_;
+  BucketStore pos_;
+  BucketStore neg_;
   uint64_t zero_ = 0;
 };
 

@@ -16,14 +16,14 @@
 //   trailer  u64 XXH3-64 of every byte before it
 //
 //   moments  u64 count | f64 sum | f64 comp | f64 mean | f64 m2 | f64 min | f64 max
-//   sketch   u64 zero count | i32 lo | u32 n | u64 counts[n]  (positive store)
-//                            | i32 lo | u32 n | u64 counts[n]  (negative store)
+//   sketch   u64 zero count | store (positive) | store (negative)
+//   store    u32 n | n x (i32 bucket index, strictly increasing | u64 count > 0)
 //   stats    the aggregator_stats fields in declaration order
 //
 // Restore parses everything twice: once to validate every length, count and
 // invariant without allocating, once to build. Series are written sorted by
-// key and stores trimmed to their non-zero range, so restoring and writing
-// again gives the same bytes.
+// key and stores as their non-zero buckets, so restoring and writing again
+// gives the same bytes.
 #include "format/state.h"
 
 #include <xxhash.h>
@@ -50,7 +50,7 @@ constexpr char kMagic[4] = {'W', 'A', 'G', 'G'};
 constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kHeaderSize = 4 + 4 + 8 + 8;
 constexpr size_t kTrailerSize = 8;
-constexpr uint32_t kMaxStoreBuckets = 1u << 24;
+constexpr uint32_t kMaxStoreBuckets = 1u << 24;  // far above any real range
 
 template <class T>
 using ScratchVector = std::vector<T, mi_stl_allocator<T>>;
@@ -158,17 +158,14 @@ void WriteMoments(Sink& s, const Moments& m) {
   s.F64(m.max);
 }
 
-void WriteStore(Sink& s, const DenseStore& d) {
-  int32_t lo = 0, hi = -1;
-  if (!d.NonZeroRange(&lo, &hi)) {
-    s.I32(0);
-    s.U32(0);
-    return;
-  }
-  s.I32(lo);
-  s.U32(static_cast<uint32_t>(hi - lo + 1));
-  const uint64_t* c = d.data() + (lo - d.lo());
-  for (int32_t i = 0; i <= hi - lo; ++i) s.U64(c[i]);
+void WriteStore(Sink& s, const BucketStore& d) {
+  uint32_t n = 0;
+  d.ForEach([&](int32_t, uint64_t) { ++n; });
+  s.U32(n);
+  d.ForEach([&](int32_t i, uint64_t c) {
+    s.I32(i);
+    s.U64(c);
+  });
 }
 
 void WriteSketch(Sink& s, const Sketch& k) {
@@ -196,30 +193,37 @@ void WriteStats(Sink& s, const Stats& st) {
 // A parsed sketch: views into the input, valid while it lives.
 struct SketchView {
   uint64_t zero = 0;
-  int32_t pos_lo = 0, neg_lo = 0;
   uint32_t npos = 0, nneg = 0;
-  const uint8_t* pos = nullptr;
+  const uint8_t* pos = nullptr;  // npos x (i32, u64)
   const uint8_t* neg = nullptr;
   uint64_t total = 0;
 };
 
-void ReadStore(Source& in, int32_t* lo, uint32_t* n, const uint8_t** counts, uint64_t* total,
+constexpr size_t kEntrySize = 12;
+
+void ReadStore(Source& in, uint32_t* n, const uint8_t** entries, uint64_t* total,
                const char* what) {
-  *lo = in.I32(what);
   *n = in.U32(what);
-  if (*n > kMaxStoreBuckets) {
-    Fail(Status::kCorrupt, "%s declares %u buckets (at most %u)", what, *n, kMaxStoreBuckets);
+  if (*n > kMaxStoreBuckets || size_t{*n} * kEntrySize > in.remaining()) {
+    Fail(Status::kCorrupt, "%s declares %u buckets, more than the input holds", what, *n);
   }
-  if (*n > 0 && (Wide(*lo) + *n - 1 > std::numeric_limits<int32_t>::max() / 2 ||
-                 *lo < std::numeric_limits<int32_t>::min() / 2)) {
-    Fail(Status::kCorrupt, "%s bucket range [%d, +%u) is out of range", what, *lo, *n);
-  }
-  *counts = in.Bytes(size_t{*n} * 8, what);
-  Source c(*counts, size_t{*n} * 8);
+  *entries = in.Bytes(size_t{*n} * kEntrySize, what);
+  Source e(*entries, size_t{*n} * kEntrySize);
   *total = 0;
-  for (uint32_t i = 0; i < *n; ++i) {
-    uint64_t v = c.U64(what);
-    if (__builtin_add_overflow(*total, v, total)) {
+  int32_t prev = 0;
+  for (uint32_t k = 0; k < *n; ++k) {
+    int32_t index = e.I32(what);
+    uint64_t count = e.U64(what);
+    if (index < std::numeric_limits<int32_t>::min() / 2 ||
+        index > std::numeric_limits<int32_t>::max() / 2) {
+      Fail(Status::kCorrupt, "%s bucket index %d is out of range", what, index);
+    }
+    if (k > 0 && index <= prev) {
+      Fail(Status::kCorrupt, "%s bucket indexes are not strictly increasing", what);
+    }
+    if (count == 0) Fail(Status::kCorrupt, "%s stores an empty bucket", what);
+    prev = index;
+    if (__builtin_add_overflow(*total, count, total)) {
       Fail(Status::kCorrupt, "%s bucket counts overflow", what);
     }
   }
@@ -229,8 +233,8 @@ SketchView ReadSketch(Source& in, const char* what) {
   SketchView v;
   v.zero = in.U64(what);
   uint64_t tp, tn;
-  ReadStore(in, &v.pos_lo, &v.npos, &v.pos, &tp, what);
-  ReadStore(in, &v.neg_lo, &v.nneg, &v.neg, &tn, what);
+  ReadStore(in, &v.npos, &v.pos, &tp, what);
+  ReadStore(in, &v.nneg, &v.neg, &tn, what);
   if (__builtin_add_overflow(tp, tn, &v.total) ||
       __builtin_add_overflow(v.total, v.zero, &v.total)) {
     Fail(Status::kCorrupt, "%s counts overflow", what);
@@ -239,11 +243,16 @@ SketchView ReadSketch(Source& in, const char* what) {
 }
 
 void LoadSketch(const SketchView& v, Sketch* out) {
-  ScratchVector<uint64_t> pos(v.npos), neg(v.nneg);
-  Source p(v.pos, size_t{v.npos} * 8), n(v.neg, size_t{v.nneg} * 8);
-  for (auto& c : pos) c = p.U64("bucket");
-  for (auto& c : neg) c = n.U64("bucket");
-  out->Load(v.zero, v.pos_lo, pos.data(), v.npos, v.neg_lo, neg.data(), v.nneg);
+  Source p(v.pos, size_t{v.npos} * kEntrySize), n(v.neg, size_t{v.nneg} * kEntrySize);
+  for (uint32_t k = 0; k < v.npos; ++k) {
+    int32_t i = p.I32("bucket");
+    out->AddCounts(false, i, p.U64("bucket"));
+  }
+  for (uint32_t k = 0; k < v.nneg; ++k) {
+    int32_t i = n.I32("bucket");
+    out->AddCounts(true, i, n.U64("bucket"));
+  }
+  out->AddZeros(v.zero);
 }
 
 Moments ReadMoments(Source& in, const char* what) {
