@@ -49,6 +49,7 @@ class Aggregator::Work {
   ScratchVector<Series*> touched;
   ScratchVector<double> values;    // compacted values (single-series slow path)
   bool clock = false;              // arrival clock: times are base + index
+  bool sorted = false;             // timestamps non-decreasing, none late
   Watermark end_wm{false, 0};
   uint64_t epoch = 0;
   uint64_t tick = 0;
@@ -328,6 +329,7 @@ void Aggregator::Classify(const Batch& b, Work& w) {
                Wide(PaneOf(cur.value, geometry_.pane)) - geometry_.panes_per_window + 1;
   };
   if (w.status.empty() && !late(t[0], wm) && SortedRunLength(t, n, kTimeMin, kTimeMax) == n) {
+    w.sorted = true;
     w.end_wm = {true, wm.set ? std::max(wm.value, t[n - 1]) : t[n - 1]};
     return;
   }
@@ -549,7 +551,12 @@ void Aggregator::ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin,
     int64_t ti = t ? t[i] : static_cast<int64_t>(base + i);
     int64_t p = PaneOf(ti, pane);
     size_t run;
-    if (t != nullptr) {
+    if (t != nullptr && w.sorted && w.all_accepted()) {
+      // Sorted: the pane's run ends at the first time past it.
+      int64_t last = Saturate((Wide(p) + 1) * pane - 1);
+      run = static_cast<size_t>(std::upper_bound(t + i, t + n, last) - (t + i));
+      newest = std::max(newest, t[i + run - 1]);
+    } else if (t != nullptr) {
       run = std::max<size_t>(1, SortedRunLength(t + i, n - i, PaneStart(p, pane), PaneEnd(p, pane)));
       newest = std::max(newest, t[i + run - 1]);
     } else {
@@ -679,6 +686,7 @@ void Aggregator::Push(const Batch& b) {
   Work& w = work;
   w.Reset(n);
   w.late = w.skipped = 0;
+  w.sorted = false;
   w.end_wm = {false, 0};
   Classify(b, w);
   w.epoch = tick_.fetch_add(1, std::memory_order_relaxed) + 1;

@@ -35,8 +35,16 @@ inline int32_t BucketIndex(double x, double multiplier) {
   return static_cast<int32_t>(std::floor((static_cast<double>(e) + (m - 1.0)) * multiplier));
 }
 
-// out[i] = BucketIndex(x[i], multiplier) for all i (any sign; see above).
-void ComputeBucketIndexes(const double* x, size_t n, double multiplier, int32_t* out);
+struct BucketIndexRange {
+  int32_t lo;          // smallest index written
+  int32_t hi;          // largest index written
+  bool all_positive;   // every x >= kMinIndexable
+};
+
+// out[i] = BucketIndex(x[i], multiplier) for all i (any sign; see above),
+// bit-identical to the scalar function.
+BucketIndexRange ComputeBucketIndexes(const double* x, size_t n, double multiplier,
+                                      int32_t* out);
 
 }  // namespace windowagg
 

@@ -223,18 +223,12 @@ void Sketch::AddSpan(const double* x, size_t n, const SketchMapping& map) {
   int32_t idx[kChunk];
   for (size_t base = 0; base < n; base += kChunk) {
     size_t m = std::min(kChunk, n - base);
-    ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
-    // One range check per chunk for the common all-positive case.
-    int32_t lo = std::numeric_limits<int32_t>::max(), hi = std::numeric_limits<int32_t>::min();
-    bool all_positive = true;
-    for (size_t k = 0; k < m; ++k) {
-      all_positive &= x[base + k] >= kMinIndexable;
-      lo = idx[k] < lo ? idx[k] : lo;
-      hi = idx[k] > hi ? idx[k] : hi;
-    }
-    if (all_positive && (pos_.dense() || m >= BucketStore::kSparseMax)) {
-      pos_.CoverDense(lo, hi, *scope_);
-      for (size_t k = 0; k < m; ++k) pos_.AddUnchecked(idx[k]);
+    BucketIndexRange r = ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
+    // Common case: every value positive and the store dense (or about to
+    // be): one range check per chunk, then plain increments.
+    if (r.all_positive && (pos_.dense() || m >= BucketStore::kSparseMax)) {
+      pos_.CoverDense(r.lo, r.hi, *scope_);
+      pos_.AddUncheckedSpan(idx, m);
       continue;
     }
     for (size_t k = 0; k < m; ++k) {
@@ -255,7 +249,11 @@ void Sketch::RemoveSpan(const double* x, size_t n, const SketchMapping& map) {
   int32_t idx[kChunk];
   for (size_t base = 0; base < n; base += kChunk) {
     size_t m = std::min(kChunk, n - base);
-    ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
+    BucketIndexRange r = ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
+    if (r.all_positive && pos_.dense()) {
+      pos_.RemoveUncheckedSpan(idx, m);
+      continue;
+    }
     for (size_t k = 0; k < m; ++k) {
       double v = x[base + k];
       if (v >= kMinIndexable) {

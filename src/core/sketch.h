@@ -67,9 +67,16 @@ class BucketStore {
 
   // Dense fast path: makes [lo, hi] directly addressable (turning dense).
   void CoverDense(int32_t lo, int32_t hi, const MemoryScope& scope);
-  void AddUnchecked(int32_t i) {
-    ++Dense()[i - offset_];
-    ++total_;
+  // Dense only, indexes covered (CoverDense) / present.
+  void AddUncheckedSpan(const int32_t* idx, size_t n) {
+    uint64_t* c = Dense();
+    for (size_t k = 0; k < n; ++k) ++c[idx[k] - offset_];
+    total_ += n;
+  }
+  void RemoveUncheckedSpan(const int32_t* idx, size_t n) {
+    uint64_t* c = Dense();
+    for (size_t k = 0; k < n; ++k) --c[idx[k] - offset_];
+    total_ -= n;
   }
 
   // Bounds of the non-zero counts; false when empty.
