@@ -135,7 +135,9 @@ AGGREGATOR_API const char* aggregator_last_error(void);
 typedef struct aggregator aggregator;
 
 /* A count window over the last `capacity` values (1 <= capacity <= 2^32),
- * quantiles enabled, thread-safe. NULL on failure (see aggregator_last_error). */
+ * thread-safe, every exact stat kept; quantiles are off (the original design
+ * never asked for them, and the sketch triples the per-value cost): create
+ * from a config for quantiles. NULL on failure (see aggregator_last_error). */
 AGGREGATOR_API aggregator* aggregator_new(long long capacity);
 
 /* Pushes `len` values and returns the mean over the window afterwards (over

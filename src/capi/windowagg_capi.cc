@@ -213,6 +213,7 @@ aggregator* aggregator_new(long long capacity) {
     }
     Config c;
     c.window_size = capacity;
+    c.quantiles = false;
     windowagg::ValidateConfig(&c);
     result = Handle(Aggregator::Create(c));
   });

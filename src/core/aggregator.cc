@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <new>
 #include <string_view>
 #include <utility>
@@ -28,28 +29,39 @@ class Aggregator::Work {
  public:
   enum : uint8_t { kAccept = 0, kLate = 1, kSkipped = 2 };
 
+  // Buffers keep their capacity across pushes and are never value-filled:
+  // every element a push reads, it wrote first.
+  template <class T>
+  static T* Sized(ScratchVector<T>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+    return v.data();
+  }
+
   void Reset(size_t n) {
-    status.clear();
-    times.clear();
-    keys.clear();
-    series.clear();
-    order.clear();
-    touched.clear();
     n_ = n;
+    keyed = false;
+    all_accepted = true;
+    clock = false;
+    sorted = false;
+    end_wm = {false, 0};
+    late = skipped = 0;
+    touched.clear();
   }
   size_t size() const { return n_; }
-  bool all_accepted() const { return status.empty(); }
 
-  ScratchVector<uint8_t> status;   // empty: every element accepted
-  ScratchVector<int64_t> times;    // materialized event times (may be empty)
-  ScratchVector<uint64_t> keys;    // resolved series ids (empty: all default)
-  ScratchVector<Series*> series;   // per element, after Resolve
+  bool keyed;                      // keys[] holds per-element series ids
+  bool all_accepted;               // else status[] says which elements count
+  bool clock;                      // arrival clock: times are base + index
+  bool sorted;                     // timestamps non-decreasing, none late
+  uint64_t clock_base = 0;
+  ScratchVector<uint8_t> status;
+  ScratchVector<int64_t> times;    // materialized event times (keyed/compacted)
+  ScratchVector<uint64_t> keys;
+  ScratchVector<Series*> series;   // per element (keyed) or [0] (unkeyed)
   ScratchVector<uint32_t> order;   // element indexes grouped by shard
   uint32_t shard_begin[kShards + 1];
   ScratchVector<Series*> touched;
   ScratchVector<double> values;    // compacted values (single-series slow path)
-  bool clock = false;              // arrival clock: times are base + index
-  bool sorted = false;             // timestamps non-decreasing, none late
   Watermark end_wm{false, 0};
   uint64_t epoch = 0;
   uint64_t tick = 0;
@@ -111,6 +123,11 @@ Aggregator::Aggregator(const Config& config)
     geometry_.panes_per_window = config_.window_size / geometry_.pane;
   }
   for (auto& s : shards_) s = std::make_unique<Shard>(&scope_);
+  // Debian builds Abseil with mutex deadlock detection on, which builds a
+  // lock graph on every acquisition; the lock order here is fixed (table,
+  // shard, queue), so the check buys nothing and costs on every push.
+  static std::once_flag once;
+  std::call_once(once, [] { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); });
 }
 
 Aggregator::~Aggregator() {
@@ -307,16 +324,26 @@ void Aggregator::Classify(const Batch& b, Work& w) {
            "nothing from this batch was applied",
            bad, NonFiniteName(b.values[bad]));
     }
-    w.status.assign(n, Work::kAccept);
+    uint8_t* status = Work::Sized(w.status, n);
+    std::fill(status, status + n, Work::kAccept);
+    w.all_accepted = false;
     for (size_t i = bad; i < n; ++i) {
       if (!std::isfinite(b.values[i])) {
-        w.status[i] = Work::kSkipped;
+        status[i] = Work::kSkipped;
         ++w.skipped;
       }
     }
   }
   Watermark wm = CurrentWatermark();
   if (!have_ts) return;  // arrival order: nothing is late
+  if (config_.kind == WindowKind::kCount) {
+    // COUNT windows ignore event time for membership; it still moves the
+    // watermark (key_ttl) and nothing is late.
+    int64_t newest = b.timestamps[0];
+    for (size_t i = 1; i < n; ++i) newest = std::max(newest, b.timestamps[i]);
+    w.end_wm = {true, wm.set ? std::max(wm.value, newest) : newest};
+    return;
+  }
 
   // Late values, in batch order against the running watermark. Fast path:
   // timestamps sorted and the first one on time means none is late.
@@ -328,16 +355,18 @@ void Aggregator::Classify(const Batch& b, Work& w) {
            Wide(PaneOf(ti, geometry_.pane)) <
                Wide(PaneOf(cur.value, geometry_.pane)) - geometry_.panes_per_window + 1;
   };
-  if (w.status.empty() && !late(t[0], wm) && SortedRunLength(t, n, kTimeMin, kTimeMax) == n) {
+  if (w.all_accepted && !late(t[0], wm) && SortedRunLength(t, n, kTimeMin, kTimeMax) == n) {
     w.sorted = true;
     w.end_wm = {true, wm.set ? std::max(wm.value, t[n - 1]) : t[n - 1]};
     return;
   }
-  if (w.status.empty()) w.status.assign(n, Work::kAccept);
+  uint8_t* status = Work::Sized(w.status, n);
+  if (w.all_accepted) std::fill(status, status + n, Work::kAccept);
+  w.all_accepted = false;
   for (size_t i = 0; i < n; ++i) {
-    if (w.status[i] == Work::kSkipped) continue;
+    if (status[i] == Work::kSkipped) continue;
     if (late(t[i], wm)) {
-      w.status[i] = Work::kLate;
+      status[i] = Work::kLate;
       ++w.late;
       continue;
     }
@@ -347,8 +376,7 @@ void Aggregator::Classify(const Batch& b, Work& w) {
 }
 
 bool Aggregator::Resolve(const Batch& b, Work& w) {
-  const size_t n = b.size;
-  w.series.resize(n);
+  Work::Sized(w.series, b.size);
   const bool named = b.key_offsets != nullptr;
   for (size_t sh = 0; sh < kShards; ++sh) {
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
@@ -512,16 +540,17 @@ void Aggregator::ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin,
   const double* v = b.values + begin;
   const int64_t* t = b.timestamps ? b.timestamps + begin : nullptr;
   size_t n = end - begin;
-  uint64_t base = w.clock ? static_cast<uint64_t>(w.times.empty() ? 0 : w.times[0]) : 0;
-  if (!w.all_accepted()) {
+  const uint64_t base = w.clock_base;
+  if (!w.all_accepted) {
     // Compact the accepted elements; count the rest.
-    w.values.clear();
-    ScratchVector<int64_t> kept_times;
+    double* kept = Work::Sized(w.values, n);
+    int64_t* kept_times = Work::Sized(w.times, n);
+    size_t m = 0;
     for (size_t i = begin; i < end; ++i) {
       switch (w.status[i]) {
         case Work::kAccept:
-          w.values.push_back(b.values[i]);
-          if (s->panes) kept_times.push_back(b.timestamps ? b.timestamps[i] : w.times[0] + i);
+          kept[m] = b.values[i];
+          kept_times[m++] = b.timestamps ? b.timestamps[i] : static_cast<int64_t>(base + i);
           break;
         case Work::kLate:
           ++s->late;
@@ -530,12 +559,9 @@ void Aggregator::ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin,
           ++s->rejected;
       }
     }
-    v = w.values.data();
-    n = w.values.size();
-    if (s->panes) {
-      w.times.swap(kept_times);
-      t = w.times.data();
-    }
+    v = kept;
+    t = kept_times;
+    n = m;
   }
   if (n == 0) return;
   Sketch* sketch = config_.quantiles ? &s->count_sketch : nullptr;
@@ -551,7 +577,7 @@ void Aggregator::ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin,
     int64_t ti = t ? t[i] : static_cast<int64_t>(base + i);
     int64_t p = PaneOf(ti, pane);
     size_t run;
-    if (t != nullptr && w.sorted && w.all_accepted()) {
+    if (t != nullptr && w.sorted && w.all_accepted) {
       // Sorted: the pane's run ends at the first time past it.
       int64_t last = Saturate((Wide(p) + 1) * pane - 1);
       run = static_cast<size_t>(std::upper_bound(t + i, t + n, last) - (t + i));
@@ -580,18 +606,17 @@ void Aggregator::Apply(const Batch& b, Work& w) {
   const size_t n = b.size;
   if (w.clock) {
     uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
+    w.clock_base = base;
     w.end_wm = {true, static_cast<int64_t>(base + n - 1)};
-    if (w.keys.empty()) {
-      w.times.assign(1, static_cast<int64_t>(base));  // ApplyToSeries derives the rest
-    } else {
-      w.times.resize(n);
-      for (size_t i = 0; i < n; ++i) w.times[i] = static_cast<int64_t>(base + i);
+    if (w.keyed) {
+      int64_t* times = Work::Sized(w.times, n);
+      for (size_t i = 0; i < n; ++i) times[i] = static_cast<int64_t>(base + i);
     }
   }
   if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
   Watermark wm = CurrentWatermark();
 
-  if (w.keys.empty()) {
+  if (!w.keyed) {
     Series* s = w.series[0];
     ShardLock lock(this, ShardOf(s->key));
     ApplyToSeries(s, b, w, 0, n);
@@ -613,7 +638,7 @@ void Aggregator::Apply(const Batch& b, Work& w) {
         w.touched.push_back(s);
       }
       s->last_touch = w.tick;
-      uint8_t st = w.status.empty() ? uint8_t{Work::kAccept} : w.status[i];
+      uint8_t st = w.all_accepted ? uint8_t{Work::kAccept} : w.status[i];
       if (st == Work::kLate) {
         ++s->late;
         continue;
@@ -624,8 +649,7 @@ void Aggregator::Apply(const Batch& b, Work& w) {
       }
       double v = b.values[i];
       if (s->count) {
-        s->count->Push(&v, 1, config_.quantiles ? &s->count_sketch : nullptr, mapping_,
-                       s->scope);
+        s->count->PushOne(v, config_.quantiles ? &s->count_sketch : nullptr, mapping_, s->scope);
       } else if (!s->panes->Add(v, times[i], config_.quantiles, mapping_)) {
         ++s->late;
         continue;
@@ -638,11 +662,11 @@ void Aggregator::Apply(const Batch& b, Work& w) {
 }
 
 void Aggregator::GroupByShard(Work& w) {
-  const size_t n = w.keys.size();
+  const size_t n = w.size();
   std::fill(std::begin(w.shard_begin), std::end(w.shard_begin), 0);
   for (size_t i = 0; i < n; ++i) ++w.shard_begin[(Mix(w.keys[i]) >> (64 - kShardBits)) + 1];
   for (size_t sh = 0; sh < kShards; ++sh) w.shard_begin[sh + 1] += w.shard_begin[sh];
-  w.order.resize(n);
+  Work::Sized(w.order, n);
   uint32_t next[kShards];
   std::copy(w.shard_begin, w.shard_begin + kShards, next);
   for (size_t i = 0; i < n; ++i) {
@@ -685,15 +709,13 @@ void Aggregator::Push(const Batch& b) {
   thread_local Work work;
   Work& w = work;
   w.Reset(n);
-  w.late = w.skipped = 0;
-  w.sorted = false;
-  w.end_wm = {false, 0};
   Classify(b, w);
   w.epoch = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
   w.tick = w.epoch;
 
   if (b.keys != nullptr || named) {
-    w.keys.resize(n);
+    Work::Sized(w.keys, n);
+    w.keyed = true;
     if (named) {
       for (size_t i = 0; i < n; ++i) {
         w.keys[i] = KeyHash(b.key_bytes ? b.key_bytes + b.key_offsets[i] : nullptr,
@@ -709,11 +731,11 @@ void Aggregator::Push(const Batch& b) {
   {
     TableLock table(this, /*exclusive=*/false);
     bool resolved;
-    if (w.keys.empty()) {
+    if (!w.keyed) {
       ShardLock lock(this, ShardOf(kDefaultKey));
       Series* s = Find(kDefaultKey);
       resolved = s != nullptr;
-      if (resolved) w.series.assign(1, s);
+      if (resolved) *Work::Sized(w.series, 1) = s;
     } else {
       resolved = Resolve(b, w);
     }
@@ -726,8 +748,10 @@ void Aggregator::Push(const Batch& b) {
     // Some key is new: change the table exclusively. An unkeyed handle takes
     // this path once, for its first push.
     TableLock table(this, /*exclusive=*/true);
-    if (w.keys.empty()) {
-      w.keys.assign(n, kDefaultKey);
+    if (!w.keyed) {
+      uint64_t* keys = Work::Sized(w.keys, n);
+      std::fill(keys, keys + n, kDefaultKey);
+      w.keyed = true;
       GroupByShard(w);
     }
     CreateKeys(b, w);

@@ -7,10 +7,12 @@
 namespace windowagg {
 
 CountWindow::CountWindow(uint64_t capacity) : capacity_(capacity) {
-  // ~N/8 values per block bounds both the per-block bookkeeping at ingest and
-  // the rescan at query time; 1024 caps the query cost for huge windows.
-  uint64_t b = std::bit_floor(std::max<uint64_t>(1, capacity / 8));
-  block_ = static_cast<uint32_t>(std::min<uint64_t>(b, 1024));
+  // ~N/8 values per block bounds the per-block bookkeeping at ingest and the
+  // rescan at query time; at least 64 keeps the block queue of a small
+  // window to a few entries (memory per series), at most 1024 caps the query
+  // cost of huge windows. Blocks never exceed N.
+  uint64_t b = std::clamp<uint64_t>(std::bit_floor(std::max<uint64_t>(1, capacity / 8)), 64, 1024);
+  block_ = static_cast<uint32_t>(std::min<uint64_t>(b, std::bit_floor(capacity)));
 }
 
 void CountWindow::Free(const MemoryScope& scope) noexcept {
@@ -77,6 +79,23 @@ void CountWindow::Push(const double* x, size_t n, Sketch* sketch, const SketchMa
   if (n == 0) return;
   EnsureRing(total_ + n, scope);
   Append(x, n, sketch, map, /*evict=*/true);
+}
+
+void CountWindow::PushOne(double x, Sketch* sketch, const SketchMapping& map,
+                          const MemoryScope& scope) {
+  if (total_ < capacity_ && ring_cap_ <= total_) EnsureRing(total_ + 1, scope);
+  double& slot = ring_[head_];
+  if (sketch != nullptr) {
+    sketch->Add(x, map);
+    if (total_ >= capacity_) sketch->Remove(slot, map);
+  }
+  slot = x;
+  open_.Add(x);
+  ++total_;
+  if (++head_ == capacity_) head_ = 0;
+  if ((total_ & (block_ - 1)) == 0) CompleteBlock();
+  uint64_t window_begin = total_ - size();
+  while (QueueSize() > 0 && oldest_block_ * block_ < window_begin) PopOldestBlock();
 }
 
 void CountWindow::Restore(const double* x, size_t n, uint64_t total, Sketch* sketch,

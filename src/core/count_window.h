@@ -33,6 +33,9 @@ class CountWindow {
   void Push(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
             const MemoryScope& scope);
 
+  // One value: the keyed path, where batches scatter over many series.
+  void PushOne(double x, Sketch* sketch, const SketchMapping& map, const MemoryScope& scope);
+
   // Rebuilds a window that holds x[0..n) as its newest values after `total`
   // values in all (n == min(total, capacity)); for restoring saved state.
   void Restore(const double* x, size_t n, uint64_t total, Sketch* sketch,

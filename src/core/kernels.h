@@ -32,7 +32,11 @@ inline int32_t BucketIndex(double x, double multiplier) {
   uint64_t mb = (b & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
   double m;
   std::memcpy(&m, &mb, sizeof m);
-  return static_cast<int32_t>(std::floor((static_cast<double>(e) + (m - 1.0)) * multiplier));
+  // floor() by truncation and a correction: exact for |l| < 2^31 and no
+  // libm call in builds without SSE4.1.
+  double l = (static_cast<double>(e) + (m - 1.0)) * multiplier;
+  int32_t i = static_cast<int32_t>(l);
+  return i - (static_cast<double>(i) > l);
 }
 
 struct BucketIndexRange {

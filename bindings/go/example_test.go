@@ -1,0 +1,137 @@
+package windowagg_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	windowagg "github.com/windowagg/windowagg/bindings/go"
+)
+
+// The original design's three calls, ported one line each.
+func ExampleNewCount() {
+	a, err := windowagg.NewCount(4) // aggregator_new(4)
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close() // aggregator_free
+
+	fmt.Println(a.ProcessBatch([]float64{1, 2}))    // mean of 1 2
+	fmt.Println(a.ProcessBatch([]float64{3, 4, 5})) // mean of the last 4: 2 3 4 5
+	// Output:
+	// 1.5
+	// 3.5
+}
+
+// A count window per series, fed with one batch and read per key.
+func ExampleAggregator_Push() {
+	a, err := windowagg.New(windowagg.WithCountWindow(3))
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close()
+
+	values := []float64{10, 1, 20, 2, 30, 3, 40}
+	keys := []uint64{7, 8, 7, 8, 7, 8, 7}
+	if err := a.Push(values, nil, keys); err != nil {
+		panic(err)
+	}
+	for _, k := range []uint64{7, 8} {
+		s, _ := a.KeyStats(k)
+		fmt.Printf("series %d: count=%d sum=%g mean=%g min=%g max=%g\n", k, s.Count, s.Sum, s.Mean, s.Min, s.Max)
+	}
+	n, _ := a.KeyCount()
+	fmt.Println("series:", n)
+	// Output:
+	// series 7: count=3 sum=90 mean=30 min=20 max=40
+	// series 8: count=3 sum=6 mean=2 min=1 max=3
+	// series: 2
+}
+
+// Quantiles within the sketch's relative accuracy; q=0 and q=1 are exact.
+func ExampleAggregator_Quantiles() {
+	a, _ := windowagg.New(windowagg.WithCountWindow(1000), windowagg.WithAccuracy(0.01))
+	defer a.Close()
+	values := make([]float64, 1000)
+	for i := range values {
+		values[i] = float64(i + 1) // 1..1000
+	}
+	a.Push(values, nil, nil)
+	q, _ := a.Quantiles([]float64{0, 0.5, 0.99, 1}, nil)
+	fmt.Println("min:", q[0], "max:", q[3])
+	fmt.Println("p50 within 1%:", math.Abs(q[1]-500) <= 0.01*500)
+	fmt.Println("p99 within 1%:", math.Abs(q[2]-990) <= 0.01*990)
+	// Output:
+	// min: 1 max: 1000
+	// p50 within 1%: true
+	// p99 within 1%: true
+}
+
+// Tumbling windows are delivered when the watermark passes their end.
+func ExampleAggregator_PollWindows() {
+	a, _ := windowagg.New(windowagg.WithTumblingWindow(time.Second))
+	defer a.Close()
+
+	sec := int64(time.Second)
+	values := []float64{1, 2, 3, 4, 5}
+	ts := []int64{0, sec / 2, sec, 3 * sec / 2, 2 * sec} // event times in ns
+	a.Push(values, ts, nil)
+	a.Advance(3 * sec) // no more data: close [2s, 3s) too
+
+	windows := make([]windowagg.Window, 16)
+	n, _ := a.PollWindows(windows, nil, nil)
+	for _, w := range windows[:n] {
+		fmt.Printf("[%v, %v) count=%d sum=%g\n", time.Duration(w.Stats.WindowStart),
+			time.Duration(w.Stats.WindowEnd), w.Stats.Count, w.Stats.Sum)
+	}
+	// Output:
+	// [0s, 1s) count=2 sum=3
+	// [1s, 2s) count=2 sum=7
+	// [2s, 3s) count=1 sum=5
+}
+
+// String keys: the series id is HashString(name) and the name is kept.
+func ExampleAggregator_PushStrings() {
+	a, _ := windowagg.New(windowagg.WithCountWindow(100))
+	defer a.Close()
+	a.PushStrings([]float64{120, 80, 95}, nil, []string{"GET /", "GET /", "POST /ingest"})
+
+	id := windowagg.HashString("GET /")
+	s, _ := a.KeyStats(id)
+	name, _ := a.KeyName(id)
+	fmt.Printf("%s: count=%d mean=%g\n", name, s.Count, s.Mean)
+	// Output:
+	// GET /: count=2 mean=100
+}
+
+// Errors carry the library's message and match the sentinels.
+func ExampleError() {
+	a, _ := windowagg.New()
+	defer a.Close()
+	_, err := a.KeyStats(12345)
+	fmt.Println(errors.Is(err, windowagg.ErrNotFound))
+	a.Close()
+	fmt.Println(a.Push([]float64{1}, nil, nil))
+	// Output:
+	// true
+	// windowagg: aggregator is closed
+}
+
+// A Batcher lets many goroutines add single events without allocating.
+func ExampleBatcher() {
+	a, _ := windowagg.New(windowagg.WithSlidingWindow(time.Minute, time.Second))
+	defer a.Close()
+	b := windowagg.NewBatcher(a, windowagg.WithBatchSize(4096), windowagg.WithFlushInterval(100*time.Millisecond))
+
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i := 0; i < 10; i++ {
+		b.Add(1, now+int64(i)*int64(time.Millisecond), float64(i))
+	}
+	b.Close() // flushes the rest
+
+	s, _ := a.KeyStats(1)
+	fmt.Printf("count=%d sum=%g\n", s.Count, s.Sum)
+	// Output:
+	// count=10 sum=45
+}

@@ -1,0 +1,3 @@
+module github.com/windowagg/windowagg/bindings/go
+
+go 1.24

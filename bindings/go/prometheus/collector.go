@@ -1,0 +1,161 @@
+// Package prometheus exposes a windowagg.Aggregator to a Prometheus registry:
+// every series' current window becomes one Summary-style metric (count, sum
+// and quantile-labelled values) with the series key as a label.
+//
+//	agg, _ := windowagg.New(windowagg.WithSlidingWindow(time.Minute, 0))
+//	prom.MustRegister(wprom.NewCollector(agg, wprom.Opts{Name: "request_latency_seconds"}))
+//
+// Each scrape reads every series in one paged AllStats pass (one cgo call
+// per page, not per series). Numeric keys are labelled with their decimal id,
+// byte-string keys with their name.
+package prometheus
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+
+	prom "github.com/prometheus/client_golang/prometheus"
+	windowagg "github.com/windowagg/windowagg/bindings/go"
+)
+
+// Opts configures a Collector.
+type Opts struct {
+	// Namespace, Subsystem and Name build the metric name (Name defaults to
+	// "windowagg_window").
+	Namespace, Subsystem, Name string
+	// Help defaults to a description of the window.
+	Help string
+	// KeyLabel names the series label (default "series").
+	KeyLabel string
+	// Quantiles to expose (default 0.5, 0.9, 0.99, 0.999).
+	Quantiles []float64
+	// ConstLabels are added to every metric.
+	ConstLabels prom.Labels
+	// HandleMetrics adds <name>_series (live series) and
+	// <name>_memory_bytes (native memory held) gauges.
+	HandleMetrics bool
+}
+
+// Collector is a prometheus.Collector over an Aggregator. It is safe for
+// concurrent scrapes.
+type Collector struct {
+	agg       *windowagg.Aggregator
+	desc      *prom.Desc
+	seriesD   *prom.Desc
+	memoryD   *prom.Desc
+	quantiles []float64
+
+	mu    sync.Mutex // guards the buffers and the label cache
+	stats []windowagg.KeyStats
+	qbuf  []float64
+	gen   uint32
+	label map[uint64]labelEntry
+}
+
+type labelEntry struct {
+	label string
+	gen   uint32
+}
+
+var _ prom.Collector = (*Collector)(nil)
+
+// NewCollector returns a Collector reading agg. It does not own agg.
+func NewCollector(agg *windowagg.Aggregator, o Opts) *Collector {
+	if o.Name == "" {
+		o.Name = "windowagg_window"
+	}
+	if o.Help == "" {
+		o.Help = "Windowed aggregate of each series (windowagg): count, sum and quantiles of the current window."
+	}
+	if o.KeyLabel == "" {
+		o.KeyLabel = "series"
+	}
+	if o.Quantiles == nil {
+		o.Quantiles = []float64{0.5, 0.9, 0.99, 0.999}
+	}
+	name := prom.BuildFQName(o.Namespace, o.Subsystem, o.Name)
+	c := &Collector{
+		agg:       agg,
+		desc:      prom.NewDesc(name, o.Help, []string{o.KeyLabel}, o.ConstLabels),
+		quantiles: append([]float64(nil), o.Quantiles...),
+		label:     map[uint64]labelEntry{},
+	}
+	if o.HandleMetrics {
+		c.seriesD = prom.NewDesc(name+"_series", "Live series in the windowagg handle.", nil, o.ConstLabels)
+		c.memoryD = prom.NewDesc(name+"_memory_bytes", "Native memory held by the windowagg handle.", nil, o.ConstLabels)
+	}
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prom.Desc) {
+	ch <- c.desc
+	if c.seriesD != nil {
+		ch <- c.seriesD
+		ch <- c.memoryD
+	}
+}
+
+// labelFor returns the label of key: its name if it has one, else its
+// decimal id. Names are cached between scrapes; entries of series that
+// disappeared are pruned after each scrape.
+func (c *Collector) labelFor(key uint64) string {
+	if e, ok := c.label[key]; ok {
+		c.label[key] = labelEntry{e.label, c.gen}
+		return e.label
+	}
+	l := ""
+	if name, err := c.agg.KeyName(key); err == nil {
+		l = name
+	}
+	if l == "" {
+		l = strconv.FormatUint(key, 10)
+	}
+	c.label[key] = labelEntry{l, c.gen}
+	return l
+}
+
+// Collect implements prometheus.Collector: one Summary per series.
+func (c *Collector) Collect(ch chan<- prom.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var err error
+	c.stats, c.qbuf, err = c.agg.AllStats(c.stats, c.quantiles, c.qbuf)
+	if errors.Is(err, windowagg.ErrClosed) {
+		return
+	}
+	if errors.Is(err, windowagg.ErrUnsupported) && len(c.quantiles) > 0 {
+		// a handle without the sketch: counts and sums only
+		c.stats, c.qbuf, err = c.agg.AllStats(c.stats, nil, c.qbuf)
+	}
+	if err != nil {
+		ch <- prom.NewInvalidMetric(c.desc, err)
+		return
+	}
+	c.gen++
+	nq := len(c.qbuf) / max(1, len(c.stats))
+	for i, e := range c.stats {
+		var qm map[float64]float64
+		if nq > 0 {
+			qm = make(map[float64]float64, nq)
+			for j, q := range c.quantiles[:nq] {
+				qm[q] = c.qbuf[i*nq+j]
+			}
+		}
+		ch <- prom.MustNewConstSummary(c.desc, e.Stats.Count, e.Stats.Sum, qm, c.labelFor(e.Key))
+	}
+	for k, e := range c.label {
+		if e.gen != c.gen {
+			delete(c.label, k)
+		}
+	}
+	if c.seriesD != nil {
+		if n, err := c.agg.KeyCount(); err == nil {
+			ch <- prom.MustNewConstMetric(c.seriesD, prom.GaugeValue, float64(n))
+		}
+		if m, err := c.agg.MemoryUsage(); err == nil {
+			ch <- prom.MustNewConstMetric(c.memoryD, prom.GaugeValue, float64(m))
+		}
+	}
+}
