@@ -113,7 +113,7 @@ enum {
   AGGREGATOR_EBUFFER = 5,          /* output buffer too small; nothing written */
   AGGREGATOR_ENOMEM = 6,           /* allocation failed; state unchanged */
   AGGREGATOR_EKEYLIMIT = 7,        /* max_keys reached under AGGREGATOR_KEYS_REJECT */
-  AGGREGATOR_EMEMLIMIT = 8,        /* memory_limit would be exceeded; state unchanged */
+  AGGREGATOR_EMEMLIMIT = 8,        /* memory_limit reached; state unchanged */
   AGGREGATOR_ECORRUPT = 9,         /* serialized state is malformed */
   AGGREGATOR_EVERSION = 10,        /* serialized state of an unknown format version */
   AGGREGATOR_EMISMATCH = 11,       /* merge of states with different configurations */
@@ -201,7 +201,11 @@ typedef struct aggregator_config {
   uint32_t key_policy;       /* AGGREGATOR_KEYS_*; default REJECT */
   uint32_t threading;        /* AGGREGATOR_THREADING_*; default SHARED */
   int64_t key_ttl;           /* drop a series idle this long in event time; 0 = never */
-  uint64_t memory_limit;     /* bytes; 0 = unlimited (default) */
+  uint64_t memory_limit;     /* bytes; 0 = unlimited (default). Checked before each push,
+                                key creation and merge: one that would start at or past the
+                                ceiling (new series count ~1 KiB each) is refused whole with
+                                AGGREGATOR_EMEMLIMIT; one that starts below it is applied
+                                whole, so use can pass the ceiling by one batch's growth. */
   uint64_t max_pending_windows; /* closed windows queued for polling before the
                                    oldest are dropped (counted); default 65536 */
 } aggregator_config;

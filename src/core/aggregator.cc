@@ -23,6 +23,10 @@ namespace windowagg {
 template <class T>
 using ScratchVector = std::vector<T, mi_stl_allocator<T>>;
 
+// A new series' object, table slot and first buffers, roughly: what the
+// memory ceiling expects a key creation to take.
+constexpr size_t kNewSeriesBytes = 1024;
+
 // Everything one push computes before it changes state: per-element status,
 // event times, resolved keys and series, grouped by shard.
 class Aggregator::Work {
@@ -513,6 +517,8 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
       }
     }
   }
+  // Room for the new series (their first buffers included), before any.
+  account_.CheckRoom(fresh_order.size() * kNewSeriesBytes, "creating the batch's new series");
   // Create; on any failure remove what this call created.
   ScratchVector<Series*> created;
   try {
@@ -706,6 +712,7 @@ void Aggregator::Push(const Batch& b) {
                       "no push may have them");
   }
 
+  account_.CheckRoom(0, "this push");
   thread_local Work work;
   Work& w = work;
   w.Reset(n);

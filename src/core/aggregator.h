@@ -1,5 +1,8 @@
 // A handle: the series table, the watermark and the closed-window queue.
 //
+// memory_limit is checked before each push, key creation and merge: a change
+// either starts within the ceiling and is applied whole, or is refused whole.
+//
 // Concurrency: series live in shards keyed by a hash of the key, each with
 // its own mutex; the table mutex is taken shared by pushes and reads and
 // exclusively only when the set of series changes (new keys, removal, TTL,

@@ -17,13 +17,13 @@ bool ShouldFailAllocation() noexcept {
 }
 }  // namespace
 
-void MemoryAccount::Charge(size_t n) {
-  uint64_t before = bytes_.fetch_add(n, std::memory_order_relaxed);
-  if (limit_ != 0 && before + n > limit_) {
-    bytes_.fetch_sub(n, std::memory_order_relaxed);
+void MemoryAccount::CheckRoom(size_t expected, const char* what) const {
+  uint64_t now = bytes();
+  if (limit_ != 0 && now + expected > limit_) {
     Fail(Status::kMemLimit,
-         "memory_limit of %u bytes reached: the handle holds %u bytes and needs %u more",
-         limit_, before, n);
+         "memory_limit of %u bytes reached: the handle holds %u bytes and %s needs about %u "
+         "more; nothing was applied",
+         limit_, now, what, expected);
   }
 }
 
@@ -32,14 +32,7 @@ void* Allocate(MemoryAccount* account, size_t n) {
   if (ShouldFailAllocation()) throw std::bad_alloc();
   void* p = mi_malloc(n);
   if (p == nullptr) throw std::bad_alloc();
-  if (account != nullptr) {
-    try {
-      account->Charge(mi_usable_size(p));
-    } catch (...) {
-      mi_free(p);
-      throw;
-    }
-  }
+  if (account != nullptr) account->Charge(mi_usable_size(p));
   return p;
 }
 

@@ -23,8 +23,12 @@ class MemoryAccount {
   uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
   uint64_t limit() const { return limit_; }
 
-  // Throws Error(kMemLimit) when `n` more bytes would pass the ceiling.
-  void Charge(size_t n);
+  // The ceiling is checked before a change starts (CheckRoom), never in the
+  // middle of one: a change is applied whole, and may end past the limit by
+  // what that one change needed. So growth is bounded by the limit plus one
+  // batch, and no change is ever half-applied because of the limit.
+  void CheckRoom(size_t expected, const char* what) const;
+  void Charge(size_t n) { bytes_.fetch_add(n, std::memory_order_relaxed); }
   void Credit(size_t n) { bytes_.fetch_sub(n, std::memory_order_relaxed); }
 
  private:

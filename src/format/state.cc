@@ -725,6 +725,7 @@ void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
            live + fresh, dst->config().max_keys);
     }
   }
+  dst->account_.CheckRoom(len, "merging this state");
   StateApplier::SetHandle(dst, p.handle, true);
   Source in(buf + p.body_offset, len - p.body_offset);
   StateReader::ReadBody(in, p.config, dst, true);
