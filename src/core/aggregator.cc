@@ -388,7 +388,10 @@ bool Aggregator::Resolve(const Batch& b, Work& w) {
     ShardLock lock(this, shard);
     uint64_t last_key = 0;
     Series* last = nullptr;
-    for (uint32_t k = w.shard_begin[sh]; k < w.shard_begin[sh + 1]; ++k) {
+    const uint32_t end = w.shard_begin[sh + 1];
+    for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
+      // Keys scatter over a big table: ask for the slot a few keys ahead.
+      if (k + 8 < end) shard.map.prefetch(w.keys[w.order[k + 8]]);
       uint32_t i = w.order[k];
       uint64_t key = w.keys[i];
       if (last == nullptr || key != last_key) {
@@ -636,7 +639,15 @@ void Aggregator::Apply(const Batch& b, Work& w) {
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
     ShardLock lock(this, *shards_[sh]);
     w.touched.clear();
-    for (uint32_t k = w.shard_begin[sh]; k < w.shard_begin[sh + 1]; ++k) {
+    const uint32_t end = w.shard_begin[sh + 1];
+    for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
+      if (k + 4 < end) {
+        // The series a few elements ahead: its header now, its window next.
+        const Series* ahead = w.series[w.order[k + 4]];
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
+        __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 128);
+      }
       uint32_t i = w.order[k];
       Series* s = w.series[i];
       if (s->touch_epoch != w.epoch) {
