@@ -190,6 +190,9 @@ Aggregator::ShardLock::~ShardLock() {
 template <class F>
 void Aggregator::ForEachSeries(F&& visit) {
   for (auto& shard : shards_) {
+    // The set of series changes only under the exclusive table lock, which
+    // the caller excludes: an empty shard can be skipped without its lock.
+    if (shard->map.empty()) continue;
     ShardLock lock(this, *shard);
     for (auto& [key, s] : shard->map) visit(s);
   }
@@ -839,10 +842,7 @@ void Aggregator::FillStats(Series* s, const Watermark& wm, Stats* out, WindowVie
 
 void Aggregator::FillQuantiles(const WindowView& view, double min, double max, const double* q,
                                size_t n, double* out) const {
-  for (size_t i = 0; i < n; ++i) {
-    out[i] = Sketch::Quantile(view.sketches.data(), view.sketches.size(), q[i], mapping_, min,
-                              max);
-  }
+  Sketch::Quantiles(view.sketches.data(), view.sketches.size(), q, n, mapping_, min, max, out);
 }
 
 void Aggregator::CheckQuantileArgs(const double* q, size_t n, const double* out) const {
@@ -910,9 +910,7 @@ void Aggregator::AllRead(Stats* out, const double* q, size_t n, double* out_q) {
   if (config_.kind == WindowKind::kCount) st.watermark = static_cast<int64_t>(accepted);
   if (out != nullptr) *out = st;
   const Sketch* parts[1] = {&merged};
-  for (size_t i = 0; i < n; ++i) {
-    out_q[i] = Sketch::Quantile(parts, 1, q[i], mapping_, total.min, total.max);
-  }
+  if (n > 0) Sketch::Quantiles(parts, 1, q, n, mapping_, total.min, total.max, out_q);
 }
 
 void Aggregator::AllStats(Stats* out) { AllRead(out, nullptr, 0, nullptr); }
@@ -1008,9 +1006,8 @@ size_t Aggregator::PollWindows(KeyedStats* out, size_t cap, const double* q, siz
     out[i].key = w.key;
     out[i].stats = w.stats;
     const Sketch* parts[1] = {&w.sketch};
-    for (size_t j = 0; j < nq; ++j) {
-      out_q[i * nq + j] =
-          Sketch::Quantile(parts, 1, q[j], mapping_, w.stats.min, w.stats.max);
+    if (nq > 0) {
+      Sketch::Quantiles(parts, 1, q, nq, mapping_, w.stats.min, w.stats.max, out_q + i * nq);
     }
     queue_.pop_front();
   }

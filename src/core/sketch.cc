@@ -284,52 +284,79 @@ void Sketch::CopyFrom(const Sketch& o) {
   MergeFrom(o);
 }
 
-double Sketch::Quantile(const Sketch* const* parts, size_t nparts, double q,
-                        const SketchMapping& map, double min, double max) {
+void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* q, size_t nq,
+                       const SketchMapping& map, double min, double max, double* out) {
   uint64_t n = 0;
   for (size_t p = 0; p < nparts; ++p) n += parts[p]->count();
-  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-  if (q <= 0) return min;
-  if (q >= 1) return max;
-  auto rank = static_cast<uint64_t>(std::floor(q * static_cast<double>(n - 1)));
-  if (rank >= n) rank = n - 1;
-  auto clamp = [&](double v) { return v < min ? min : (v > max ? max : v); };
-
-  // Negative values: largest magnitude (highest index) first.
-  int32_t lo = std::numeric_limits<int32_t>::max(), hi = std::numeric_limits<int32_t>::min();
-  for (size_t p = 0; p < nparts; ++p) {
-    int32_t a, b;
-    if (parts[p]->neg_.NonZeroRange(&a, &b)) {
-      lo = std::min(lo, a);
-      hi = std::max(hi, b);
+  constexpr size_t kMaxBatch = 64;
+  // Quantiles in rank order, answered in one walk over the buckets.
+  std::pair<uint64_t, size_t> pending[kMaxBatch];
+  for (size_t base = 0; base < nq; base += kMaxBatch) {
+    size_t m = 0;
+    for (size_t j = base; j < std::min(nq, base + kMaxBatch); ++j) {
+      if (n == 0) {
+        out[j] = std::numeric_limits<double>::quiet_NaN();
+      } else if (q[j] <= 0) {
+        out[j] = min;
+      } else if (q[j] >= 1) {
+        out[j] = max;
+      } else {
+        auto rank = static_cast<uint64_t>(std::floor(q[j] * static_cast<double>(n - 1)));
+        pending[m++] = {std::min(rank, n - 1), j};
+      }
     }
-  }
-  for (int64_t i = hi; i >= lo; --i) {
-    uint64_t c = 0;
-    for (size_t p = 0; p < nparts; ++p) c += parts[p]->neg_.At(static_cast<int32_t>(i));
-    if (rank < c) return clamp(-map.Value(static_cast<int32_t>(i)));
-    rank -= c;
-  }
-  uint64_t zeros = 0;
-  for (size_t p = 0; p < nparts; ++p) zeros += parts[p]->zero_;
-  if (rank < zeros) return clamp(0.0);
-  rank -= zeros;
-  lo = std::numeric_limits<int32_t>::max();
-  hi = std::numeric_limits<int32_t>::min();
-  for (size_t p = 0; p < nparts; ++p) {
-    int32_t a, b;
-    if (parts[p]->pos_.NonZeroRange(&a, &b)) {
-      lo = std::min(lo, a);
-      hi = std::max(hi, b);
+    if (m == 0) continue;
+    std::sort(pending, pending + m);
+    size_t next = 0;
+    uint64_t seen = 0;  // values in the buckets walked so far
+    auto clamp = [&](double v) { return v < min ? min : (v > max ? max : v); };
+    // Returns false once every pending quantile is answered.
+    auto visit = [&](double value, uint64_t c) {
+      seen += c;
+      while (next < m && pending[next].first < seen) out[pending[next++].second] = clamp(value);
+      return next < m;
+    };
+    bool more = true;
+    if (nparts == 1) {
+      const Sketch& k = *parts[0];
+      k.neg_.ForEachWhile(/*descending=*/true,
+                          [&](int32_t i, uint64_t c) { return more = visit(-map.Value(i), c); });
+      if (more && k.zero_) more = visit(0.0, k.zero_);
+      if (more) {
+        k.pos_.ForEachWhile(false, [&](int32_t i, uint64_t c) { return more = visit(map.Value(i), c); });
+      }
+    } else {
+      auto range = [&](bool negative, int32_t* lo, int32_t* hi) {
+        *lo = std::numeric_limits<int32_t>::max();
+        *hi = std::numeric_limits<int32_t>::min();
+        for (size_t p = 0; p < nparts; ++p) {
+          int32_t a, b;
+          const BucketStore& st = negative ? parts[p]->neg_ : parts[p]->pos_;
+          if (st.NonZeroRange(&a, &b)) {
+            *lo = std::min(*lo, a);
+            *hi = std::max(*hi, b);
+          }
+        }
+      };
+      int32_t lo, hi;
+      range(true, &lo, &hi);
+      for (int64_t i = hi; more && i >= lo; --i) {
+        uint64_t c = 0;
+        for (size_t p = 0; p < nparts; ++p) c += parts[p]->neg_.At(static_cast<int32_t>(i));
+        if (c) more = visit(-map.Value(static_cast<int32_t>(i)), c);
+      }
+      uint64_t zeros = 0;
+      for (size_t p = 0; p < nparts; ++p) zeros += parts[p]->zero_;
+      if (more && zeros) more = visit(0.0, zeros);
+      range(false, &lo, &hi);
+      for (int64_t i = lo; more && i <= hi; ++i) {
+        uint64_t c = 0;
+        for (size_t p = 0; p < nparts; ++p) c += parts[p]->pos_.At(static_cast<int32_t>(i));
+        if (c) more = visit(map.Value(static_cast<int32_t>(i)), c);
+      }
     }
+    for (; next < m; ++next) out[pending[next].second] = max;  // unreachable when counts agree
   }
-  for (int64_t i = lo; i <= hi; ++i) {
-    uint64_t c = 0;
-    for (size_t p = 0; p < nparts; ++p) c += parts[p]->pos_.At(static_cast<int32_t>(i));
-    if (rank < c) return clamp(map.Value(static_cast<int32_t>(i)));
-    rank -= c;
-  }
-  return max;
 }
 
 }  // namespace windowagg

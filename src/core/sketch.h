@@ -79,6 +79,31 @@ class BucketStore {
     total_ -= n;
   }
 
+  // Calls f(index, count) for non-zero buckets in index order (descending
+  // if asked) while f returns true.
+  template <class F>
+  void ForEachWhile(bool descending, F&& f) const {
+    if (dense_) {
+      const uint64_t* c = Dense();
+      if (descending) {
+        for (uint32_t k = size_; k-- > 0;)
+          if (c[k] && !f(offset_ + static_cast<int32_t>(k), c[k])) return;
+      } else {
+        for (uint32_t k = 0; k < size_; ++k)
+          if (c[k] && !f(offset_ + static_cast<int32_t>(k), c[k])) return;
+      }
+      return;
+    }
+    const Entry* e = Sparse();
+    if (descending) {
+      for (uint32_t k = size_; k-- > 0;)
+        if (!f(e[k].index, uint64_t{e[k].count})) return;
+    } else {
+      for (uint32_t k = 0; k < size_; ++k)
+        if (!f(e[k].index, uint64_t{e[k].count})) return;
+    }
+  }
+
   // Bounds of the non-zero counts; false when empty.
   bool NonZeroRange(int32_t* lo, int32_t* hi) const;
   // Calls f(index, count) for every non-zero bucket in increasing order.
@@ -166,10 +191,11 @@ class Sketch {
   }
   void AddZeros(uint64_t n) { zero_ += n; }
 
-  // The rank-floor(q*(n-1)) value of the union of `parts`, clamped to
-  // [min, max]; q = 0 and q = 1 give min and max. NaN if all are empty.
-  static double Quantile(const Sketch* const* parts, size_t nparts, double q,
-                         const SketchMapping& map, double min, double max);
+  // out[j] = the rank-floor(q[j]*(n-1)) value of the union of `parts`,
+  // clamped to [min, max]; q = 0 and q = 1 give min and max; NaN if all are
+  // empty. One walk over the buckets answers every q.
+  static void Quantiles(const Sketch* const* parts, size_t nparts, const double* q, size_t nq,
+                        const SketchMapping& map, double min, double max, double* out);
 
  private:
   void Free() noexcept;

@@ -1,0 +1,74 @@
+"""windowagg: windowed aggregates over numeric streams, in native memory.
+
+Python binding (ctypes + NumPy) of the windowagg C library. Quick start::
+
+    import numpy as np
+    import windowagg
+
+    with windowagg.Aggregator(window="count", size=1000) as agg:
+        agg.push(np.random.standard_normal(10_000))
+        print(agg.stats().mean, agg.quantiles([0.5, 0.99]))
+
+The shared library is found through ``WINDOWAGG_LIBRARY``, then next to this
+package, then the system library path (see :mod:`windowagg._lib`).
+"""
+
+from ._aggregator import (
+    DEFAULT_KEY,
+    OVERFLOW_KEY,
+    Aggregator,
+    WindowStats,
+    hash_key,
+    version,
+    version_number,
+)
+from ._errors import (
+    BufferTooSmallError,
+    ClosedError,
+    ConfigError,
+    ConfigMismatchError,
+    CorruptStateError,
+    InputTypeError,
+    InternalError,
+    InvalidArgumentError,
+    KeyLimitError,
+    KeyNotFoundError,
+    LibraryNotFoundError,
+    MemoryLimitError,
+    NoMemoryError,
+    NonFiniteValueError,
+    StateVersionError,
+    UnsupportedError,
+    WindowaggError,
+)
+from ._lib import library_path
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "Aggregator",
+    "WindowStats",
+    "DEFAULT_KEY",
+    "OVERFLOW_KEY",
+    "hash_key",
+    "version",
+    "version_number",
+    "library_path",
+    "WindowaggError",
+    "InvalidArgumentError",
+    "ConfigError",
+    "NonFiniteValueError",
+    "KeyNotFoundError",
+    "BufferTooSmallError",
+    "NoMemoryError",
+    "KeyLimitError",
+    "MemoryLimitError",
+    "CorruptStateError",
+    "StateVersionError",
+    "ConfigMismatchError",
+    "UnsupportedError",
+    "InternalError",
+    "ClosedError",
+    "InputTypeError",
+    "LibraryNotFoundError",
+]

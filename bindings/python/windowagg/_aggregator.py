@@ -1,0 +1,1056 @@
+"""The :class:`Aggregator` class: a Pythonic handle over the windowagg C ABI."""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as _dt
+import re
+import struct
+import threading as _threading
+from ctypes import byref, c_size_t, c_uint64, c_void_p
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    overload,
+)
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _errors as E
+from ._lib import (
+    FAST_POINTER,
+    KEY_STATS_DTYPE,
+    STATS_FIELDS,
+    Config,
+    Cursor,
+    Stats,
+    array_address,
+    last_error,
+    lib,
+)
+from ._lib import _DATA_OFFSET, _read_ptr
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "Aggregator",
+    "WindowStats",
+    "version",
+    "version_number",
+    "hash_key",
+    "DEFAULT_KEY",
+    "OVERFLOW_KEY",
+]
+
+DEFAULT_KEY = 0
+"""The series values pushed without keys belong to."""
+OVERFLOW_KEY = 0xFFFFFFFFFFFFFFFF
+"""The series collecting new keys beyond ``max_keys`` under ``key_policy="overflow"``."""
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+
+_F64 = np.dtype(np.float64)
+_I64 = np.dtype(np.int64)
+_U64 = np.dtype(np.uint64)
+_U32 = np.dtype(np.uint32)
+_ndarray = np.ndarray
+
+# Prebound entry points (module globals: no attribute lookup on the hot path).
+_push = lib.aggregator_push
+_push_named = lib.aggregator_push_named
+_process_batch = lib.aggregator_process_batch
+_free = lib.aggregator_free
+_key_hash = lib.aggregator_key_hash
+_get_stats = lib.aggregator_get_stats
+_get_key_stats = lib.aggregator_get_key_stats
+
+KeyLike = Union[int, str, bytes]
+Duration = Union[int, str, _dt.timedelta, np.timedelta64]
+
+_WINDOWS = {"count": 0, "sliding": 1, "tumbling": 2, "hopping": 3}
+_NONFINITE = {"reject": 0, "skip": 1}
+_KEY_POLICIES = {"reject": 0, "evict_lru": 1, "overflow": 2}
+_THREADING = {"shared": 0, "single": 1}
+_UNITS = {
+    "ns": "ns", "us": "us", "µs": "us", "ms": "ms", "s": "s", "sec": "s",
+    "m": "m", "min": "m", "h": "h", "hour": "h", "d": "D", "D": "D", "day": "D",
+}
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([a-zA-Zµ]+)\s*$")
+
+
+def _raise(status: int) -> None:
+    raise E.error_for_status(status, last_error())
+
+
+class WindowStats(NamedTuple):
+    """Stats of one window (``aggregator_stats``).
+
+    ``variance`` is the sample variance (divisor n-1, like pandas' default
+    ``ddof=1``; NaN when ``count < 2``); an empty window has ``count == 0``,
+    ``sum == 0`` and NaN elsewhere. ``watermark`` is ``None`` while the handle
+    has seen no data (``INT64_MIN`` in the C struct); for count windows it is
+    the arrival number of the next value.
+    """
+
+    count: int  # type: ignore[assignment]  # (shadows tuple.count, like the C field)
+    sum: float
+    mean: float
+    min: float
+    max: float
+    variance: float
+    stddev: float
+    window_start: int
+    window_end: int
+    late: int
+    rejected: int
+    total: int
+    watermark: Optional[int]
+
+
+_STATS_STRUCT = struct.Struct("=Q6d2q3Qq")  # aggregator_stats, native layout
+assert _STATS_STRUCT.size == ctypes.sizeof(Stats)
+_new_tuple = tuple.__new__
+
+
+def _to_window_stats(s: Stats) -> WindowStats:
+    t = _STATS_STRUCT.unpack_from(s)
+    if t[12] == _INT64_MIN:
+        t = t[:12] + (None,)
+    return _new_tuple(WindowStats, t)
+
+
+# ------------------------------------------------------------ conversions ---
+
+
+def _as_1d(obj: Any, what: str) -> np.ndarray:
+    if isinstance(obj, (int, float, np.number)) and not isinstance(obj, bool):
+        return np.asarray([obj])
+    try:
+        arr = np.asarray(obj)
+    except Exception as e:  # ragged lists, unconvertible objects
+        raise E.InputTypeError(f"{what}: cannot convert {type(obj).__name__} to an array: {e}") from e
+    if arr.ndim != 1:
+        raise E.InvalidArgumentError(
+            f"{what} must be one-dimensional, got an array with ndim={arr.ndim} "
+            f"and shape {arr.shape}"
+        )
+    return arr
+
+
+def _as_values(obj: Any) -> np.ndarray:
+    """float64, C-contiguous, 1-D; the same object when it already is one."""
+    if type(obj) is _ndarray and obj.dtype is _F64 and obj.ndim == 1 and obj.flags.c_contiguous:
+        return obj
+    arr = _as_1d(obj, "values")
+    kind = arr.dtype.kind
+    if kind in "fiub":
+        return np.ascontiguousarray(arr, dtype=_F64)
+    if kind == "O":
+        try:
+            return np.ascontiguousarray(arr.astype(_F64))
+        except (TypeError, ValueError) as e:
+            raise E.InputTypeError(f"values: cannot convert object array to float64: {e}") from e
+    raise E.InputTypeError(
+        f"values must be numbers convertible to float64, got dtype {arr.dtype}"
+    )
+
+
+def _as_timestamps(obj: Any, unit: str) -> np.ndarray:
+    """int64, C-contiguous, 1-D; the same object when it already is one."""
+    if type(obj) is _ndarray and obj.dtype is _I64 and obj.ndim == 1 and obj.flags.c_contiguous:
+        return obj
+    arr = _as_1d(obj, "timestamps")
+    kind = arr.dtype.kind
+    if arr.size == 0 and kind in "fO":  # an empty list
+        return np.empty(0, dtype=_I64)
+    if kind == "M":
+        conv = arr.astype(f"datetime64[{unit}]")
+        if np.isnat(conv).any():
+            raise E.InvalidArgumentError(
+                f"timestamps: NaT at index {int(np.argmax(np.isnat(conv)))}"
+            )
+        return np.ascontiguousarray(conv.view(_I64))
+    if kind == "i":
+        return np.ascontiguousarray(arr, dtype=_I64)
+    if kind == "u":
+        if arr.size and arr.max() > _INT64_MAX:
+            raise E.InvalidArgumentError(
+                f"timestamps: value at index {int(np.argmax(arr > _INT64_MAX))} exceeds int64"
+            )
+        return np.ascontiguousarray(arr, dtype=_I64)
+    if kind == "O":
+        try:
+            return np.ascontiguousarray(arr.astype(_I64))
+        except (TypeError, ValueError, OverflowError) as e:
+            raise E.InputTypeError(f"timestamps: cannot convert object array to int64: {e}") from e
+    raise E.InputTypeError(
+        f"timestamps must be integers or datetime64, got dtype {arr.dtype}"
+    )
+
+
+def _encode_name(k: Any) -> bytes:
+    if isinstance(k, str):
+        return k.encode("utf-8")
+    if isinstance(k, (bytes, bytearray, memoryview)):
+        return bytes(k)
+    if isinstance(k, np.str_):  # pragma: no cover - np.str_ is a str
+        return str(k).encode("utf-8")
+    raise E.InputTypeError(
+        f"keys: a sequence of names must hold only str or bytes, got {type(k).__name__}"
+    )
+
+
+def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[Tuple[bytes, np.ndarray]]]:
+    """(uint64 ids, None) or (None, (packed names, uint32 offsets))."""
+    if type(obj) is _ndarray and obj.dtype is _U64 and obj.ndim == 1 and obj.flags.c_contiguous:
+        return obj, None
+    # one key for the whole batch
+    if isinstance(obj, (str, bytes)):
+        name = obj.encode("utf-8") if isinstance(obj, str) else obj
+        if n * len(name) > 0xFFFFFFFF:
+            raise E.InvalidArgumentError("keys: the names of one batch exceed 4 GiB; split the batch")
+        return None, (name * n, (np.arange(n + 1, dtype=np.int64) * len(name)).astype(_U32))
+    if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
+        return np.full(n, _key_id(obj), dtype=_U64), None
+    if isinstance(obj, (list, tuple)) and obj and isinstance(obj[0], (str, bytes, bytearray)):
+        names: Sequence[Any] = obj
+    else:
+        arr = _as_1d(obj, "keys")
+        kind = arr.dtype.kind
+        if kind == "u":
+            return np.ascontiguousarray(arr, dtype=_U64), None
+        if kind == "i":
+            if arr.size and arr.min() < 0:
+                raise E.InvalidArgumentError(
+                    f"keys: negative key at index {int(np.argmax(arr < 0))}; keys are uint64"
+                )
+            return np.ascontiguousarray(arr, dtype=_U64), None
+        if kind in "USO":
+            names = arr.tolist()
+        elif arr.size == 0:  # an empty list
+            return np.empty(0, dtype=_U64), None
+        else:
+            raise E.InputTypeError(
+                f"keys must be unsigned integers or str/bytes names, got dtype {arr.dtype}"
+            )
+    encoded = [_encode_name(k) for k in names]
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] > 0xFFFFFFFF:
+        raise E.InvalidArgumentError("keys: the names of one batch exceed 4 GiB; split the batch")
+    return None, (b"".join(encoded), offsets.astype(_U32))
+
+
+def _key_id(key: Any) -> int:
+    """The series id of ``key``: an int as is, a str/bytes name hashed."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        k = int(key)
+        if not 0 <= k <= _UINT64_MAX:
+            raise E.InvalidArgumentError(f"key {k} is out of the uint64 range")
+        return k
+    if isinstance(key, (str, bytes, bytearray, memoryview)):
+        return hash_key(key)
+    raise E.InputTypeError(f"a key is an int (uint64 id) or a str/bytes name, got {type(key).__name__}")
+
+
+def _as_qs(qs: Any) -> np.ndarray:
+    arr = np.ascontiguousarray(np.atleast_1d(np.asarray(qs, dtype=_F64)))
+    if arr.ndim != 1:
+        raise E.InvalidArgumentError(f"quantiles must be a 1-D sequence, got shape {arr.shape}")
+    return arr
+
+
+def _q_column(q: float) -> str:
+    return "q" + format(float(q), "g")
+
+
+# ------------------------------------------------------------ module funcs ---
+
+
+def version() -> str:
+    """Version string of the loaded library (``aggregator_version``)."""
+    return lib.aggregator_version().decode()
+
+
+def version_number() -> int:
+    """``WINDOWAGG_VERSION_NUMBER`` of the loaded library (major*10000 + minor*100 + patch)."""
+    return int(lib.aggregator_version_number())
+
+
+def hash_key(name: Union[str, bytes, bytearray, memoryview]) -> int:
+    """The stable 64-bit series id of a name: XXH3_64bits, seed 0, of its bytes
+    (UTF-8 for ``str``). The same id every binding and process computes."""
+    if isinstance(name, str):
+        b = name.encode("utf-8")
+    elif isinstance(name, bytes):
+        b = name
+    elif isinstance(name, (bytearray, memoryview)):
+        b = bytes(name)
+    else:
+        raise E.InputTypeError(f"hash_key takes str or bytes, got {type(name).__name__}")
+    return int(_key_hash(b, len(b)))
+
+
+# ------------------------------------------------------------------ config ---
+
+
+def _duration(value: Any, field: str, unit: str) -> int:
+    """A duration in the handle's time unit."""
+    if isinstance(value, bool):
+        raise E.ConfigError(f"{field}: expected an integer or a duration, got bool")
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if not m or m.group(2) not in _UNITS:
+            raise E.ConfigError(
+                f"{field}: cannot parse duration {value!r} (use e.g. '60s', '5min', '250ms', '1h')"
+            )
+        value = np.timedelta64(int(m.group(1)), _UNITS[m.group(2)])  # type: ignore[call-overload]
+    if isinstance(value, _dt.timedelta):
+        value = np.timedelta64(value)
+    if isinstance(value, np.timedelta64):  # (a subclass of np.integer: test it first)
+        if np.isnat(value):
+            raise E.ConfigError(f"{field}: NaT is not a duration")
+        conv = value.astype(f"timedelta64[{unit}]")
+        if conv != value:
+            raise E.ConfigError(f"{field}: {value} is not a whole number of {unit!r}")
+        return int(conv.astype(np.int64))
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    raise E.ConfigError(f"{field}: expected an integer or a duration, got {type(value).__name__}")
+
+
+def _choice(value: str, table: Dict[str, int], field: str) -> int:
+    try:
+        return table[value]
+    except (KeyError, TypeError):
+        raise E.ConfigError(
+            f"{field}: {value!r} is not one of {', '.join(repr(k) for k in table)}"
+        ) from None
+
+
+def _set_int(cfg: Config, cfield: str, value: int, field: str, lo: int, hi: int) -> None:
+    if not lo <= value <= hi:
+        raise E.ConfigError(f"{field}: {value} is out of range [{lo}, {hi}]")
+    setattr(cfg, cfield, value)
+
+
+_SCRATCH_CONFIG_BYTES = 4096  # room for a larger struct of a newer library
+
+
+def _default_config() -> Config:
+    scratch = ctypes.create_string_buffer(_SCRATCH_CONFIG_BYTES)
+    lib.aggregator_config_init(ctypes.addressof(scratch))
+    cfg = Config.from_buffer_copy(scratch.raw[: ctypes.sizeof(Config)])
+    # Fields past our mirror (a newer library) keep their defaults.
+    cfg.struct_size = ctypes.sizeof(Config)
+    return cfg
+
+
+def _reverse(table: Dict[str, int], v: int) -> Any:
+    for k, x in table.items():
+        if x == v:
+            return k
+    return v
+
+
+# -------------------------------------------------------------- Aggregator ---
+
+
+class Aggregator:
+    """A windowed aggregator: a handle on native state outside Python's heap.
+
+    Args:
+        window: ``"count"`` (the last ``size`` values of each series),
+            ``"sliding"`` (the last ``size`` of event time, at ``pane``
+            granularity), ``"tumbling"`` (windows ``[k*size, (k+1)*size)``)
+            or ``"hopping"`` (windows of width ``size`` every ``slide``).
+        size: values (count windows, 1..2**32) or event-time width. Default: the
+            library's (1024).
+        slide: hopping windows: the hop ``S`` (``0 < S <= size``, divides ``size``).
+        pane: sliding windows: pane width (default ``size/60``; must divide ``size``).
+        lateness: allowed lateness in event time (default 0).
+        accuracy: the quantile sketch's relative accuracy α (1e-4..0.5).
+        quantiles: keep the quantile sketch (``False`` saves memory and time;
+            quantile reads then raise :class:`UnsupportedError`).
+        nonfinite: ``"reject"`` (a batch holding NaN/Inf raises
+            :class:`NonFiniteValueError` and is not applied) or ``"skip"``
+            (such values are left out and counted in ``rejected``).
+        max_keys: live series budget (``None``/0 = unlimited).
+        key_policy: beyond ``max_keys``: ``"reject"`` the batch
+            (:class:`KeyLimitError`), ``"evict_lru"`` the least recently
+            updated series, or ``"overflow"`` into :data:`OVERFLOW_KEY`.
+        key_ttl: drop a series idle this long in event time (0/None = never).
+        memory_limit: bytes (``None``/0 = unlimited); a push that would exceed
+            it raises :class:`MemoryLimitError` and is not applied.
+        threading: ``"shared"`` (any number of concurrent calls, from any
+            thread) or ``"single"`` (the caller guarantees one call at a time;
+            no locking).
+        max_pending_windows: closed windows queued before the oldest are
+            dropped (counted).
+        time_unit: the unit of integer timestamps and of durations given as
+            ``timedelta``/``numpy.timedelta64``/strings (``"60s"``): one of
+            ``"ns"`` (default), ``"us"``, ``"ms"``, ``"s"``, ``"m"``, ``"h"``,
+            ``"D"``. ``datetime64`` timestamps are converted to it. Integers are
+            taken as already in this unit.
+
+    Durations (``size`` of time windows, ``slide``, ``pane``, ``lateness``,
+    ``key_ttl``) are integers in ``time_unit``, or ``datetime.timedelta``,
+    ``numpy.timedelta64`` or strings such as ``"60s"``, ``"5min"``, ``"1h"``.
+
+    Use it as a context manager, or call :meth:`close` (safe to call twice);
+    the state is also freed when the object is garbage collected.
+
+    Raises:
+        ConfigError: a bad configuration; the message names the field.
+    """
+
+    __slots__ = ("_h", "_unit", "_threading", "_nonfinite", "_close_lock", "__weakref__")
+
+    def __init__(
+        self,
+        window: str = "count",
+        size: Optional[Duration] = None,
+        slide: Optional[Duration] = None,
+        pane: Optional[Duration] = None,
+        lateness: Optional[Duration] = None,
+        accuracy: Optional[float] = 0.01,
+        quantiles: bool = True,
+        nonfinite: str = "reject",
+        max_keys: Optional[int] = None,
+        key_policy: str = "reject",
+        key_ttl: Optional[Duration] = None,
+        memory_limit: Optional[int] = None,
+        threading: str = "shared",
+        max_pending_windows: Optional[int] = None,
+        time_unit: str = "ns",
+    ) -> None:
+        self._h: Optional[int] = None
+        self._close_lock = _threading.Lock()
+        unit = _UNITS.get(time_unit) if isinstance(time_unit, str) else None
+        if unit is None:
+            raise E.ConfigError(f"time_unit: {time_unit!r} is not one of 'ns', 'us', 'ms', 's', 'm', 'h', 'D'")
+        self._unit = unit
+        cfg = _default_config()
+        cfg.window_kind = _choice(window, _WINDOWS, "window")
+        if size is not None:
+            if window == "count":
+                if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+                    raise E.ConfigError(f"size: a count window's size is a number of values, got {size!r}")
+                n = int(size)
+            else:
+                n = _duration(size, "size", unit)
+            _set_int(cfg, "window_size", n, "size", _INT64_MIN, _INT64_MAX)
+        for value, cfield, field in (
+            (slide, "slide", "slide"),
+            (pane, "pane_width", "pane"),
+            (lateness, "allowed_lateness", "lateness"),
+            (key_ttl, "key_ttl", "key_ttl"),
+        ):
+            if value is not None:
+                _set_int(cfg, cfield, _duration(value, field, unit), field, _INT64_MIN, _INT64_MAX)
+        if accuracy is not None:
+            try:
+                cfg.relative_accuracy = float(accuracy)
+            except (TypeError, ValueError):
+                raise E.ConfigError(f"accuracy: expected a float, got {accuracy!r}") from None
+        cfg.quantiles = 1 if quantiles else 0
+        cfg.nonfinite_policy = _choice(nonfinite, _NONFINITE, "nonfinite")
+        cfg.key_policy = _choice(key_policy, _KEY_POLICIES, "key_policy")
+        cfg.threading = _choice(threading, _THREADING, "threading")
+        for value, cfield, field in (
+            (max_keys, "max_keys", "max_keys"),
+            (memory_limit, "memory_limit", "memory_limit"),
+            (max_pending_windows, "max_pending_windows", "max_pending_windows"),
+        ):
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                    raise E.ConfigError(f"{field}: expected an integer, got {value!r}")
+                _set_int(cfg, cfield, int(value), field, 0, _UINT64_MAX)
+        out = c_void_p()
+        st = lib.aggregator_create(byref(cfg), byref(out))
+        if st:
+            _raise(st)
+        self._h = out.value
+        self._threading = threading
+        self._nonfinite = cfg.nonfinite_policy
+
+    # ---------------------------------------------------------- lifecycle --
+
+    @classmethod
+    def legacy(cls, capacity: int) -> "Aggregator":
+        """A count window over the last ``capacity`` values through the original
+        ``aggregator_new(capacity)`` call (quantiles on, thread-safe)."""
+        h = lib.aggregator_new(int(capacity))
+        if not h:
+            raise E.ConfigError(last_error() or f"aggregator_new({capacity}) failed", E.ECONFIG)
+        return cls._adopt(h, "shared", "ns")
+
+    @classmethod
+    def _adopt(cls, handle: int, threading: str, unit: str) -> "Aggregator":
+        self = cls.__new__(cls)
+        self._close_lock = _threading.Lock()
+        self._h = handle
+        self._threading = threading
+        self._unit = unit
+        cfg = Config()
+        cfg.struct_size = ctypes.sizeof(Config)
+        st = lib.aggregator_get_config(handle, byref(cfg))
+        self._nonfinite = cfg.nonfinite_policy if st == 0 else 0
+        return self
+
+    def close(self) -> None:
+        """Frees the native state. Safe to call more than once. No other call on
+        this aggregator may be running (the C contract of ``aggregator_free``)."""
+        with self._close_lock:
+            h, self._h = self._h, None
+        if h:
+            _free(h)
+
+    def __del__(self, _free: Any = _free) -> None:
+        try:
+            h = self._h
+        except AttributeError:  # __init__ failed before setting _h
+            return
+        if h:
+            self._h = None
+            _free(h)
+
+    def __enter__(self) -> "Aggregator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._h is None
+
+    def _handle(self) -> int:
+        h = self._h
+        if h is None:
+            raise E.ClosedError("operation on a closed Aggregator")
+        return h
+
+    def __repr__(self) -> str:
+        if self._h is None:
+            return "<windowagg.Aggregator closed>"
+        c = self.config
+        return (
+            f"<windowagg.Aggregator window={c['window']!r} size={c['size']} "
+            f"keys={self.key_count()}>"
+        )
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The configuration with defaults resolved (``aggregator_get_config``)."""
+        cfg = Config()
+        cfg.struct_size = ctypes.sizeof(Config)
+        st = lib.aggregator_get_config(self._handle(), byref(cfg))
+        if st:
+            _raise(st)
+        return {
+            "window": _reverse(_WINDOWS, cfg.window_kind),
+            "size": cfg.window_size,
+            "slide": cfg.slide,
+            "pane": cfg.pane_width,
+            "lateness": cfg.allowed_lateness,
+            "accuracy": cfg.relative_accuracy,
+            "quantiles": bool(cfg.quantiles),
+            "nonfinite": _reverse(_NONFINITE, cfg.nonfinite_policy),
+            "max_keys": cfg.max_keys,
+            "key_policy": _reverse(_KEY_POLICIES, cfg.key_policy),
+            "threading": _reverse(_THREADING, cfg.threading),
+            "key_ttl": cfg.key_ttl,
+            "memory_limit": cfg.memory_limit,
+            "max_pending_windows": cfg.max_pending_windows,
+            "time_unit": self._unit,
+        }
+
+    # ------------------------------------------------------------- pushing --
+
+    def push(self, values: npt.ArrayLike, timestamps: Optional[npt.ArrayLike] = None,
+             keys: Any = None) -> None:
+        """Pushes a batch, applied whole or not at all.
+
+        Args:
+            values: 1-D numbers. A C-contiguous ``float64`` ndarray is passed
+                to the library without a copy; anything else (other dtypes,
+                lists, buffer-protocol objects such as ``array.array``,
+                pandas Series, strided views) is converted once to a
+                contiguous ``float64`` array. A Python scalar is a batch of one.
+            timestamps: optional event times, parallel to ``values``.
+                C-contiguous ``int64`` is zero-copy; other integer arrays are
+                converted once; ``datetime64`` arrays are converted to the
+                handle's ``time_unit``. Without timestamps the clock is
+                arrival order. A handle's first non-empty push fixes whether it
+                uses timestamps.
+            keys: optional series keys, parallel to ``values``: unsigned
+                integer ids (C-contiguous ``uint64`` is zero-copy), or a
+                sequence of ``str``/``bytes`` names (packed into one buffer and
+                pushed with ``aggregator_push_named``; the id of a name is
+                :func:`hash_key`). A single int or str applies to the whole batch.
+
+        Raises:
+            NonFiniteValueError: a NaN/Inf under ``nonfinite="reject"``.
+            InvalidArgumentError: ndim != 1, lengths differ, negative keys,
+                mixing timestamped and untimestamped pushes, ...
+            InputTypeError: an input that cannot be converted.
+            KeyLimitError, MemoryLimitError, NoMemoryError: see the config.
+            ClosedError: after :meth:`close`.
+        """
+        # Hot path: one float64 array, nothing else (about one ctypes call).
+        h = self._h
+        if (timestamps is None and keys is None and h is not None and type(values) is _ndarray
+                and values.dtype is _F64 and values.ndim == 1 and values.flags.c_contiguous):
+            st = _push(h, _read_ptr(id(values) + _DATA_OFFSET), None, None, len(values))
+            if st:
+                _raise(st)
+            return
+        self._push_general(values, timestamps, keys)
+
+    def _push_general(self, values: Any, timestamps: Any, keys: Any) -> None:
+        h = self._handle()
+        v = _as_values(values)
+        n = len(v)
+        t = None
+        if timestamps is not None:
+            t = _as_timestamps(timestamps, self._unit)
+            if len(t) != n:
+                raise E.InvalidArgumentError(
+                    f"timestamps has {len(t)} elements but values has {n}"
+                )
+        ids = named = None
+        if keys is not None:
+            ids, named = _as_keys(keys, n)
+            m = len(ids) if ids is not None else len(named[1]) - 1  # type: ignore[index]
+            if m != n:
+                raise E.InvalidArgumentError(f"keys has {m} elements but values has {n}")
+        vp = array_address(v)
+        tp = array_address(t) if t is not None else None
+        if named is None:
+            st = _push(h, vp, tp, array_address(ids) if ids is not None else None, n)
+        else:
+            buf, offs = named
+            st = _push_named(h, vp, tp, buf, array_address(offs), n)
+        if st:
+            _raise(st)
+
+    def process_batch(self, values: npt.ArrayLike) -> float:
+        """The original call: pushes ``values`` to series 0 and returns the
+        mean of its window afterwards (NaN while empty).
+
+        Unlike the C call, which signals a refused batch only by returning NaN,
+        this raises the library's error when the batch was refused.
+        """
+        h = self._h
+        if (h is not None and type(values) is _ndarray and values.dtype is _F64
+                and values.ndim == 1 and values.flags.c_contiguous):
+            v = values
+        else:
+            h = self._handle()
+            v = _as_values(values)
+        n = len(v)
+        r = _process_batch(h, _read_ptr(id(v) + _DATA_OFFSET) if FAST_POINTER else v.ctypes.data, n)
+        if r != r and n:  # NaN: either an empty window or a refused batch
+            self._check_process_batch(v)
+        return r
+
+    def _check_process_batch(self, v: np.ndarray) -> None:
+        msg = last_error()
+        finite = np.isfinite(v)
+        if self._nonfinite == 0 and not bool(finite.all()):
+            # under "reject" a batch holding NaN/Inf is always refused
+            raise E.NonFiniteValueError(msg, E.EVALUE)
+        s = Stats()
+        st = lib.aggregator_get_key_stats(self._handle(), DEFAULT_KEY, byref(s))
+        refused = (
+            (st == 0 and s.mean == s.mean)  # the window's mean exists: NaN meant failure
+            or (st == E.ENOTFOUND and bool(finite.any()))  # accepted values create series 0
+        )
+        if refused:
+            raise E.WindowaggError(msg or "aggregator_process_batch refused the batch")
+
+    def advance(self, watermark: Union[int, np.datetime64, _dt.datetime]) -> None:
+        """Advances the watermark (no effect if not larger): closes
+        tumbling/hopping windows, slides time windows, expires idle keys."""
+        if isinstance(watermark, (np.datetime64, _dt.datetime)):
+            wm = int(np.datetime64(watermark).astype(f"datetime64[{self._unit}]").astype(np.int64))
+        else:
+            wm = int(watermark)
+        if not _INT64_MIN <= wm <= _INT64_MAX:
+            raise E.InvalidArgumentError(f"watermark {wm} is out of the int64 range")
+        st = lib.aggregator_advance(self._handle(), wm)
+        if st:
+            _raise(st)
+
+    # ------------------------------------------------------------- reading --
+
+    def stats(self) -> WindowStats:
+        """Stats of all series' current windows merged (counters summed)."""
+        s = Stats()
+        st = _get_stats(self._handle(), s)
+        if st:
+            _raise(st)
+        return _to_window_stats(s)
+
+    def key_stats(self, key: KeyLike) -> WindowStats:
+        """Stats of the current window of one series (an id, or a str/bytes name).
+
+        Raises:
+            KeyNotFoundError: the key has no series.
+        """
+        s = Stats()
+        st = _get_key_stats(self._handle(), _key_id(key), s)
+        if st:
+            _raise(st)
+        return _to_window_stats(s)
+
+    @overload
+    def quantiles(self, qs: float) -> float: ...
+    @overload
+    def quantiles(self, qs: Iterable[float]) -> np.ndarray: ...
+
+    def quantiles(self, qs: Any) -> Any:
+        """Quantiles ``qs`` (each in [0, 1]) over all series' windows merged.
+
+        For 0 < q < 1 the answer is within ``accuracy`` (relative) of the exact
+        value of rank floor(q*(n-1)) (``numpy.quantile(..., method="lower")``);
+        q = 0 and q = 1 are the exact min and max. NaN for an empty window.
+        A scalar ``qs`` gives a float, a sequence a float64 array.
+        """
+        q = _as_qs(qs)
+        out = np.empty(len(q), dtype=_F64)
+        st = lib.aggregator_get_quantiles(self._handle(), array_address(q), len(q), array_address(out))
+        if st:
+            _raise(st)
+        return float(out[0]) if np.ndim(qs) == 0 else out
+
+    @overload
+    def key_quantiles(self, key: KeyLike, qs: float) -> float: ...
+    @overload
+    def key_quantiles(self, key: KeyLike, qs: Iterable[float]) -> np.ndarray: ...
+
+    def key_quantiles(self, key: KeyLike, qs: Any) -> Any:
+        """Quantiles of one series' window (see :meth:`quantiles`)."""
+        q = _as_qs(qs)
+        out = np.empty(len(q), dtype=_F64)
+        st = lib.aggregator_get_key_quantiles(
+            self._handle(), _key_id(key), array_address(q), len(q), array_address(out)
+        )
+        if st:
+            _raise(st)
+        return float(out[0]) if np.ndim(qs) == 0 else out
+
+    def _columns(self, rec: np.ndarray, q: Optional[np.ndarray], qv: Optional[np.ndarray],
+                 names: bool) -> Dict[str, np.ndarray]:
+        cols: Dict[str, np.ndarray] = {"key": np.ascontiguousarray(rec["key"])}
+        for f in STATS_FIELDS:
+            cols[f] = np.ascontiguousarray(rec[f])
+        if q is not None and qv is not None:
+            for j, qq in enumerate(q):
+                cols[_q_column(qq)] = np.ascontiguousarray(qv[:, j])
+        if names:
+            table = self.key_names()
+            cols["name"] = np.array([table.get(int(k), "") for k in cols["key"]], dtype=object)
+        return cols
+
+    def all_stats(self, quantiles: Optional[Sequence[float]] = None,
+                  names: bool = False, page: int = 4096) -> Dict[str, np.ndarray]:
+        """Stats of every series, as a dict of equal-length NumPy arrays.
+
+        Columns: ``key`` (uint64), the :class:`WindowStats` fields
+        (``watermark`` raw: ``INT64_MIN`` while empty), one ``"q<q>"`` column
+        per requested quantile (e.g. ``"q0.99"``), and ``name`` (str, empty for
+        numeric keys) when ``names=True``. Rows come in the library's order.
+        """
+        h = self._handle()
+        q = _as_qs(quantiles) if quantiles is not None and len(quantiles) else None
+        nq = 0 if q is None else len(q)
+        cur = Cursor()
+        n_out = c_size_t()
+        recs: List[np.ndarray] = []
+        qvs: List[np.ndarray] = []
+        while not cur.done:
+            rec = np.empty(page, dtype=KEY_STATS_DTYPE)
+            qv = np.empty((page, max(nq, 1)), dtype=_F64)
+            st = lib.aggregator_list_stats(
+                h, byref(cur), array_address(rec), page,
+                array_address(q) if q is not None else None, nq,
+                array_address(qv) if nq else None, byref(n_out),
+            )
+            if st:
+                _raise(st)
+            k = n_out.value
+            recs.append(rec[:k])
+            qvs.append(qv[:k, :nq])
+            if k == 0 and not cur.done:  # pragma: no cover - defensive
+                raise E.InternalError("aggregator_list_stats returned no entry without finishing")
+        rec_all = np.concatenate(recs) if recs else np.empty(0, KEY_STATS_DTYPE)
+        qv_all = np.concatenate(qvs) if qvs else np.empty((0, nq))
+        return self._columns(rec_all, q, qv_all, names)
+
+    def all_stats_frame(self, quantiles: Optional[Sequence[float]] = None,
+                        names: bool = False) -> "pd.DataFrame":
+        """:meth:`all_stats` as a pandas DataFrame indexed by ``key`` (needs pandas)."""
+        import pandas as pd
+
+        cols = self.all_stats(quantiles=quantiles, names=names)
+        return pd.DataFrame(cols).set_index("key")
+
+    def poll_windows(self, max_windows: Optional[int] = None,
+                     quantiles: Optional[Sequence[float]] = None,
+                     names: bool = False, page: int = 4096) -> Dict[str, np.ndarray]:
+        """Moves closed windows (tumbling/hopping), oldest first, out of the
+        queue; returns them as a dict of arrays like :meth:`all_stats`, where
+        ``window_start``/``window_end`` are each window's bounds. At most
+        ``max_windows`` (default: all queued).
+
+        Raises:
+            UnsupportedError: on count and sliding windows.
+        """
+        h = self._handle()
+        q = _as_qs(quantiles) if quantiles is not None and len(quantiles) else None
+        nq = 0 if q is None else len(q)
+        left = max_windows if max_windows is not None else None
+        n_out = c_size_t()
+        recs: List[np.ndarray] = []
+        qvs: List[np.ndarray] = []
+        while left is None or left > 0:
+            cap = page if left is None else min(page, left)
+            rec = np.empty(cap, dtype=KEY_STATS_DTYPE)
+            qv = np.empty((cap, max(nq, 1)), dtype=_F64)
+            st = lib.aggregator_poll_windows(
+                h, array_address(rec), cap,
+                array_address(q) if q is not None else None, nq,
+                array_address(qv) if nq else None, byref(n_out),
+            )
+            if st:
+                _raise(st)
+            k = n_out.value
+            recs.append(rec[:k])
+            qvs.append(qv[:k, :nq])
+            if left is not None:
+                left -= k
+            if k < cap:
+                break
+        rec_all = np.concatenate(recs) if recs else np.empty(0, KEY_STATS_DTYPE)
+        qv_all = np.concatenate(qvs) if qvs else np.empty((0, nq))
+        return self._columns(rec_all, q, qv_all, names)
+
+    def poll_windows_frame(self, max_windows: Optional[int] = None,
+                           quantiles: Optional[Sequence[float]] = None,
+                           names: bool = False) -> "pd.DataFrame":
+        """:meth:`poll_windows` as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.poll_windows(max_windows, quantiles, names))
+
+    def pending_windows(self) -> Tuple[int, int]:
+        """(closed windows queued, closed windows dropped because the queue was full)."""
+        p, d = c_uint64(), c_uint64()
+        st = lib.aggregator_pending_windows(self._handle(), byref(p), byref(d))
+        if st:
+            _raise(st)
+        return p.value, d.value
+
+    # ---------------------------------------------------------------- keys --
+
+    def key_count(self) -> int:
+        """Number of live series."""
+        n = c_uint64()
+        st = lib.aggregator_key_count(self._handle(), byref(n))
+        if st:
+            _raise(st)
+        return n.value
+
+    def __len__(self) -> int:
+        return self.key_count()
+
+    def keys(self, page: int = 4096) -> np.ndarray:
+        """Ids (uint64) of every live series."""
+        h = self._handle()
+        cur = Cursor()
+        n_out = c_size_t()
+        parts: List[np.ndarray] = []
+        while not cur.done:
+            buf = np.empty(page, dtype=_U64)
+            st = lib.aggregator_list_keys(h, byref(cur), array_address(buf), page,
+                                          None, 0, None, byref(n_out))
+            if st:
+                _raise(st)
+            parts.append(buf[: n_out.value])
+        return np.concatenate(parts) if parts else np.empty(0, _U64)
+
+    def key_names(self, raw: bool = False, page: int = 4096) -> Dict[int, Union[str, bytes]]:
+        """``{id: name}`` for every live series (numeric keys have an empty
+        name). Names are decoded as UTF-8 (``surrogateescape``) unless ``raw``."""
+        h = self._handle()
+        cur = Cursor()
+        n_out = c_size_t()
+        names_cap = 1 << 16
+        out: Dict[int, Union[str, bytes]] = {}
+        while not cur.done:
+            ids = np.empty(page, dtype=_U64)
+            offs = np.empty(page + 1, dtype=_U32)
+            names = np.empty(names_cap, dtype=np.uint8)
+            saved = (cur.position, cur.started, cur.done)
+            st = lib.aggregator_list_keys(h, byref(cur), array_address(ids), page,
+                                          array_address(names), names_cap,
+                                          array_address(offs), byref(n_out))
+            if st == E.EBUFFER and names_cap < (1 << 32):
+                cur.position, cur.started, cur.done = saved
+                names_cap *= 4
+                continue
+            if st:
+                _raise(st)
+            blob = names.tobytes()
+            for i in range(n_out.value):
+                b = blob[offs[i]:offs[i + 1]]
+                out[int(ids[i])] = b if raw else b.decode("utf-8", "surrogateescape")
+        return out
+
+    def key_name(self, key: KeyLike, raw: bool = False) -> Union[str, bytes]:
+        """The byte name of a series (``""`` for numeric keys), decoded as
+        UTF-8 unless ``raw``.
+
+        Raises:
+            KeyNotFoundError: the key has no series.
+        """
+        h = self._handle()
+        k = _key_id(key)
+        cap = 256
+        while True:
+            buf = ctypes.create_string_buffer(cap)
+            ln = c_size_t()
+            st = lib.aggregator_key_name(h, k, ctypes.addressof(buf), cap, byref(ln))
+            if st == E.EBUFFER and ln.value > cap:
+                cap = ln.value
+                continue
+            if st:
+                _raise(st)
+            b = buf.raw[: ln.value]
+            return b if raw else b.decode("utf-8", "surrogateescape")
+
+    def remove_key(self, key: KeyLike) -> None:
+        """Drops a series (its queued closed windows stay queued).
+
+        Raises:
+            KeyNotFoundError: the key has no series.
+        """
+        st = lib.aggregator_remove_key(self._handle(), _key_id(key))
+        if st:
+            _raise(st)
+
+    def __contains__(self, key: Any) -> bool:
+        s = Stats()
+        st = lib.aggregator_get_key_stats(self._handle(), _key_id(key), byref(s))
+        if st == E.ENOTFOUND:
+            return False
+        if st:
+            _raise(st)
+        return True
+
+    # -------------------------------------------------------------- memory --
+
+    def memory_usage(self) -> int:
+        """Bytes the library holds for this handle."""
+        n = c_uint64()
+        st = lib.aggregator_memory_usage(self._handle(), byref(n))
+        if st:
+            _raise(st)
+        return n.value
+
+    def key_memory_usage(self, key: KeyLike) -> int:
+        """Bytes held for one series."""
+        n = c_uint64()
+        st = lib.aggregator_key_memory_usage(self._handle(), _key_id(key), byref(n))
+        if st:
+            _raise(st)
+        return n.value
+
+    # --------------------------------------------------------------- state --
+
+    def to_bytes(self) -> bytes:
+        """The whole state, serialized (versioned, little-endian, checksummed)."""
+        h = self._handle()
+        size = c_size_t()
+        st = lib.aggregator_serialized_size(h, byref(size))
+        if st:
+            _raise(st)
+        cap = size.value
+        while True:
+            buf = ctypes.create_string_buffer(max(cap, 1))
+            written = c_size_t()
+            st = lib.aggregator_serialize(h, ctypes.addressof(buf), cap, byref(written))
+            if st == E.EBUFFER and written.value > cap:  # grew meanwhile
+                cap = written.value
+                continue
+            if st:
+                _raise(st)
+            return buf.raw[: written.value]
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview], threading: str = "shared",
+                   time_unit: str = "ns") -> "Aggregator":
+        """A new aggregator restored from :meth:`to_bytes` output.
+
+        Raises:
+            CorruptStateError, StateVersionError: bad input.
+        """
+        th = _choice(threading, _THREADING, "threading")
+        unit = _UNITS.get(time_unit)
+        if unit is None:
+            raise E.ConfigError(f"time_unit: {time_unit!r} is not a known unit")
+        buf = np.frombuffer(data, dtype=np.uint8)
+        out = c_void_p()
+        st = lib.aggregator_restore(array_address(buf) if len(buf) else None, len(buf), th, byref(out))
+        if st:
+            _raise(st)
+        return cls._adopt(out.value, threading, unit)  # type: ignore[arg-type]
+
+    def merge(self, other: Union["Aggregator", bytes, bytearray, memoryview]) -> None:
+        """Merges another aggregator (or its serialized bytes) of the same
+        configuration into this one.
+
+        Raises:
+            ConfigMismatchError: different configurations.
+        """
+        h = self._handle()
+        if isinstance(other, Aggregator):
+            if other is self:
+                raise E.InvalidArgumentError("cannot merge an aggregator into itself")
+            st = lib.aggregator_merge(h, other._handle())
+        else:
+            buf = np.frombuffer(other, dtype=np.uint8)
+            st = lib.aggregator_merge_serialized(h, array_address(buf) if len(buf) else None, len(buf))
+        if st:
+            _raise(st)
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        return (_restore, (self.to_bytes(), self._threading, self._unit))
+
+
+def _restore(data: bytes, threading: str, time_unit: str = "ns") -> Aggregator:
+    return Aggregator.from_bytes(data, threading=threading, time_unit=time_unit)
+
+
+if not FAST_POINTER:  # pragma: no cover - exotic runtimes
+    def _push_portable(self: Aggregator, values: Any, timestamps: Any = None, keys: Any = None) -> None:
+        self._push_general(values, timestamps, keys)
+
+    _push_portable.__doc__ = Aggregator.push.__doc__
+    Aggregator.push = _push_portable  # type: ignore[method-assign]
