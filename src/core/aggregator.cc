@@ -999,6 +999,7 @@ size_t Aggregator::PollWindows(KeyedStats* out, size_t cap, const double* q, siz
     Fail(Status::kUnsupported, "only TUMBLING and HOPPING handles close windows");
   }
   if (nq > 0) CheckQuantileArgs(q, nq, out_q);
+  CloseDueWindows();
   absl::MutexLock lock(&queue_mu_);
   size_t n = std::min(cap, queue_.size());
   for (size_t i = 0; i < n; ++i) {
@@ -1014,7 +1015,22 @@ size_t Aggregator::PollWindows(KeyedStats* out, size_t cap, const double* q, siz
   return n;
 }
 
+void Aggregator::CloseDueWindows() {
+  // Series close their windows when touched; a poll must also see windows
+  // of quiet series that the watermark has closed since the last sweep.
+  if (config_.kind != WindowKind::kTumbling && config_.kind != WindowKind::kHopping) return;
+  Watermark wm = CurrentWatermark();
+  if (!wm.set) return;
+  int64_t swept = swept_watermark_.load(std::memory_order_acquire);
+  if (swept_once_.load(std::memory_order_acquire) && wm.value <= swept) return;
+  TableLock table(this, false);
+  ForEachSeries([&](Series* s) { BringUpToDate(s, wm); });
+  swept_watermark_.store(wm.value, std::memory_order_release);
+  swept_once_.store(true, std::memory_order_release);
+}
+
 void Aggregator::PendingWindows(uint64_t* pending, uint64_t* dropped) {
+  CloseDueWindows();
   absl::MutexLock lock(&queue_mu_);
   *pending = queue_.size();
   *dropped = dropped_windows_;

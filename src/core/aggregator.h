@@ -178,6 +178,7 @@ class Aggregator {
   void BringUpToDate(Series* s, const Watermark& wm);
   void Emit(const Series& s, const WindowView& view);
   void MaybeExpireKeys();
+  void CloseDueWindows();
 
   void GroupByShard(Work& w);
   void FillStats(Series* s, const Watermark& wm, Stats* out, WindowView* view);
@@ -203,6 +204,8 @@ class Aggregator {
   std::atomic<int> timestamp_mode_{0};   // 0 unknown, 1 timestamps, 2 arrival clock
   std::atomic<uint64_t> tick_{0};        // push counter for LRU
   std::atomic<int64_t> last_ttl_sweep_{kTimeMin};
+  std::atomic<int64_t> swept_watermark_{0};  // watermark of the last CloseDueWindows
+  std::atomic<bool> swept_once_{false};
 
   absl::Mutex queue_mu_;
   std::deque<ClosedWindow, ScopeAllocator<ClosedWindow>> queue_;

@@ -100,14 +100,6 @@ void ValidateConfig(Config* c) {
       }
       break;
   }
-  // Panes a series may hold open at once: the window plus the lateness span.
-  if ((d + static_cast<double>(c->allowed_lateness)) / static_cast<double>(c->slide) >
-      static_cast<double>(kMaxPanesPerSeries)) {
-    Fail(Status::kConfig,
-         "allowed_lateness %d is too large for slide %d: (window_size + allowed_lateness) / "
-         "slide must be <= 2^20",
-         c->allowed_lateness, c->slide);
-  }
 }
 
 bool SameGeometry(const Config& a, const Config& b) {

@@ -81,7 +81,9 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
     return;
   }
   // Window j covers panes [j, j + r) and closes once wm >= end + lateness.
-  Wide jmax = FloorDiv(Wide(wm) - geo_->lateness - geo_->width, geo_->pane);
+  // At wm = INT64_MAX every window closes: close times saturate there.
+  Wide jmax = wm == kTimeMax ? Wide(kTimeMax)
+                             : FloorDiv(Wide(wm) - geo_->lateness - geo_->width, geo_->pane);
   if (jmax < Wide(closed_below_)) return;
   const Wide r = geo_->panes_per_window;
   Wide next = Wide(closed_below_);  // first window not yet closed
