@@ -84,6 +84,27 @@ std::string DescribeKey(uint64_t key, std::string_view name) {
                          name.size() > 64 ? "..." : "", key);
 }
 
+// Quantiles of a small count window, exactly: the rank-floor(q*(n-1)) value.
+void ExactQuantiles(const CountWindow& c, const double* q, size_t nq, double* out) {
+  thread_local ScratchVector<double> sorted;
+  const double *a, *b;
+  size_t na, nb;
+  c.Segments(&a, &na, &b, &nb);
+  size_t n = na + nb;
+  if (n == 0) {
+    for (size_t j = 0; j < nq; ++j) out[j] = std::numeric_limits<double>::quiet_NaN();
+    return;
+  }
+  sorted.assign(a, a + na);
+  sorted.insert(sorted.end(), b, b + nb);
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t j = 0; j < nq; ++j) {
+    double rank = std::floor(q[j] * static_cast<double>(n - 1));
+    size_t r = rank <= 0 ? 0 : std::min(n - 1, static_cast<size_t>(rank));
+    out[j] = sorted[r];
+  }
+}
+
 const char* NonFiniteName(double v) {
   if (std::isnan(v)) return "NaN";
   return v > 0 ? "+Inf" : "-Inf";
@@ -576,7 +597,8 @@ void Aggregator::ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin,
     n = m;
   }
   if (n == 0) return;
-  Sketch* sketch = config_.quantiles ? &s->count_sketch : nullptr;
+  Sketch* sketch = config_.quantiles && !(s->count && s->count->small()) ? &s->count_sketch
+                                                                          : nullptr;
   if (s->count) {
     s->count->Push(v, n, sketch, mapping_, s->scope);
     s->total += n;
@@ -669,7 +691,8 @@ void Aggregator::Apply(const Batch& b, Work& w) {
       }
       double v = b.values[i];
       if (s->count) {
-        s->count->PushOne(v, config_.quantiles ? &s->count_sketch : nullptr, mapping_, s->scope);
+        s->count->PushOne(v, config_.quantiles ? &s->count_sketch : nullptr, mapping_,
+                          s->scope);  // small windows ignore the sketch
       } else if (!s->panes->Add(v, times[i], config_.quantiles, mapping_)) {
         ++s->late;
         continue;
@@ -827,12 +850,19 @@ void Aggregator::FillStats(Series* s, const Watermark& wm, Stats* out, WindowVie
     view->moments = c.Summary();
     *out = MakeStats(view->moments, static_cast<int64_t>(c.window_start()),
                      static_cast<int64_t>(c.total()), s, static_cast<int64_t>(c.total()));
-    view->sketches.assign(1, &s->count_sketch);
+    if (c.small()) {
+      view->sketches.clear();
+      view->exact = &c;
+    } else {
+      view->sketches.assign(1, &s->count_sketch);
+      view->exact = nullptr;
+    }
     return;
   }
   if (!wm.set) {
     view->moments = Moments();
     view->sketches.clear();
+    view->exact = nullptr;
     *out = MakeStats(view->moments, 0, 0, s, kTimeMin);
     return;
   }
@@ -842,6 +872,10 @@ void Aggregator::FillStats(Series* s, const Watermark& wm, Stats* out, WindowVie
 
 void Aggregator::FillQuantiles(const WindowView& view, double min, double max, const double* q,
                                size_t n, double* out) const {
+  if (view.exact != nullptr) {
+    ExactQuantiles(*view.exact, q, n, out);
+    return;
+  }
   Sketch::Quantiles(view.sketches.data(), view.sketches.size(), q, n, mapping_, min, max, out);
 }
 
@@ -900,6 +934,13 @@ void Aggregator::AllRead(Stats* out, const double* q, size_t n, double* out_q) {
       any = true;
       if (n > 0 && st.count > 0) {
         for (const Sketch* part : view.sketches) merged.MergeFrom(*part);
+        if (view.exact != nullptr) {
+          const double *a, *b;
+          size_t na, nb;
+          view.exact->Segments(&a, &na, &b, &nb);
+          merged.AddSpan(a, na, mapping_);
+          merged.AddSpan(b, nb, mapping_);
+        }
       }
     });
   }

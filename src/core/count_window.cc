@@ -27,7 +27,7 @@ void CountWindow::Free(const MemoryScope& scope) noexcept {
 
 void CountWindow::EnsureRing(uint64_t needed, const MemoryScope& scope) {
   needed = std::min(needed, capacity_);
-  if (stack_cap_ == 0) {
+  if (stack_cap_ == 0 && !small()) {
     // Blocks fully inside the window, plus one being popped.
     uint64_t blocks = capacity_ / block_ + 2;
     auto* f = static_cast<Moments*>(scope.Allocate(blocks * sizeof(Moments)));
@@ -85,6 +85,12 @@ void CountWindow::PushOne(double x, Sketch* sketch, const SketchMapping& map,
                           const MemoryScope& scope) {
   if (total_ < capacity_ && ring_cap_ <= total_) EnsureRing(total_ + 1, scope);
   double& slot = ring_[head_];
+  if (small()) {
+    slot = x;
+    ++total_;
+    if (++head_ == capacity_) head_ = 0;
+    return;
+  }
   if (sketch != nullptr) {
     sketch->Add(x, map);
     if (total_ >= capacity_) sketch->Remove(slot, map);
@@ -109,11 +115,31 @@ void CountWindow::Restore(const double* x, size_t n, uint64_t total, Sketch* ske
   total_ = total - n;
   head_ = total_ % capacity_;
   oldest_block_ = total_ / block_;
+  // (Small windows never evict through the sketch; Append skips it.)
   Append(x, n, sketch, map, /*evict=*/false);
 }
 
 void CountWindow::Append(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
                          bool evict) {
+  if (small()) {
+    // Only the newest N of the batch can stay; older ones pass through.
+    if (n > capacity_) {
+      total_ += n - capacity_;
+      head_ = total_ % capacity_;
+      x += n - capacity_;
+      n = capacity_;
+    }
+    while (n > 0) {
+      size_t len = static_cast<size_t>(std::min<uint64_t>(n, capacity_ - head_));
+      std::memcpy(ring_ + head_, x, len * sizeof(double));
+      total_ += len;
+      head_ += len;
+      if (head_ == capacity_) head_ = 0;
+      x += len;
+      n -= len;
+    }
+    return;
+  }
   while (n > 0) {
     uint64_t in_block = block_ - (total_ & (block_ - 1));
     size_t len = static_cast<size_t>(std::min<uint64_t>({n, in_block, capacity_ - head_}));
@@ -151,6 +177,14 @@ void CountWindow::Segments(const double** a, size_t* na, const double** b, size_
 
 Moments CountWindow::Summary() const {
   Moments m;
+  if (small()) {
+    const double *a, *b;
+    size_t na, nb;
+    Segments(&a, &na, &b, &nb);
+    m = SummarizeSpan(a, na);
+    if (nb) m.Merge(SummarizeSpan(b, nb));
+    return m;
+  }
   uint64_t begin = total_ - size();
   uint64_t open_begin = total_ & ~static_cast<uint64_t>(block_ - 1);
   uint64_t queued_begin = QueueSize() > 0 ? oldest_block_ * block_ : open_begin;

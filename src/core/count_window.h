@@ -7,6 +7,11 @@
 // as values arrive; the one block the window's start cuts through is
 // rescanned at query time (< B values). Per value, ingest is a copy and a
 // vectorized block summary; queries cost O(B).
+//
+// Small windows (N <= kSmallWindow) keep only the ring: aggregates and
+// exact quantiles are computed from it at read time (reads happen per
+// batch, not per value), so a series of a keyed handle costs its ring and
+// one cache line per value pushed, instead of blocks and a sketch.
 #ifndef WINDOWAGG_CORE_COUNT_WINDOW_H_
 #define WINDOWAGG_CORE_COUNT_WINDOW_H_
 
@@ -21,6 +26,8 @@ namespace windowagg {
 
 class CountWindow {
  public:
+  static constexpr uint64_t kSmallWindow = 1024;
+
   explicit CountWindow(uint64_t capacity);
   CountWindow(const CountWindow&) = delete;
   CountWindow& operator=(const CountWindow&) = delete;
@@ -43,6 +50,7 @@ class CountWindow {
 
   Moments Summary() const;
   uint64_t capacity() const { return capacity_; }
+  bool small() const { return capacity_ <= kSmallWindow; }
   uint64_t total() const { return total_; }
   uint64_t size() const { return total_ < capacity_ ? total_ : capacity_; }
   uint64_t window_start() const { return total_ - size(); }

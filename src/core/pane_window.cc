@@ -112,6 +112,7 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
 void PaneWindow::Current(int64_t wm, WindowView* view) const {
   view->moments = Moments();
   view->sketches.clear();
+  view->exact = nullptr;
   int64_t cur = PaneOf(wm, geo_->pane);
   Wide first = Wide(cur) - geo_->panes_per_window + 1;
   view->start = Saturate(first * geo_->pane);

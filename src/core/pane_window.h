@@ -20,6 +20,10 @@
 #include "core/time_math.h"
 
 namespace windowagg {
+class CountWindow;
+}
+
+namespace windowagg {
 
 // What a time-window handle's configuration fixes for all its series.
 struct PaneGeometry {
@@ -42,6 +46,9 @@ struct WindowView {
   int64_t end;
   Moments moments;
   std::vector<const Sketch*> sketches;  // their union is the window's sketch
+  // Set instead of sketches for small count windows: quantiles are exact,
+  // from the window's values.
+  const class CountWindow* exact = nullptr;
 };
 
 class PaneWindow {

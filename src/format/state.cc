@@ -580,7 +580,7 @@ class StateReader {
       if (target != nullptr) values[i] = v;
     }
     if (target == nullptr) return;
-    Sketch* sketch = c.quantiles ? &s->count_sketch : nullptr;
+    Sketch* sketch = c.quantiles && !s->count->small() ? &s->count_sketch : nullptr;
     if (s->count->total() == 0) {
       s->count->Restore(values.data(), n, wtotal, sketch, target->mapping_, s->scope);
     } else {

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	windowagg "github.com/windowagg/windowagg/bindings/go"
+	wprom "github.com/windowagg/windowagg/bindings/go/prometheus"
+)
+
+// maxSeriesLen bounds a series name (bytes).
+const maxSeriesLen = 256
+
+// server is the /ingest service over one windowagg handle.
+type server struct {
+	agg     *windowagg.Aggregator
+	reg     *prometheus.Registry
+	log     *slog.Logger
+	maxBody int64
+	bufs    sync.Pool // *pushBuf
+	qs      []float64
+}
+
+// pushBuf is the per-request scratch of a push, reused across requests.
+type pushBuf struct {
+	vals []float64
+	ts   []int64
+	keys []string
+	evs  []event
+}
+
+// event is one ingested point. Pointers tell "missing" from zero; value is
+// kept raw and parsed here, so that out-of-range numbers (1e999) are
+// reported as non-finite and a string is reported as not a number.
+type event struct {
+	EventID   json.RawMessage `json:"event_id"`
+	Timestamp *int64          `json:"timestamp"`
+	Series    *string         `json:"series"`
+	Value     json.RawMessage `json:"value"`
+}
+
+func newServer(agg *windowagg.Aggregator, log *slog.Logger, maxBody int64) *server {
+	s := &server{agg: agg, log: log, maxBody: maxBody, qs: []float64{0.5, 0.99, 0.999}}
+	s.bufs.New = func() any { return &pushBuf{} }
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(
+		wprom.NewCollector(agg, wprom.Opts{Namespace: "ingest", Name: "window", HandleMetrics: true,
+			Help: "Windowed values of each ingested series (windowagg sliding window): count, sum and quantiles."}),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return s
+}
+
+func (s *server) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /ingest", s.ingest)
+	mux.HandleFunc("GET /stats", s.stats)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	return mux
+}
+
+type errorJSON struct {
+	Error string `json:"error"`
+	Index *int   `json:"index,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, idx int, format string, args ...any) {
+	e := errorJSON{Error: fmt.Sprintf(format, args...)}
+	if idx >= 0 {
+		e.Index = &idx
+	}
+	writeJSON(w, code, e)
+}
+
+// ingest handles POST /ingest: one JSON event or a JSON array of events.
+// 400: the body is not JSON (or not an object/array); 422: valid JSON that
+// is not a valid event (wrong types, missing fields, non-finite value, bad
+// timestamp). The whole request is validated first and pushed as one batch,
+// so it is applied whole or not at all.
+func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			fail(w, http.StatusRequestEntityTooLarge, -1, "body larger than %d bytes", s.maxBody)
+			return
+		}
+		fail(w, http.StatusBadRequest, -1, "reading body: %v", err)
+		return
+	}
+	b := s.bufs.Get().(*pushBuf)
+	defer s.bufs.Put(b)
+	b.evs = b.evs[:0]
+
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		fail(w, http.StatusBadRequest, -1, "empty body: expected a JSON event or an array of events")
+		return
+	}
+	if !json.Valid(trimmed) {
+		var x any
+		err := json.Unmarshal(trimmed, &x)
+		fail(w, http.StatusBadRequest, -1, "malformed JSON: %v", err)
+		return
+	}
+	switch trimmed[0] {
+	case '[':
+		err = json.Unmarshal(trimmed, &b.evs)
+	case '{':
+		b.evs = append(b.evs, event{})
+		err = json.Unmarshal(trimmed, &b.evs[0])
+	default:
+		fail(w, http.StatusBadRequest, -1, "expected a JSON object or array, got %q", trimmed[:1])
+		return
+	}
+	if err != nil {
+		// Valid JSON of the wrong shape: a field of the wrong type.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			fail(w, http.StatusUnprocessableEntity, -1, "field %q: JSON %s where %s was expected", te.Field, te.Value, te.Type)
+			return
+		}
+		fail(w, http.StatusUnprocessableEntity, -1, "%v", err)
+		return
+	}
+
+	n := len(b.evs)
+	b.vals, b.ts, b.keys = b.vals[:0], b.ts[:0], b.keys[:0]
+	for i := range b.evs {
+		e := &b.evs[i]
+		switch {
+		case e.Series == nil:
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: missing series", i)
+			return
+		case *e.Series == "":
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: empty series", i)
+			return
+		case len(*e.Series) > maxSeriesLen:
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: series longer than %d bytes", i, maxSeriesLen)
+			return
+		case e.Timestamp == nil:
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: missing timestamp (int64 nanoseconds)", i)
+			return
+		case *e.Timestamp <= 0:
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: bad timestamp %d: must be positive nanoseconds since the epoch", i, *e.Timestamp)
+			return
+		case len(e.Value) == 0 || string(e.Value) == "null":
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: missing value", i)
+			return
+		}
+		raw := string(e.Value)
+		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: value must be a JSON number, got %s", i, raw)
+			return
+		}
+		v, err := strconv.ParseFloat(raw, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: bad value %s", i, raw)
+			return
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: non-finite value %s", i, raw)
+			return
+		}
+		b.vals = append(b.vals, v)
+		b.ts = append(b.ts, *e.Timestamp)
+		b.keys = append(b.keys, *e.Series)
+	}
+	if n > 0 {
+		if err := s.agg.PushStrings(b.vals, b.ts, b.keys); err != nil {
+			code := http.StatusInternalServerError
+			switch {
+			case errors.Is(err, windowagg.ErrValue), errors.Is(err, windowagg.ErrInvalidArgument):
+				code = http.StatusUnprocessableEntity
+			case errors.Is(err, windowagg.ErrKeyLimit), errors.Is(err, windowagg.ErrMemoryLimit), errors.Is(err, windowagg.ErrNoMemory):
+				code = http.StatusServiceUnavailable
+			case errors.Is(err, windowagg.ErrClosed):
+				code = http.StatusServiceUnavailable
+			}
+			if code == http.StatusInternalServerError {
+				s.log.Error("push failed", "err", err, "events", n)
+			}
+			fail(w, code, -1, "%v", err)
+			return
+		}
+	}
+	clear(b.keys) // don't keep request strings alive in the pool
+	clear(b.evs)
+	writeJSON(w, http.StatusOK, map[string]int{"accepted": n})
+}
+
+// statsResponse is GET /stats's answer; NaN fields (empty window) are null.
+type statsResponse struct {
+	Series      string   `json:"series"`
+	Count       uint64   `json:"count"`
+	Sum         float64  `json:"sum"`
+	Mean        *float64 `json:"mean"`
+	Min         *float64 `json:"min"`
+	Max         *float64 `json:"max"`
+	Variance    *float64 `json:"variance"`
+	Stddev      *float64 `json:"stddev"`
+	P50         *float64 `json:"p50"`
+	P99         *float64 `json:"p99"`
+	P999        *float64 `json:"p999"`
+	WindowStart int64    `json:"window_start"`
+	WindowEnd   int64    `json:"window_end"`
+	Watermark   *int64   `json:"watermark"`
+	Late        uint64   `json:"late"`
+	Rejected    uint64   `json:"rejected"`
+	Total       uint64   `json:"total"`
+}
+
+func num(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+// stats handles GET /stats?series=NAME.
+func (s *server) stats(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("series")
+	if name == "" {
+		fail(w, http.StatusBadRequest, -1, "missing query parameter series")
+		return
+	}
+	key := windowagg.HashString(name)
+	st, err := s.agg.KeyStats(key)
+	if errors.Is(err, windowagg.ErrNotFound) {
+		fail(w, http.StatusNotFound, -1, "unknown series %q", name)
+		return
+	}
+	if err == nil {
+		// A different name with the same 64-bit id is not this series.
+		if kn, kerr := s.agg.KeyName(key); kerr == nil && kn != name {
+			fail(w, http.StatusNotFound, -1, "unknown series %q", name)
+			return
+		}
+	}
+	var q []float64
+	if err == nil {
+		var qb [3]float64
+		q, err = s.agg.KeyQuantiles(key, s.qs, qb[:])
+	}
+	if err != nil {
+		s.log.Error("stats failed", "series", name, "err", err)
+		fail(w, http.StatusInternalServerError, -1, "%v", err)
+		return
+	}
+	resp := statsResponse{
+		Series: name, Count: st.Count, Sum: st.Sum, Mean: num(st.Mean), Min: num(st.Min), Max: num(st.Max),
+		Variance: num(st.Variance), Stddev: num(st.Stddev), P50: num(q[0]), P99: num(q[1]), P999: num(q[2]),
+		WindowStart: st.WindowStart, WindowEnd: st.WindowEnd, Late: st.Late, Rejected: st.Rejected, Total: st.Total,
+	}
+	if st.Watermark != math.MinInt64 {
+		wm := st.Watermark
+		resp.Watermark = &wm
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# THE test command (also what .ci/run calls):
+#
+#   scripts/test.sh
+#
+# 1. scripts/setup.sh (installs what is missing)
+# 2. release build (CMake preset "release") + ctest
+# 3. Go tests, `go test -race ./...` in bindings/go and examples/go (if present)
+# 4. pytest in bindings/python (if present)
+# 5. asan preset (AddressSanitizer + UBSan) build + ctest
+# Stops at the first failure and prints which suites ran and how they ended.
+#
+# Build directories: $WINDOWAGG_BUILD_ROOT/<preset>, default <repo>/build/<preset>
+# (the presets' own binaryDir). WINDOWAGG_SKIP_ASAN=1 skips step 5. Step 5
+# leaves out the ctest label "heavy" (long randomized runs, already run in
+# step 2); WINDOWAGG_ASAN_CTEST_ARGS replaces that selection ("" = everything).
+#
+# Environment the Go and Python suites get (steps 3 and 4):
+#   WINDOWAGG_BUILD_DIR = $WINDOWAGG_BUILD_ROOT/release   (the release build)
+#   PKG_CONFIG_PATH     = $WINDOWAGG_BUILD_DIR/pkgconfig (build-tree windowagg.pc:
+#                         -I<repo>/include, -L$WINDOWAGG_BUILD_DIR/lib -lwindowagg
+#                         and an rpath to it; for `#cgo pkg-config: windowagg`)
+#   CGO_CFLAGS          = -O2 -g -I<repo>/include
+#   CGO_LDFLAGS         = -O2 -g -L$WINDOWAGG_BUILD_DIR/lib -Wl,-rpath,$WINDOWAGG_BUILD_DIR/lib
+#   LD_LIBRARY_PATH     = $WINDOWAGG_BUILD_DIR/lib (prepended)
+#   WINDOWAGG_LIBRARY   = $WINDOWAGG_BUILD_DIR/lib/libwindowagg.so (Python ctypes)
+#   CGO_ENABLED=1
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+build_root="${WINDOWAGG_BUILD_ROOT:-$repo/build}"
+jobs="${WINDOWAGG_JOBS:-2}"
+
+ran=()
+skipped=()
+current=""
+summary() {
+  local rc=$?
+  echo
+  echo "==== test summary ===="
+  for s in "${ran[@]}"; do echo "  PASS  $s"; done
+  if [ -n "$current" ]; then echo "  FAIL  $current"; fi
+  for s in "${skipped[@]}"; do echo "  SKIP  $s"; done
+  if [ $rc -eq 0 ]; then echo "all suites passed"; else echo "FAILED (exit $rc)"; fi
+}
+trap summary EXIT
+suite() { current="$1"; echo; echo "==== $1 ===="; }
+passed() { ran+=("$current"); current=""; }
+
+suite "setup"
+scripts/setup.sh
+passed
+# setup.sh may have put the machine's Go on PATH only for itself.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+
+build_preset() { # <preset>
+  cmake --preset "$1" -B "$build_root/$1"
+  cmake --build "$build_root/$1" -j "$jobs"
+}
+
+suite "release: build"
+build_preset release
+passed
+
+suite "release: ctest"
+ctest --test-dir "$build_root/release" --output-on-failure -j "$jobs" --no-tests=error
+passed
+
+# ---- Bindings against the release build tree (see the header comment) ----
+export WINDOWAGG_BUILD_DIR="$build_root/release"
+export PKG_CONFIG_PATH="$WINDOWAGG_BUILD_DIR/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export CGO_ENABLED=1
+export CGO_CFLAGS="-O2 -g -I$repo/include"
+export CGO_LDFLAGS="-O2 -g -L$WINDOWAGG_BUILD_DIR/lib -Wl,-rpath,$WINDOWAGG_BUILD_DIR/lib"
+export LD_LIBRARY_PATH="$WINDOWAGG_BUILD_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export WINDOWAGG_LIBRARY="$WINDOWAGG_BUILD_DIR/lib/libwindowagg.so"
+
+for mod in bindings/go examples/go; do
+  if [ -f "$mod/go.mod" ]; then
+    suite "go test -race ($mod)"
+    (cd "$mod" && go test -race -count=1 ./...)
+    passed
+  else
+    skipped+=("go test ($mod: no go.mod)")
+  fi
+done
+
+if [ -d bindings/python ] && [ -n "$(ls bindings/python/tests 2>/dev/null)" ]; then
+  suite "pytest (bindings/python)"
+  (cd bindings/python && python3 -m pytest -q)
+  passed
+else
+  skipped+=("pytest (no bindings/python/tests)")
+fi
+
+# ---- Sanitizers ---------------------------------------------------------------
+if [ "${WINDOWAGG_SKIP_ASAN:-0}" != 1 ]; then
+  # Same settings as the "asan" test preset.
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  suite "asan+ubsan: build"
+  build_preset asan
+  passed
+  suite "asan+ubsan: ctest"
+  # The in-tree binaries must load the instrumented library, not the release one.
+  LD_LIBRARY_PATH="$build_root/asan/lib" PKG_CONFIG_PATH="$build_root/asan/pkgconfig" \
+    ctest --test-dir "$build_root/asan" --output-on-failure -j "$jobs" --no-tests=error \
+    ${WINDOWAGG_ASAN_CTEST_ARGS--LE heavy}
+  passed
+else
+  skipped+=("asan+ubsan (WINDOWAGG_SKIP_ASAN=1)")
+fi

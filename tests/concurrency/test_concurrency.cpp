@@ -1,0 +1,276 @@
+// Concurrency: many threads on one shared handle. Totals must equal a
+// sequential run of the same data. Meant to be clean under TSan too.
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "test_util.hpp"
+
+using tu::Handle;
+
+namespace {
+
+struct Batch {
+  std::vector<double> v;
+  std::vector<uint64_t> k;
+};
+
+// Deterministic per-thread data: integer values so sums are order-independent.
+std::vector<Batch> thread_batches(int thread, int nbatches, const std::vector<uint64_t>& keys) {
+  std::mt19937_64 rng(1000 + thread);
+  std::vector<Batch> out(nbatches);
+  for (auto& b : out) {
+    size_t n = (size_t)(rng() % 512);
+    b.v.resize(n);
+    b.k.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      b.v[i] = (double)((int64_t)(rng() % 2001) - 1000);
+      b.k[i] = keys[rng() % keys.size()];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("concurrency: 8 pushers + 1 lister/remover on one handle equal a sequential run",
+          "[concurrency]") {
+  const int kThreads = 8, kBatches = 150;
+  std::vector<uint64_t> keys;
+  for (int i = 0; i < 1000; ++i) keys.push_back(tu::mix64(i));
+  std::vector<uint64_t> owned;  // keys only the lister thread touches
+  for (int i = 0; i < 2000; ++i) owned.push_back(tu::mix64(1000000 + i));
+  std::vector<std::vector<Batch>> data;
+  for (int t = 0; t < kThreads; ++t) data.push_back(thread_batches(t, kBatches, keys));
+
+  aggregator_config c = tu::default_config();
+  c.window_size = 4096;  // larger than any key's share: windows hold everything
+  Handle shared = tu::make(c);
+  Handle seq = tu::make(c);
+  {
+    std::vector<double> ov(owned.size(), 1.0);
+    REQUIRE(aggregator_push(shared, ov.data(), nullptr, owned.data(), owned.size()) == AGGREGATOR_OK);
+  }
+
+  std::atomic<int> running{kThreads};
+  std::atomic<int> errors{0};
+  std::atomic<int> list_passes{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (const Batch& b : data[t]) {
+        if (aggregator_push(shared, b.v.data(), nullptr, b.k.data(), b.v.size()) != AGGREGATOR_OK)
+          errors.fetch_add(1);
+      }
+      running.fetch_sub(1);
+    });
+  }
+  std::atomic<size_t> removed{0};
+  std::atomic<int> list_errors{0};
+  std::thread lister([&] {
+    std::vector<aggregator_key_stats> page(64);
+    const double q[] = {0.5, 0.99};
+    std::vector<double> qo(64 * 2);
+    size_t next_remove = 0;
+    while (running.load() > 0 || next_remove < owned.size()) {
+      aggregator_cursor cur;
+      std::memset(&cur, 0, sizeof cur);
+      std::map<uint64_t, int> seen;
+      for (int guard = 0; !cur.done && guard < 100000; ++guard) {
+        size_t n = 0;
+        if (aggregator_list_stats(shared, &cur, page.data(), page.size(), q, 2, qo.data(), &n) !=
+            AGGREGATOR_OK) {
+          list_errors.fetch_add(1);
+          break;
+        }
+        for (size_t i = 0; i < n; ++i) {
+          if (++seen[page[i].key] > 1) list_errors.fetch_add(1);
+          if (page[i].stats.count == 0 || page[i].stats.count > 4096) list_errors.fetch_add(1);
+        }
+        // remove a few owned keys between pages
+        for (int r = 0; r < 8 && next_remove < owned.size(); ++r) {
+          if (aggregator_remove_key(shared, owned[next_remove++]) != AGGREGATOR_OK)
+            list_errors.fetch_add(1);
+          removed.fetch_add(1);
+        }
+      }
+      aggregator_stats s;
+      if (aggregator_get_stats(shared, &s) != AGGREGATOR_OK) list_errors.fetch_add(1);
+      uint64_t kc;
+      if (aggregator_key_count(shared, &kc) != AGGREGATOR_OK) list_errors.fetch_add(1);
+      list_passes.fetch_add(1);
+    }
+  });
+  for (auto& th : threads) th.join();
+  lister.join();
+  CHECK(errors.load() == 0);
+  CHECK(list_errors.load() == 0);
+  CHECK(removed.load() == owned.size());
+  CHECK(list_passes.load() >= 1);
+
+  for (int t = 0; t < kThreads; ++t)
+    for (const Batch& b : data[t])
+      REQUIRE(aggregator_push(seq, b.v.data(), nullptr, b.k.data(), b.v.size()) == AGGREGATOR_OK);
+
+  uint64_t n_shared = 0, n_seq = 0;
+  REQUIRE(aggregator_key_count(shared, &n_shared) == AGGREGATOR_OK);
+  REQUIRE(aggregator_key_count(seq, &n_seq) == AGGREGATOR_OK);
+  CHECK(n_shared == n_seq);
+  for (uint64_t o : owned) {
+    aggregator_stats s;
+    CHECK(aggregator_get_key_stats(shared, o, &s) == AGGREGATOR_ENOTFOUND);
+  }
+  int mismatches = 0;
+  for (uint64_t k : keys) {
+    aggregator_stats a, b;
+    int ra = aggregator_get_key_stats(shared, k, &a);
+    int rb = aggregator_get_key_stats(seq, k, &b);
+    REQUIRE(ra == rb);
+    if (ra != AGGREGATOR_OK) continue;
+    bool ok = a.count == b.count && a.sum == b.sum && a.min == b.min && a.max == b.max &&
+              a.total == b.total &&
+              std::fabs(a.variance - b.variance) <= 1e-9 * std::fabs(b.variance) + 1e-12;
+    if (!ok && mismatches++ < 5)
+      FAIL_CHECK("key " << k << "\n  shared " << tu::describe(a) << "\n  seq    " << tu::describe(b));
+  }
+  CHECK(mismatches == 0);
+  aggregator_stats as = tu::get_stats(shared), bs = tu::get_stats(seq);
+  CHECK(as.count == bs.count);
+  CHECK(as.sum == bs.sum);
+  CHECK(as.total == bs.total);
+  const double q[] = {0.0, 0.5, 0.9, 1.0};
+  double qa[4], qb[4];
+  REQUIRE(aggregator_get_quantiles(shared, q, 4, qa) == AGGREGATOR_OK);
+  REQUIRE(aggregator_get_quantiles(seq, q, 4, qb) == AGGREGATOR_OK);
+  for (int i = 0; i < 4; ++i) CHECK(std::fabs(qa[i] - qb[i]) <= 2 * 0.01 * std::fabs(qb[i]));
+}
+
+TEST_CASE("concurrency: single series, several threads, count totals", "[concurrency]") {
+  const int kThreads = 4, kBatches = 250, kLen = 1000;
+  Handle h(aggregator_new(kThreads * kBatches * kLen));
+  REQUIRE(h.get() != nullptr);
+  std::atomic<int> errors{0};
+  std::vector<std::thread> th;
+  for (int t = 0; t < kThreads; ++t) {
+    th.emplace_back([&, t] {
+      std::vector<double> v(kLen);
+      for (int b = 0; b < kBatches; ++b) {
+        for (int i = 0; i < kLen; ++i) v[i] = (double)(t * 1000 + i % 100);
+        if (b % 2) {
+          if (std::isnan(aggregator_process_batch(h, v.data(), v.size()))) errors.fetch_add(1);
+        } else if (aggregator_push(h, v.data(), nullptr, nullptr, v.size()) != AGGREGATOR_OK) {
+          errors.fetch_add(1);
+        }
+        aggregator_stats s;
+        if (aggregator_get_stats(h, &s) != AGGREGATOR_OK) errors.fetch_add(1);
+        if (s.count % kLen != 0) errors.fetch_add(1);  // batches are applied whole
+      }
+    });
+  }
+  for (auto& x : th) x.join();
+  CHECK(errors.load() == 0);
+  aggregator_stats s = tu::get_stats(h);
+  const uint64_t n = (uint64_t)kThreads * kBatches * kLen;
+  CHECK(s.count == n);
+  CHECK(s.total == n);
+  double want_sum = 0;
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 0; i < kLen; ++i) want_sum += (double)(t * 1000 + i % 100) * kBatches;
+  CHECK(s.sum == want_sum);
+  CHECK(s.min == 0);
+  CHECK(s.max == 3099);
+  CHECK(s.window_end == (int64_t)n);
+}
+
+TEST_CASE("concurrency: arrival clock is handed out once per element across threads", "[concurrency]") {
+  aggregator_config c = tu::default_config();
+  c.window_kind = AGGREGATOR_WINDOW_SLIDING;
+  c.window_size = int64_t(1) << 40;
+  c.pane_width = int64_t(1) << 34;  // D/60 does not divide D: say it explicitly
+  Handle h = tu::make(c);
+  const int kThreads = 4, kBatches = 200, kLen = 500;
+  std::vector<std::thread> th;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < kThreads; ++t) {
+    th.emplace_back([&] {
+      std::vector<double> v(kLen, 2.0);
+      for (int b = 0; b < kBatches; ++b)
+        if (aggregator_push(h, v.data(), nullptr, nullptr, v.size()) != AGGREGATOR_OK) errors.fetch_add(1);
+    });
+  }
+  for (auto& x : th) x.join();
+  CHECK(errors.load() == 0);
+  aggregator_stats s = tu::get_stats(h);
+  const int64_t n = (int64_t)kThreads * kBatches * kLen;
+  CHECK(s.count == (uint64_t)n);
+  CHECK(s.sum == 2.0 * n);
+  CHECK(s.watermark == n - 1);
+  CHECK(s.late == 0);
+}
+
+TEST_CASE("concurrency: pushers, a poller and advances on a tumbling handle lose nothing",
+          "[concurrency]") {
+  aggregator_config c = tu::default_config();
+  c.window_kind = AGGREGATOR_WINDOW_TUMBLING;
+  c.window_size = 1000;
+  c.allowed_lateness = 200000;
+  Handle h = tu::make(c);
+  std::atomic<int64_t> clock{0};
+  const int kThreads = 4, kBatches = 250, kLen = 400;
+  std::atomic<int> running{kThreads};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> th;
+  for (int t = 0; t < kThreads; ++t) {
+    th.emplace_back([&, t] {
+      std::vector<double> v(kLen, 1.0);
+      std::vector<int64_t> ts(kLen);
+      std::vector<uint64_t> k(kLen);
+      for (int b = 0; b < kBatches; ++b) {
+        int64_t base = clock.fetch_add(kLen);
+        for (int i = 0; i < kLen; ++i) {
+          ts[i] = base + i;
+          k[i] = (uint64_t)(t * 10 + i % 3);
+        }
+        if (aggregator_push(h, v.data(), ts.data(), k.data(), kLen) != AGGREGATOR_OK) errors.fetch_add(1);
+      }
+      running.fetch_sub(1);
+    });
+  }
+  uint64_t polled_count = 0;
+  size_t polled_windows = 0;
+  std::thread poller([&] {
+    std::vector<aggregator_window> w(16);
+    const double q[] = {0.5};
+    std::vector<double> qo(16);
+    while (running.load() > 0) {
+      size_t n = 0;
+      if (aggregator_poll_windows(h, w.data(), w.size(), q, 1, qo.data(), &n) != AGGREGATOR_OK) {
+        errors.fetch_add(1);
+        break;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        polled_count += w[i].stats.count;
+        if (std::fabs(qo[i] - 1.0) > 0.01) errors.fetch_add(1);
+      }
+      polled_windows += n;
+      int64_t now = clock.load();
+      if (now > 300000) aggregator_advance(h, now - 300000);  // behind the data: closes old windows only
+    }
+  });
+  for (auto& x : th) x.join();
+  poller.join();
+  CHECK(errors.load() == 0);
+  aggregator_stats before_flush = tu::get_stats(h);
+  REQUIRE(aggregator_advance(h, INT64_MAX) == AGGREGATOR_OK);
+  std::vector<aggregator_window> rest = tu::poll_all(h, 64, nullptr, 0, nullptr);
+  for (auto& w : rest) polled_count += w.stats.count;
+  polled_windows += rest.size();
+  const uint64_t n = (uint64_t)kThreads * kBatches * kLen;
+  INFO("late " << before_flush.late << " windows " << polled_windows);
+  CHECK(before_flush.total + before_flush.late == n);
+  CHECK(polled_count == before_flush.total);
+  uint64_t pending = 0, dropped = 0;
+  REQUIRE(aggregator_pending_windows(h, &pending, &dropped) == AGGREGATOR_OK);
+  CHECK(pending == 0);
+  CHECK(dropped == 0);
+}

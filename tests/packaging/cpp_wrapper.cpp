@@ -1,0 +1,182 @@
+// windowagg.hpp against the real library: every wrapper call once, with
+// results the C header's contract fixes. Compiled with -Werror so the header
+// stays warning-free for C++ hosts.
+#include <windowagg/windowagg.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+int failures = 0;
+
+#define EXPECT(cond)                                                   \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
+      ++failures;                                                      \
+    }                                                                  \
+  } while (0)
+
+template <class F>
+int status_of(F&& f) {
+  try {
+    f();
+  } catch (const windowagg::Error& e) {
+    return e.status();
+  }
+  return AGGREGATOR_OK;
+}
+
+void count_window() {
+  windowagg::Aggregator agg(windowagg::Config::count(4));
+  EXPECT(agg);
+  const std::array<double, 5> v{1, 2, 3, 4, 5};
+  agg.push(v);
+  auto s = agg.stats();
+  EXPECT(s.count == 4 && s.sum == 14 && s.mean == 3.5 && s.min == 2 && s.max == 5);
+  EXPECT(agg.stats(windowagg::kDefaultKey).count == 4);
+  EXPECT(agg.quantile(0.0) == 2 && agg.quantile(1.0) == 5);
+  auto q = agg.quantiles(std::array{0.0, 0.5, 1.0});
+  EXPECT(q.size() == 3 && q[0] == 2 && q[2] == 5 && std::fabs(q[1] - 3) <= 0.0101 * 3);
+  EXPECT(agg.memory_usage() > 0);
+  EXPECT(agg.config().raw().window_size == 4);
+
+  // A rejected batch changes nothing and reports the library's status.
+  const std::array<double, 2> bad{1, NAN};
+  EXPECT(status_of([&] { agg.push(bad); }) == AGGREGATOR_EVALUE);
+  EXPECT(agg.stats().sum == 14);
+  // Mismatched parallel arrays are caught by the wrapper.
+  const std::array<int64_t, 1> ts{1};
+  EXPECT(status_of([&] { agg.push(v, ts); }) == AGGREGATOR_EINVAL);
+  // Unknown key.
+  EXPECT(status_of([&] { (void)agg.stats(uint64_t{12345}); }) == AGGREGATOR_ENOTFOUND);
+
+  // Move-only ownership.
+  windowagg::Aggregator moved = std::move(agg);
+  EXPECT(!agg && moved && moved.stats().count == 4);  // NOLINT(bugprone-use-after-move)
+
+  auto legacy = windowagg::Aggregator::count_window(2);
+  legacy.push(v);
+  EXPECT(legacy.stats().mean == 4.5);
+  EXPECT(status_of([] { (void)windowagg::Aggregator::count_window(0); }) != AGGREGATOR_OK);
+}
+
+void tumbling() {
+  windowagg::Aggregator agg(windowagg::Config::tumbling(10));
+  std::vector<double> v;
+  std::vector<int64_t> ts;
+  for (int64_t t = 0; t < 30; ++t) {
+    v.push_back(static_cast<double>(t));
+    ts.push_back(t);
+  }
+  agg.push(v, ts);
+  auto w = agg.poll_windows(std::array{0.0, 1.0});
+  EXPECT(w.size() == 2);
+  if (w.size() == 2) {
+    EXPECT(w[0].stats.window_start == 0 && w[0].stats.window_end == 10);
+    EXPECT(w[0].stats.count == 10 && w[0].quantiles.size() == 2);
+    EXPECT(w[0].quantiles[0] == 0 && w[0].quantiles[1] == 9);
+    EXPECT(w[1].stats.window_start == 10 && w[1].stats.sum == 145);
+  }
+  EXPECT(agg.pending_windows().pending == 0);
+  agg.advance(1000);
+  EXPECT(agg.pending_windows().pending == 1);
+  w = agg.poll_windows({}, 5);
+  EXPECT(w.size() == 1 && w[0].stats.window_start == 20 && w[0].quantiles.empty());
+
+  windowagg::Aggregator count(windowagg::Config::count(8));
+  EXPECT(status_of([&] { (void)count.poll_windows(); }) == AGGREGATOR_EUNSUPPORTED);
+}
+
+void keys() {
+  windowagg::Aggregator agg(windowagg::Config::count(100));
+  const std::array<double, 4> v{1, 2, 3, 4};
+  const std::array<std::string_view, 4> k{"alpha", "beta", "alpha", ""};
+  agg.push_named(v, k);
+  const std::vector<std::string> k2{"beta", "gamma"};
+  agg.push_named(std::span<const double>(v).first(2), k2);
+  EXPECT(agg.key_count() == 4);
+  EXPECT(agg.keys().size() == 4);
+  EXPECT(agg.key_name(windowagg::key_hash("alpha")) == "alpha");
+  EXPECT(agg.stats(windowagg::key_hash("alpha")).sum == 4);
+  EXPECT(agg.stats(windowagg::key_hash("beta")).count == 2);
+  auto named = agg.named_keys();
+  std::vector<std::string> names;
+  for (const auto& n : named) names.push_back(n.name);
+  std::sort(names.begin(), names.end());
+  EXPECT((names == std::vector<std::string>{"", "alpha", "beta", "gamma"}));
+  auto list = agg.list_stats(std::array{1.0});
+  EXPECT(list.size() == 4);
+  for (const auto& s : list) EXPECT(s.quantiles.size() == 1 && s.quantiles[0] == s.stats.max);
+  EXPECT(agg.memory_usage(windowagg::key_hash("alpha")) > 0);
+  EXPECT(agg.remove_key(windowagg::key_hash("gamma")));
+  EXPECT(!agg.remove_key(windowagg::key_hash("gamma")));
+  EXPECT(agg.key_count() == 3);
+
+  std::vector<double> many(3000, 1.0);
+  std::vector<uint64_t> ids(3000);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = i + 1000;
+  agg.push(many, {}, ids);
+  EXPECT(agg.keys().size() == 3003);          // pages through the cursor
+  EXPECT(agg.list_stats().size() == 3003);
+}
+
+void state() {
+  windowagg::Aggregator agg(windowagg::Config::sliding(60, 6));
+  std::vector<double> v;
+  std::vector<int64_t> ts;
+  for (int64_t t = 0; t < 100; ++t) {
+    v.push_back(static_cast<double>(t % 7));
+    ts.push_back(t);
+  }
+  agg.push(v, ts);
+  auto snap = agg.serialize();
+  EXPECT(!snap.empty() && snap.size() == agg.serialized_size());
+  std::vector<std::byte> buf(snap.size());
+  EXPECT(agg.serialize(buf) == snap.size() && buf == snap);
+  auto copy = windowagg::Aggregator::restore(snap, windowagg::Threading::Single);
+  EXPECT(copy.stats().count == agg.stats().count && copy.stats().sum == agg.stats().sum);
+  EXPECT(copy.config().raw().threading == AGGREGATOR_THREADING_SINGLE);
+  windowagg::Aggregator other(windowagg::Config::sliding(60, 6));
+  copy.merge(other);  // merging an empty state changes nothing
+  EXPECT(copy.stats().count == agg.stats().count);
+  copy.merge(snap);
+  EXPECT(copy.stats().count == 2 * agg.stats().count);
+  windowagg::Aggregator different(windowagg::Config::sliding(120, 6));
+  EXPECT(status_of([&] { copy.merge(different); }) == AGGREGATOR_EMISMATCH);
+  snap[snap.size() / 2] ^= std::byte{0x5A};
+  EXPECT(status_of([&] { (void)windowagg::Aggregator::restore(snap); }) != AGGREGATOR_OK);
+}
+
+void errors() {
+  try {
+    windowagg::Aggregator bad(windowagg::Config::hopping(10, 3));
+    std::printf("FAIL hopping(10, 3) was accepted\n");
+    ++failures;
+  } catch (const windowagg::Error& e) {
+    EXPECT(e.status() == AGGREGATOR_ECONFIG);
+    EXPECT(e.detail().find("slide") != std::string::npos);
+    EXPECT(std::string(e.what()).find(e.detail()) != std::string::npos);
+  }
+  EXPECT(windowagg::version() == WINDOWAGG_VERSION_STRING);
+  EXPECT(windowagg::version_number() == WINDOWAGG_VERSION_NUMBER);
+}
+
+}  // namespace
+
+int main() {
+  count_window();
+  tumbling();
+  keys();
+  state();
+  errors();
+  std::printf(failures == 0 ? "windowagg.hpp: OK\n" : "windowagg.hpp: %d failure(s)\n",
+              failures);
+  return failures == 0 ? 0 : 1;
+}
