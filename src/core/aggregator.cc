@@ -1,6 +1,5 @@
 #include "core/aggregator.h"
 
-#include <mimalloc.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,8 +19,6 @@
 
 namespace windowagg {
 
-template <class T>
-using ScratchVector = std::vector<T, mi_stl_allocator<T>>;
 
 // A new series' object, table slot and first buffers, roughly: what the
 // memory ceiling expects a key creation to take.
@@ -450,7 +447,7 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
   };
   // New keys in batch order, first element of each; existing ones marked.
   absl::flat_hash_map<uint64_t, uint32_t, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
-                      mi_stl_allocator<std::pair<const uint64_t, uint32_t>>>
+                      ScratchAllocator<std::pair<const uint64_t, uint32_t>>>
       fresh;
   ScratchVector<uint64_t> fresh_order;
   for (size_t i = 0; i < n; ++i) {

@@ -1,6 +1,14 @@
 #include "core/memory.h"
 
+#if WINDOWAGG_SYSTEM_ALLOCATOR
+#include <malloc.h>
+#include <cstdlib>
+#define mi_malloc std::malloc
+#define mi_free std::free
+#define mi_usable_size malloc_usable_size
+#else
 #include <mimalloc.h>
+#endif
 
 namespace windowagg {
 namespace {

@@ -7,7 +7,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <new>
+#include <vector>
+
+#if !WINDOWAGG_SYSTEM_ALLOCATOR
+#include <mimalloc.h>
+#endif
 
 #include "core/error.h"
 
@@ -78,6 +84,18 @@ class ScopeAllocator {
  private:
   const MemoryScope* scope_;
 };
+
+// Temporary buffers of one call (not charged to a handle). Sanitizer builds
+// define WINDOWAGG_SYSTEM_ALLOCATOR=1 so ASan/TSan see every allocation.
+#if WINDOWAGG_SYSTEM_ALLOCATOR
+template <class T>
+using ScratchAllocator = std::allocator<T>;
+#else
+template <class T>
+using ScratchAllocator = mi_stl_allocator<T>;
+#endif
+template <class T>
+using ScratchVector = std::vector<T, ScratchAllocator<T>>;
 
 }  // namespace windowagg
 

@@ -37,7 +37,6 @@
 #include <string_view>
 #include <vector>
 
-#include <mimalloc.h>
 
 #include "core/error.h"
 #include "core/kernels.h"
@@ -52,8 +51,6 @@ constexpr size_t kHeaderSize = 4 + 4 + 8 + 8;
 constexpr size_t kTrailerSize = 8;
 constexpr uint32_t kMaxStoreBuckets = 1u << 24;  // far above any real range
 
-template <class T>
-using ScratchVector = std::vector<T, mi_stl_allocator<T>>;
 
 // Appends little-endian fields; counts only when `out` is null.
 class Sink {
