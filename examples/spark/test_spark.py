@@ -79,8 +79,8 @@ def df(spark, data):
 
 
 @pytest.fixture(scope="module")
-def lateness(df):
-    return ws.data_lateness(df, WINDOW_NS)
+def lateness():
+    return ws.BATCH_LATENESS
 
 
 @pytest.fixture(scope="module")

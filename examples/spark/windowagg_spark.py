@@ -23,9 +23,9 @@ Why the lateness: a Spark partition holds rows in no particular time order,
 and a window split across partitions combines pane by pane only while it is
 still open in every state being merged (a window that closed inside a
 partition travels as a finished partial window and is not combined). So the
-per-partition handles use an allowed lateness that covers the whole data
-set: no row is ever late, no window closes before the merge, and the merge
-closes them all by advancing the watermark to the end of time.
+per-partition handles use an unbounded allowed lateness (``BATCH_LATENESS``):
+no row is ever late, no window closes before the merge, and the merge closes
+them all by advancing the watermark to the end of time.
 
 The shared library must be loadable on every executor: ``WINDOWAGG_LIBRARY``
 (see README.md), and this file shipped with ``--py-files`` (or
@@ -38,15 +38,18 @@ Run as a script for a small local demo::
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Sequence
 
 import numpy as np
 import pandas as pd
 
 DEFAULT_QUANTILES = (0.5, 0.9, 0.99)
 INT64_MAX = 2**63 - 1
-# windowagg bounds (window + lateness) / window to 2**20 windows.
-MAX_WINDOWS_OPEN = 2**20
+# The allowed lateness of a batch job: no row is ever late and no window
+# closes until the merge advances the watermark to the end of time. A
+# constant (not derived from the data) also keeps states of different batches
+# mergeable with each other.
+BATCH_LATENESS = INT64_MAX
 
 STATE_SCHEMA = "partition int, rows long, state binary"
 SERIES_STATE_SCHEMA = "series string, partition int, rows long, state binary"
@@ -66,20 +69,6 @@ def result_schema(quantiles: Sequence[float] = DEFAULT_QUANTILES) -> str:
     ]
     cols += [f"`{quantile_column(q)}` double" for q in quantiles]
     return ", ".join(cols)
-
-
-def batch_lateness(window_ns: int, min_ts: int, max_ts: int) -> int:
-    """The allowed lateness that keeps every window of [min_ts, max_ts] open
-    and accepts rows in any order: the span of the data plus one window."""
-    span = max(0, int(max_ts) - int(min_ts))
-    lateness = span + int(window_ns)
-    limit = (MAX_WINDOWS_OPEN - 1) * int(window_ns)
-    if lateness > limit:
-        raise ValueError(
-            f"the data spans {span} ns, more than windowagg keeps open with {window_ns} ns windows "
-            f"({limit} ns): aggregate it in slices of event time"
-        )
-    return lateness
 
 
 def _ensure_library() -> None:
@@ -136,17 +125,7 @@ def _check_input(df, series_col: str, ts_col: str, value_col: str):
     return df.select(series_col, ts_col, value_col)
 
 
-def data_lateness(df, window_ns: int, ts_col: str = "ts") -> int:
-    """:func:`batch_lateness` of a DataFrame (one small Spark aggregation)."""
-    from pyspark.sql import functions as F
-
-    row = df.agg(F.min(ts_col).alias("lo"), F.max(ts_col).alias("hi")).first()
-    if row is None or row["lo"] is None:
-        return int(window_ns)
-    return batch_lateness(window_ns, row["lo"], row["hi"])
-
-
-def partition_states(df, window_ns: int, lateness_ns: int, alpha: float = 0.01,
+def partition_states(df, window_ns: int, lateness_ns: int = BATCH_LATENESS, alpha: float = 0.01,
                      series_col: str = "series", ts_col: str = "ts", value_col: str = "value"):
     """One row per partition of ``df``: ``(partition, rows, state)``, where
     ``state`` is the serialized windowagg state of that partition's rows
@@ -183,7 +162,8 @@ def _windows_frame(agg, quantiles: Sequence[float]) -> pd.DataFrame:
     return out.sort_values(["series", "window_start"], kind="stable").reset_index(drop=True)
 
 
-def merge_states(states: Sequence[bytes], window_ns: int, lateness_ns: int, alpha: float = 0.01,
+def merge_states(states: Sequence[bytes], window_ns: int, lateness_ns: int = BATCH_LATENESS,
+                 alpha: float = 0.01,
                  quantiles: Sequence[float] = DEFAULT_QUANTILES) -> pd.DataFrame:
     """Merges serialized states (any number, any split of the data) and
     returns every (series, window) as a pandas DataFrame sorted by series and
@@ -197,7 +177,8 @@ def merge_states(states: Sequence[bytes], window_ns: int, lateness_ns: int, alph
         agg.close()
 
 
-def single_process(pdf: pd.DataFrame, window_ns: int, lateness_ns: int, alpha: float = 0.01,
+def single_process(pdf: pd.DataFrame, window_ns: int, lateness_ns: int = BATCH_LATENESS,
+                   alpha: float = 0.01,
                    quantiles: Sequence[float] = DEFAULT_QUANTILES, series_col: str = "series",
                    ts_col: str = "ts", value_col: str = "value") -> pd.DataFrame:
     """The same result from one handle fed every row (the reference)."""
@@ -211,18 +192,15 @@ def single_process(pdf: pd.DataFrame, window_ns: int, lateness_ns: int, alpha: f
 
 def windowed_aggregates(df, window_ns: int, alpha: float = 0.01,
                         quantiles: Sequence[float] = DEFAULT_QUANTILES,
-                        lateness_ns: Optional[int] = None, series_col: str = "series",
+                        lateness_ns: int = BATCH_LATENESS, series_col: str = "series",
                         ts_col: str = "ts", value_col: str = "value") -> pd.DataFrame:
     """Per-partition states, merged on the driver: a pandas DataFrame with one
-    row per (series, window). ``lateness_ns`` defaults to
-    :func:`data_lateness` (one extra pass over ``ts``)."""
-    if lateness_ns is None:
-        lateness_ns = data_lateness(df, window_ns, ts_col)
+    row per (series, window)."""
     rows = partition_states(df, window_ns, lateness_ns, alpha, series_col, ts_col, value_col).collect()
     return merge_states([r["state"] for r in rows], window_ns, lateness_ns, alpha, quantiles)
 
 
-def series_states(df, window_ns: int, lateness_ns: int, alpha: float = 0.01,
+def series_states(df, window_ns: int, lateness_ns: int = BATCH_LATENESS, alpha: float = 0.01,
                   series_col: str = "series", ts_col: str = "ts", value_col: str = "value"):
     """Like :func:`partition_states` but one state per (partition, series), so
     a shuffle by series can route each to the task that merges that series."""
@@ -249,13 +227,11 @@ def series_states(df, window_ns: int, lateness_ns: int, alpha: float = 0.01,
 
 def windowed_aggregates_distributed(df, window_ns: int, alpha: float = 0.01,
                                     quantiles: Sequence[float] = DEFAULT_QUANTILES,
-                                    lateness_ns: Optional[int] = None, series_col: str = "series",
+                                    lateness_ns: int = BATCH_LATENESS, series_col: str = "series",
                                     ts_col: str = "ts", value_col: str = "value"):
     """Per-series states merged in a Spark reduce (``groupBy(series)
     .applyInPandas``): a Spark DataFrame of :func:`result_schema`. No state
     reaches the driver."""
-    if lateness_ns is None:
-        lateness_ns = data_lateness(df, window_ns, ts_col)
     qs = list(quantiles)
 
     def merge_group(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -310,11 +286,10 @@ def main() -> None:  # pragma: no cover - demo
     pdf = synthetic_events()
     df = spark.createDataFrame(pdf).repartition(4)
     t = time.time()
-    lateness_ns = data_lateness(df, window_ns)
-    states = partition_states(df, window_ns, lateness_ns).collect()
+    states = partition_states(df, window_ns).collect()
     for r in states:
         print(f"partition {r['partition']}: {r['rows']} rows, state {len(r['state'])} bytes")
-    res = merge_states([r["state"] for r in states], window_ns, lateness_ns)
+    res = merge_states([r["state"] for r in states], window_ns)
     print(f"{len(res)} windows of {res['series'].nunique()} series in {time.time() - t:.1f}s")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(res.head(12))

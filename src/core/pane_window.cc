@@ -67,8 +67,11 @@ void PaneWindow::AddRun(const double* x, size_t n, int64_t pane_index, bool quan
 }
 
 void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> emit) {
+  if (Wide(wm) < quiet_until_) return;
   if (geo_->sliding) {
-    Wide lowest = Wide(PaneOf(wm, geo_->pane)) - geo_->panes_per_window + 1;
+    int64_t cur = PaneOf(wm, geo_->pane);
+    quiet_until_ = (Wide(cur) + 1) * geo_->pane;  // the next pane boundary
+    Wide lowest = Wide(cur) - geo_->panes_per_window + 1;
     while (!panes_.empty() && panes_.front().index < lowest) {
       if (panes_.size() == 1) {
         running_.Clear();
@@ -84,7 +87,11 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
   // At wm = INT64_MAX every window closes: close times saturate there.
   Wide jmax = wm == kTimeMax ? Wide(kTimeMax)
                              : FloorDiv(Wide(wm) - geo_->lateness - geo_->width, geo_->pane);
-  if (jmax < Wide(closed_below_)) return;
+  if (jmax < Wide(closed_below_)) {
+    quiet_until_ = std::min<Wide>(
+        Wide(closed_below_) * geo_->pane + geo_->width + geo_->lateness, kTimeMax);
+    return;
+  }
   const Wide r = geo_->panes_per_window;
   Wide next = Wide(closed_below_);  // first window not yet closed
   WindowView view;
@@ -107,6 +114,12 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
   }
   while (!panes_.empty() && Wide(panes_.front().index) <= jmax) panes_.pop_front();
   closed_below_ = Saturate(jmax + 1);
+  // The next window, j = closed_below_, closes at its end plus lateness.
+  // (Close times past INT64_MAX saturate: such windows close at INT64_MAX.)
+  quiet_until_ = wm == kTimeMax
+                     ? Wide(kTimeMax) + 1
+                     : std::min<Wide>(Wide(closed_below_) * geo_->pane + geo_->width + geo_->lateness,
+                                      kTimeMax);
 }
 
 void PaneWindow::Current(int64_t wm, WindowView* view) const {

@@ -79,7 +79,10 @@ class PaneWindow {
   // Serialization restores raw state through these.
   std::deque<Pane, ScopeAllocator<Pane>>& mutable_panes() { return panes_; }
   Sketch& mutable_running_sketch() { return running_; }
-  void set_closed_below(int64_t v) { closed_below_ = v; }
+  void set_closed_below(int64_t v) {
+    closed_below_ = v;
+    quiet_until_ = std::numeric_limits<int64_t>::min();
+  }
 
  private:
   Pane& PaneFor(int64_t index, bool* is_newest);
@@ -91,6 +94,9 @@ class PaneWindow {
   // Panes below this number never receive values again (slid out, or every
   // window containing them closed).
   int64_t closed_below_ = std::numeric_limits<int64_t>::min();
+  // Advance is a no-op below this watermark (nothing slides or closes);
+  // lets the per-push catch-up of every touched series skip the division.
+  Wide quiet_until_ = std::numeric_limits<int64_t>::min();
 };
 
 }  // namespace windowagg

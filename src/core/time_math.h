@@ -27,7 +27,10 @@ inline Wide FloorDiv(Wide a, int64_t b) {
 }
 
 inline int64_t PaneOf(int64_t t, int64_t width) {
-  return static_cast<int64_t>(FloorDiv(t, width));
+  // int64 division (width > 0 cannot overflow it): the 128-bit FloorDiv is a
+  // libgcc call, and this runs per value.
+  int64_t q = t / width;
+  return (t % width != 0 && t < 0) ? q - 1 : q;
 }
 
 // Start and end of pane p, clamped to the int64 range.

@@ -485,8 +485,8 @@ class StateReader {
   }
 
   // One pass over the body. With `target` null it only validates; otherwise
-  // it builds into target (restore: empty handle; merge: existing handle).
-  static void ReadBody(Source& in, const Config& c, Aggregator* target, bool merge,
+  // it builds into target (restore: an empty handle; merge: an existing one).
+  static void ReadBody(Source& in, const Config& c, Aggregator* target,
                        ScratchVector<uint64_t>* keys = nullptr) {
     uint64_t nseries = in.U64("series count");
     // Each series takes at least 52 bytes: bounds the count before use.
@@ -507,8 +507,10 @@ class StateReader {
       int64_t last_event = in.I64("last_event");
       uint64_t last_touch = in.U64("last_touch");
       Series* s = nullptr;
+      bool fresh = true;  // the series did not exist in the target before
       if (target != nullptr) {
         s = target->Find(key);
+        fresh = s == nullptr;
         if (s == nullptr) {
           s = target->NewSeries(key);
           try {
@@ -529,7 +531,7 @@ class StateReader {
       if (c.kind == WindowKind::kCount) {
         ReadCountWindow(in, c, s, target);
       } else {
-        ReadPanes(in, c, s, target, merge);
+        ReadPanes(in, c, s, target, fresh);
       }
     }
     uint64_t nqueue = in.U64("queued window count");
@@ -586,7 +588,11 @@ class StateReader {
     }
   }
 
-  static void ReadPanes(Source& in, const Config& c, Series* s, Aggregator* target, bool merge) {
+  // Into a fresh series the panes and bound are copied. Into an existing one
+  // (merge) the target's bound stays: panes it has already closed cannot
+  // take values any more, so the source's values for them count as late
+  // (left out, like any late value) instead of vanishing.
+  static void ReadPanes(Source& in, const Config& c, Series* s, Aggregator* target, bool fresh) {
     int64_t closed_below = in.I64("closed_below");
     uint32_t npanes = in.U32("pane count");
     if (npanes > in.remaining() / 80) {
@@ -611,6 +617,11 @@ class StateReader {
       }
       if (target == nullptr) continue;
       PaneWindow& pw = *s->panes;
+      if (!fresh && index < pw.closed_below()) {
+        s->late += m.count;
+        s->total -= std::min(s->total, m.count);
+        continue;
+      }
       auto& panes = pw.mutable_panes();
       auto it = std::lower_bound(panes.begin(), panes.end(), index,
                                  [](const Pane& p, int64_t i) { return p.index < i; });
@@ -626,10 +637,8 @@ class StateReader {
     }
     if (target == nullptr) return;
     PaneWindow& pw = *s->panes;
-    pw.set_closed_below(merge ? std::max(pw.closed_below(), closed_below) : closed_below);
-    // Panes the merged bound closes are gone (their windows were emitted).
+    if (fresh) pw.set_closed_below(closed_below);
     auto& panes = pw.mutable_panes();
-    while (!panes.empty() && panes.front().index < pw.closed_below()) panes.pop_front();
     // SLIDING: the running sketch is the sum of all panes but the newest.
     Sketch& running = pw.mutable_running_sketch();
     running.Clear();
@@ -654,7 +663,7 @@ Parsed Validate(const uint8_t* buf, size_t len) {
   p.config = StateReader::ReadHeader(in, buf, len);
   p.handle = StateReader::ReadHandle(in);
   p.body_offset = in.position();
-  StateReader::ReadBody(in, p.config, nullptr, false, &p.keys);
+  StateReader::ReadBody(in, p.config, nullptr, &p.keys);
   if (in.remaining() != kTrailerSize) {
     Fail(Status::kCorrupt, "%u unexpected bytes before the checksum", in.remaining() - kTrailerSize);
   }
@@ -693,7 +702,7 @@ Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe) {
                                                       &Aggregator::Destroy);
   StateApplier::SetHandle(a.get(), p.handle, false);
   Source in(buf + p.body_offset, len - p.body_offset);
-  StateReader::ReadBody(in, c, a.get(), false);
+  StateReader::ReadBody(in, c, a.get());
   return a.release();
 }
 
@@ -725,7 +734,7 @@ void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
   dst->account_.CheckRoom(len, "merging this state");
   StateApplier::SetHandle(dst, p.handle, true);
   Source in(buf + p.body_offset, len - p.body_offset);
-  StateReader::ReadBody(in, p.config, dst, true);
+  StateReader::ReadBody(in, p.config, dst);
   Aggregator::Watermark wm = dst->CurrentWatermark();
   for (auto& shard : dst->shards_) {
     for (auto& [key, s] : shard->map) dst->BringUpToDate(s, wm);
