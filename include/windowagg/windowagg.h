@@ -385,7 +385,9 @@ AGGREGATOR_API int aggregator_restore(const void* buf, size_t len, uint32_t thre
  * window values are appended after dst's (as if they arrived later), so the
  * result is the last N of the concatenation. Counters add up, the watermark
  * is the larger one, src's queued closed windows are appended to dst's
- * queue. The key budget (max_keys) is checked first: AGGREGATOR_EKEYLIMIT.
+ * queue (a window closed in one state arrives as its own partial window);
+ * src values for windows dst has already closed count as late in dst.
+ * The key budget (max_keys) is checked first: AGGREGATOR_EKEYLIMIT.
  * dst == src is refused. src is only read. */
 AGGREGATOR_API int aggregator_merge(aggregator* dst, const aggregator* src);
 
