@@ -5,26 +5,16 @@
 namespace windowagg {
 
 PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
-    : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)), running_(scope) {}
+    : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)) {}
 
 bool PaneWindow::PaneOpen(int64_t pane_index) const { return pane_index >= closed_below_; }
 
-Pane& PaneWindow::PaneFor(int64_t index, bool* is_newest) {
-  *is_newest = true;
+Pane& PaneWindow::PaneFor(int64_t index) {
   if (panes_.empty() || index > panes_.back().index) {
     panes_.push_back(Pane{index, Moments(), Sketch(scope_)});
-    if (geo_->sliding && panes_.size() > 1) {
-      try {
-        running_.MergeFrom(panes_[panes_.size() - 2].sketch);
-      } catch (...) {
-        panes_.pop_back();
-        throw;
-      }
-    }
     return panes_.back();
   }
   if (index == panes_.back().index) return panes_.back();
-  *is_newest = false;
   auto it = std::lower_bound(panes_.begin(), panes_.end(), index,
                              [](const Pane& p, int64_t i) { return p.index < i; });
   if (it != panes_.end() && it->index == index) return *it;
@@ -34,31 +24,16 @@ Pane& PaneWindow::PaneFor(int64_t index, bool* is_newest) {
 bool PaneWindow::Add(double x, int64_t t, bool quantiles, const SketchMapping& map) {
   int64_t p = PaneOf(t, geo_->pane);
   if (p < closed_below_) return false;
-  bool newest;
-  Pane& pane = PaneFor(p, &newest);
-  if (quantiles) {
-    pane.sketch.Add(x, map);
-    if (geo_->sliding && !newest) {
-      try {
-        running_.Add(x, map);
-      } catch (...) {
-        pane.sketch.Remove(x, map);
-        throw;
-      }
-    }
-  }
+  Pane& pane = PaneFor(p);
+  if (quantiles) pane.sketch.Add(x, map);
   pane.moments.Add(x);
   return true;
 }
 
 void PaneWindow::AddRun(const double* x, size_t n, int64_t pane_index, bool quantiles,
                         const SketchMapping& map) {
-  bool newest;
-  Pane& pane = PaneFor(pane_index, &newest);
-  if (quantiles) {
-    pane.sketch.AddSpan(x, n, map);
-    if (geo_->sliding && !newest) running_.AddSpan(x, n, map);
-  }
+  Pane& pane = PaneFor(pane_index);
+  if (quantiles) pane.sketch.AddSpan(x, n, map);
   if (n == 1) {
     pane.moments.Add(x[0]);
   } else {
@@ -72,14 +47,7 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
     int64_t cur = PaneOf(wm, geo_->pane);
     quiet_until_ = (Wide(cur) + 1) * geo_->pane;  // the next pane boundary
     Wide lowest = Wide(cur) - geo_->panes_per_window + 1;
-    while (!panes_.empty() && panes_.front().index < lowest) {
-      if (panes_.size() == 1) {
-        running_.Clear();
-      } else {
-        running_.SubtractFrom(panes_.front().sketch);
-      }
-      panes_.pop_front();
-    }
+    while (!panes_.empty() && panes_.front().index < lowest) panes_.pop_front();
     closed_below_ = std::max(closed_below_, Saturate(lowest));
     return;
   }
@@ -131,10 +99,9 @@ void PaneWindow::Current(int64_t wm, WindowView* view) const {
   view->start = Saturate(first * geo_->pane);
   view->end = PaneEnd(cur, geo_->pane);
   if (geo_->sliding) {
-    for (const Pane& p : panes_) view->moments.Merge(p.moments);
-    if (!panes_.empty()) {
-      view->sketches.push_back(&running_);
-      view->sketches.push_back(&panes_.back().sketch);
+    for (const Pane& p : panes_) {
+      view->moments.Merge(p.moments);
+      view->sketches.push_back(&p.sketch);
     }
     return;
   }

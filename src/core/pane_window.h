@@ -3,8 +3,10 @@
 // SLIDING keeps the panes of the last D; TUMBLING and HOPPING keep every pane
 // some still-open window contains and emit windows as the watermark closes
 // them. Only non-empty panes are stored, sorted by pane number, so a quiet
-// series costs little. For SLIDING, a running sketch holds the sum of all
-// panes but the newest, so a quantile read merges two sketches, not D/pane.
+// series costs little. A quantile read walks the union of the window's pane
+// sketches (Sketch::Quantiles merges their sparse entries): keeping a running
+// window sketch instead would cost an update per pane change on the write
+// path and a dense store per series.
 #ifndef WINDOWAGG_CORE_PANE_WINDOW_H_
 #define WINDOWAGG_CORE_PANE_WINDOW_H_
 
@@ -74,23 +76,20 @@ class PaneWindow {
   bool empty() const { return panes_.empty(); }
   size_t pane_count() const { return panes_.size(); }
   const std::deque<Pane, ScopeAllocator<Pane>>& panes() const { return panes_; }
-  const Sketch& running_sketch() const { return running_; }
   int64_t closed_below() const { return closed_below_; }
   // Serialization restores raw state through these.
   std::deque<Pane, ScopeAllocator<Pane>>& mutable_panes() { return panes_; }
-  Sketch& mutable_running_sketch() { return running_; }
   void set_closed_below(int64_t v) {
     closed_below_ = v;
     quiet_until_ = std::numeric_limits<int64_t>::min();
   }
 
  private:
-  Pane& PaneFor(int64_t index, bool* is_newest);
+  Pane& PaneFor(int64_t index);
 
   const PaneGeometry* geo_;
   const MemoryScope* scope_;
   std::deque<Pane, ScopeAllocator<Pane>> panes_;
-  Sketch running_;  // SLIDING: sum of the sketches of all panes but the newest
   // Panes below this number never receive values again (slid out, or every
   // window containing them closed).
   int64_t closed_below_ = std::numeric_limits<int64_t>::min();

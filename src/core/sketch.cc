@@ -325,6 +325,45 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
       if (more) {
         k.pos_.ForEachWhile(false, [&](int32_t i, uint64_t c) { return more = visit(map.Value(i), c); });
       }
+    } else if (nparts > 2) {
+      // Many parts (a sliding window's panes): merge their non-zero
+      // entries, which are few per pane, instead of probing every part at
+      // every index of the union range.
+      thread_local ScratchVector<std::pair<int32_t, uint64_t>> entries;
+      auto walk = [&](bool negative) {
+        entries.clear();
+        for (size_t p = 0; p < nparts; ++p) {
+          const BucketStore& st = negative ? parts[p]->neg_ : parts[p]->pos_;
+          st.ForEach([&](int32_t i, uint64_t c) { entries.emplace_back(i, c); });
+        }
+        std::sort(entries.begin(), entries.end());
+        auto visit_run = [&](size_t k, size_t e) {
+          uint64_t c = 0;
+          for (size_t r = k; r < e; ++r) c += entries[r].second;
+          double v = map.Value(entries[k].first);
+          return visit(negative ? -v : v, c);
+        };
+        if (negative) {
+          for (size_t e = entries.size(); more && e > 0;) {
+            size_t k = e - 1;
+            while (k > 0 && entries[k - 1].first == entries[e - 1].first) --k;
+            more = visit_run(k, e);
+            e = k;
+          }
+        } else {
+          for (size_t k = 0; more && k < entries.size();) {
+            size_t e = k + 1;
+            while (e < entries.size() && entries[e].first == entries[k].first) ++e;
+            more = visit_run(k, e);
+            k = e;
+          }
+        }
+      };
+      walk(true);
+      uint64_t zeros = 0;
+      for (size_t p = 0; p < nparts; ++p) zeros += parts[p]->zero_;
+      if (more && zeros) more = visit(0.0, zeros);
+      if (more) walk(false);
     } else {
       auto range = [&](bool negative, int32_t* lo, int32_t* hi) {
         *lo = std::numeric_limits<int32_t>::max();

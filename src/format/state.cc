@@ -636,15 +636,7 @@ class StateReader {
       }
     }
     if (target == nullptr) return;
-    PaneWindow& pw = *s->panes;
-    if (fresh) pw.set_closed_below(closed_below);
-    auto& panes = pw.mutable_panes();
-    // SLIDING: the running sketch is the sum of all panes but the newest.
-    Sketch& running = pw.mutable_running_sketch();
-    running.Clear();
-    if (c.kind == WindowKind::kSliding && c.quantiles) {
-      for (size_t k = 0; k + 1 < panes.size(); ++k) running.MergeFrom(panes[k].sketch);
-    }
+    if (fresh) s->panes->set_closed_below(closed_below);
   }
 };
 
