@@ -43,7 +43,7 @@ void CountWindow::EnsureRing(uint64_t needed, const MemoryScope& scope) {
     stack_cap_ = static_cast<uint32_t>(blocks);
   }
   if (needed <= ring_cap_) return;
-  uint64_t cap = std::min(capacity_, std::max<uint64_t>({needed, ring_cap_ * 2, 64}));
+  uint64_t cap = std::min(capacity_, std::max<uint64_t>({needed, ring_cap_ * 2, 8}));
   auto* fresh = static_cast<double*>(scope.Allocate(cap * sizeof(double)));
   // The ring only grows before it first wraps, so values sit at [0, total_).
   if (total_ != 0) std::memcpy(fresh, ring_, total_ * sizeof(double));

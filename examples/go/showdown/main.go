@@ -70,7 +70,7 @@ type sideSpec struct {
 var sideSpecs = []sideSpec{
 	{true, "a", "typical service: map[string]*series, []struct{time.Time; float64}, sort a copy",
 		func(c *config, u *universe) (side, error) { return newTypical(u, int64(c.window), int64(c.pane)), nil }},
-	{true, "b", "map[string]*ring of []float64 + []int64 rings, quickselect",
+	{false, "b", "map[string]*ring of []float64 + []int64 rings, quickselect",
 		func(c *config, u *universe) (side, error) {
 			return newRing(u, int64(c.window), int64(c.pane), c.expectedPerSeries()), nil
 		}},
@@ -102,8 +102,8 @@ func main() {
 	flag.Int64Var(&c.rate, "rate", 1_000_000, "values per second of event time (and the paced phase's wall-clock rate)")
 	flag.DurationVar(&c.window, "window", time.Minute, "sliding window length (event time)")
 	flag.DurationVar(&c.pane, "pane", 0, "pane width (0 = window/60, windowagg's default)")
-	flag.DurationVar(&c.steady, "steady", 5*time.Second, "event time ingested flat out after the window is full (throughput phase)")
-	flag.DurationVar(&c.duration, "duration", 5*time.Second, "wall-clock length of the paced phase (GC and latency phase)")
+	flag.DurationVar(&c.steady, "steady", 3*time.Second, "event time ingested flat out after the window is full (throughput phase)")
+	flag.DurationVar(&c.duration, "duration", 4*time.Second, "wall-clock length of the paced phase (GC and latency phase)")
 	flag.IntVar(&c.batch, "batch", 4096, "values per generated batch (and per windowagg Push)")
 	flag.StringVar(&c.sides, "sides", "", "comma-separated sides to run, of "+allIDs()+" (default: "+defaultIDs()+")")
 	flag.IntVar(&c.sample, "sample", 200, "series checked for agreement")

@@ -18,7 +18,7 @@ func init() {
 	sideSpecs = append(sideSpecs,
 		sideSpec{true, "wa", "windowagg, Push of whole batches ([]float64, []int64, []uint64; zero-copy, one cgo call per batch)",
 			func(c *config, u *universe) (side, error) { return newWA(c, u, waBatch) }},
-		sideSpec{true, "wab", "windowagg through its Batcher: the producer calls Add(key, ts, v) per event",
+		sideSpec{false, "wab", "windowagg through its Batcher: the producer calls Add(key, ts, v) per event",
 			func(c *config, u *universe) (side, error) { return newWA(c, u, waBatcher) }},
 		sideSpec{false, "was", "windowagg, PushStrings of whole batches (string keys packed into one reused buffer)",
 			func(c *config, u *universe) (side, error) { return newWA(c, u, waStrings) }},
