@@ -686,16 +686,37 @@ void Aggregator::Apply(const Batch& b, Work& w) {
         ++s->rejected;
         continue;
       }
-      double v = b.values[i];
-      if (s->count) {
-        s->count->PushOne(v, config_.quantiles ? &s->count_sketch : nullptr, mapping_,
-                          s->scope);  // small windows ignore the sketch
-      } else if (!s->panes->Add(v, times[i], config_.quantiles, mapping_)) {
-        ++s->late;
-        continue;
+      // Agents ship points in bursts: consecutive accepted elements of one
+      // series (and, for time windows, one pane) go in as one run through
+      // the vectorized span paths.
+      const int64_t pane = s->panes ? PaneOf(times[i], geometry_.pane) : 0;
+      uint32_t run = 1;
+      int64_t newest = times[i];
+      while (k + run < end && w.order[k + run] == i + run && w.series[i + run] == s &&
+             (w.all_accepted || w.status[i + run] == Work::kAccept) &&
+             (!s->panes || PaneOf(times[i + run], geometry_.pane) == pane)) {
+        newest = std::max(newest, times[i + run]);
+        ++run;
       }
-      if (s->total == 0 || times[i] > s->last_event) s->last_event = times[i];
-      ++s->total;
+      k += run - 1;
+      if (s->count) {
+        Sketch* sketch = config_.quantiles ? &s->count_sketch : nullptr;
+        if (run == 1) {
+          s->count->PushOne(b.values[i], sketch, mapping_, s->scope);  // small ones skip it
+        } else {
+          s->count->Push(b.values + i, run, s->count->small() ? nullptr : sketch, mapping_,
+                         s->scope);
+        }
+      } else if (!s->panes->PaneOpen(pane)) {
+        s->late += run;
+        continue;
+      } else if (run == 1) {
+        s->panes->Add(b.values[i], times[i], config_.quantiles, mapping_);
+      } else {
+        s->panes->AddRun(b.values + i, run, pane, config_.quantiles, mapping_);
+      }
+      if (s->total == 0 || newest > s->last_event) s->last_event = newest;
+      s->total += run;
     }
     for (Series* s : w.touched) BringUpToDate(s, wm);
   }
