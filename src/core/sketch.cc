@@ -330,11 +330,33 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
       // entries, which are few per pane, instead of probing every part at
       // every index of the union range.
       thread_local ScratchVector<std::pair<int32_t, uint64_t>> entries;
+      thread_local ScratchVector<uint64_t> counts;
       auto walk = [&](bool negative) {
         entries.clear();
+        int32_t lo = std::numeric_limits<int32_t>::max(), hi = std::numeric_limits<int32_t>::min();
         for (size_t p = 0; p < nparts; ++p) {
           const BucketStore& st = negative ? parts[p]->neg_ : parts[p]->pos_;
-          st.ForEach([&](int32_t i, uint64_t c) { entries.emplace_back(i, c); });
+          st.ForEach([&](int32_t i, uint64_t c) {
+            entries.emplace_back(i, c);
+            lo = std::min(lo, i);
+            hi = std::max(hi, i);
+          });
+        }
+        if (entries.empty()) return;
+        size_t range = static_cast<size_t>(int64_t{hi} - lo + 1);
+        if (range <= 4 * entries.size() + 4096) {
+          // Usual case: the union spans a few hundred buckets; add the
+          // entries into a dense scratch array and walk it (no sort).
+          counts.assign(range, 0);
+          for (const auto& [i, c] : entries) counts[static_cast<size_t>(i - lo)] += c;
+          if (negative) {
+            for (size_t r = range; more && r-- > 0;)
+              if (counts[r]) more = visit(-map.Value(lo + static_cast<int32_t>(r)), counts[r]);
+          } else {
+            for (size_t r = 0; more && r < range; ++r)
+              if (counts[r]) more = visit(map.Value(lo + static_cast<int32_t>(r)), counts[r]);
+          }
+          return;
         }
         std::sort(entries.begin(), entries.end());
         auto visit_run = [&](size_t k, size_t e) {
