@@ -310,81 +310,64 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
     size_t next = 0;
     uint64_t seen = 0;  // values in the buckets walked so far
     auto clamp = [&](double v) { return v < min ? min : (v > max ? max : v); };
-    // Returns false once every pending quantile is answered.
-    auto visit = [&](double value, uint64_t c) {
+    // Visits one bucket; returns false once every pending quantile is
+    // answered. `value` is a bucket index, or kZeroBucket; the value is
+    // computed only for buckets that answer a quantile.
+    constexpr int64_t kZeroBucket = int64_t{1} << 40;
+    auto visit = [&](int64_t index, bool negative, uint64_t c) {
       seen += c;
-      while (next < m && pending[next].first < seen) out[pending[next++].second] = clamp(value);
+      if (next < m && pending[next].first < seen) {
+        double v = index == kZeroBucket ? 0.0 : map.Value(static_cast<int32_t>(index));
+        if (negative) v = -v;
+        while (next < m && pending[next].first < seen) out[pending[next++].second] = clamp(v);
+      }
       return next < m;
     };
     bool more = true;
     if (nparts == 1) {
       const Sketch& k = *parts[0];
       k.neg_.ForEachWhile(/*descending=*/true,
-                          [&](int32_t i, uint64_t c) { return more = visit(-map.Value(i), c); });
-      if (more && k.zero_) more = visit(0.0, k.zero_);
+                          [&](int32_t i, uint64_t c) { return more = visit(i, true, c); });
+      if (more && k.zero_) more = visit(kZeroBucket, false, k.zero_);
       if (more) {
-        k.pos_.ForEachWhile(false, [&](int32_t i, uint64_t c) { return more = visit(map.Value(i), c); });
+        k.pos_.ForEachWhile(false, [&](int32_t i, uint64_t c) { return more = visit(i, false, c); });
       }
     } else if (nparts > 2) {
       // Many parts (a sliding window's panes): merge their non-zero
       // entries, which are few per pane, instead of probing every part at
       // every index of the union range.
-      thread_local ScratchVector<std::pair<int32_t, uint64_t>> entries;
-      thread_local ScratchVector<uint64_t> counts;
+      thread_local ScratchVector<uint64_t> scratch;
+      ScratchVector<uint64_t>& counts = scratch;  // one TLS lookup
       auto walk = [&](bool negative) {
-        entries.clear();
         int32_t lo = std::numeric_limits<int32_t>::max(), hi = std::numeric_limits<int32_t>::min();
         for (size_t p = 0; p < nparts; ++p) {
+          int32_t a, b;
           const BucketStore& st = negative ? parts[p]->neg_ : parts[p]->pos_;
-          st.ForEach([&](int32_t i, uint64_t c) {
-            entries.emplace_back(i, c);
-            lo = std::min(lo, i);
-            hi = std::max(hi, i);
-          });
+          if (st.NonZeroRange(&a, &b)) {
+            lo = std::min(lo, a);
+            hi = std::max(hi, b);
+          }
         }
-        if (entries.empty()) return;
+        if (lo > hi) return;
+        // The union spans a bounded range (buckets of doubles at alpha >=
+        // 1e-4): add every part into a dense scratch array, then walk it.
         size_t range = static_cast<size_t>(int64_t{hi} - lo + 1);
-        if (range <= 4 * entries.size() + 4096) {
-          // Usual case: the union spans a few hundred buckets; add the
-          // entries into a dense scratch array and walk it (no sort).
-          counts.assign(range, 0);
-          for (const auto& [i, c] : entries) counts[static_cast<size_t>(i - lo)] += c;
-          if (negative) {
-            for (size_t r = range; more && r-- > 0;)
-              if (counts[r]) more = visit(-map.Value(lo + static_cast<int32_t>(r)), counts[r]);
-          } else {
-            for (size_t r = 0; more && r < range; ++r)
-              if (counts[r]) more = visit(map.Value(lo + static_cast<int32_t>(r)), counts[r]);
-          }
-          return;
+        counts.assign(range, 0);
+        for (size_t p = 0; p < nparts; ++p) {
+          (negative ? parts[p]->neg_ : parts[p]->pos_).AddInto(counts.data(), lo, hi);
         }
-        std::sort(entries.begin(), entries.end());
-        auto visit_run = [&](size_t k, size_t e) {
-          uint64_t c = 0;
-          for (size_t r = k; r < e; ++r) c += entries[r].second;
-          double v = map.Value(entries[k].first);
-          return visit(negative ? -v : v, c);
-        };
         if (negative) {
-          for (size_t e = entries.size(); more && e > 0;) {
-            size_t k = e - 1;
-            while (k > 0 && entries[k - 1].first == entries[e - 1].first) --k;
-            more = visit_run(k, e);
-            e = k;
-          }
+          for (size_t r = range; more && r-- > 0;)
+            if (counts[r]) more = visit(lo + static_cast<int64_t>(r), true, counts[r]);
         } else {
-          for (size_t k = 0; more && k < entries.size();) {
-            size_t e = k + 1;
-            while (e < entries.size() && entries[e].first == entries[k].first) ++e;
-            more = visit_run(k, e);
-            k = e;
-          }
+          for (size_t r = 0; more && r < range; ++r)
+            if (counts[r]) more = visit(lo + static_cast<int64_t>(r), false, counts[r]);
         }
       };
       walk(true);
       uint64_t zeros = 0;
       for (size_t p = 0; p < nparts; ++p) zeros += parts[p]->zero_;
-      if (more && zeros) more = visit(0.0, zeros);
+      if (more && zeros) more = visit(kZeroBucket, false, zeros);
       if (more) walk(false);
     } else {
       auto range = [&](bool negative, int32_t* lo, int32_t* hi) {
@@ -404,16 +387,16 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
       for (int64_t i = hi; more && i >= lo; --i) {
         uint64_t c = 0;
         for (size_t p = 0; p < nparts; ++p) c += parts[p]->neg_.At(static_cast<int32_t>(i));
-        if (c) more = visit(-map.Value(static_cast<int32_t>(i)), c);
+        if (c) more = visit(i, true, c);
       }
       uint64_t zeros = 0;
       for (size_t p = 0; p < nparts; ++p) zeros += parts[p]->zero_;
-      if (more && zeros) more = visit(0.0, zeros);
+      if (more && zeros) more = visit(kZeroBucket, false, zeros);
       range(false, &lo, &hi);
       for (int64_t i = lo; more && i <= hi; ++i) {
         uint64_t c = 0;
         for (size_t p = 0; p < nparts; ++p) c += parts[p]->pos_.At(static_cast<int32_t>(i));
-        if (c) more = visit(map.Value(static_cast<int32_t>(i)), c);
+        if (c) more = visit(i, false, c);
       }
     }
     for (; next < m; ++next) out[pending[next].second] = max;  // unreachable when counts agree

@@ -5,6 +5,7 @@
 #define WINDOWAGG_CORE_SKETCH_H_
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -102,6 +103,20 @@ class BucketStore {
       for (uint32_t k = 0; k < size_; ++k)
         if (!f(e[k].index, uint64_t{e[k].count})) return;
     }
+  }
+
+  // counts[i - lo] += count(i) for every bucket i in [lo, hi] (the caller
+  // makes [lo, hi] cover this store's non-zero range).
+  void AddInto(uint64_t* counts, int32_t lo, int32_t hi) const {
+    if (dense_) {
+      int32_t a = std::max(lo, offset_), b = std::min(hi, offset_ + static_cast<int32_t>(size_) - 1);
+      const uint64_t* c = Dense() + (a - offset_);
+      uint64_t* d = counts + (a - lo);
+      for (int32_t k = 0; k <= b - a; ++k) d[k] += c[k];
+      return;
+    }
+    const Entry* e = Sparse();
+    for (uint32_t k = 0; k < size_; ++k) counts[e[k].index - lo] += e[k].count;
   }
 
   // Bounds of the non-zero counts; false when empty.
