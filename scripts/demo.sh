@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds (release preset) and runs the
-# C example, a synthetic telemetry stream through a sliding and a tumbling
-# window, printing windowed stats and closed windows as they are polled.
+# THE main job: the GC showdown (examples/go/showdown).
 #
-#   scripts/demo.sh [samples]        (default 1000000)
+#   scripts/demo.sh [showdown flags]      e.g. scripts/demo.sh -series 10000 -window 10s
+#   scripts/demo.sh --c                   the C example instead (a synthetic latency stream)
 #
-# Build directory: $WINDOWAGG_BUILD_ROOT/release, default <repo>/build/release.
+# Installs what is missing (scripts/setup.sh), builds the library (release
+# preset), then runs the showdown against the build tree: 100,000 series,
+# ~1M values/s, 1-minute sliding windows with p50/p99/p999, through windowagg
+# and pure-Go implementations, and prints one side-by-side table.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +15,21 @@ cd "$repo"
 build="${WINDOWAGG_BUILD_ROOT:-$repo/build}/release"
 
 scripts/setup.sh
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
 cmake --preset release -B "$build" >/dev/null
-cmake --build "$build" -j "${WINDOWAGG_JOBS:-2}" --target windowagg-example-c
-exec "$build/examples/c/windowagg-example-c" "$@"
+
+if [ "${1:-}" = "--c" ]; then
+  shift
+  cmake --build "$build" -j "${WINDOWAGG_JOBS:-2}" --target windowagg-example-c
+  exec "$build/examples/c/windowagg-example-c" "$@"
+fi
+
+cmake --build "$build" -j "${WINDOWAGG_JOBS:-2}" --target windowagg
+export PKG_CONFIG_PATH="$build/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export CGO_ENABLED=1
+cd examples/go
+go build -o "$build/windowagg-showdown" ./showdown
+exec "$build/windowagg-showdown" "$@"
