@@ -403,7 +403,11 @@ void Aggregator::Classify(const Batch& b, Work& w) {
 bool Aggregator::Resolve(const Batch& b, Work& w) {
   Work::Sized(w.series, b.size);
   const bool named = b.key_offsets != nullptr;
-  for (size_t sh = 0; sh < kShards; ++sh) {
+  // Concurrent pushes start at different shards, so they do not queue up
+  // behind each other shard after shard.
+  const size_t first = static_cast<size_t>(w.epoch % kShards);
+  for (size_t step = 0; step < kShards; ++step) {
+    const size_t sh = (first + step) % kShards;
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
     Shard& shard = *shards_[sh];
     ShardLock lock(this, shard);
@@ -657,7 +661,9 @@ void Aggregator::Apply(const Batch& b, Work& w) {
   }
 
   const int64_t* times = b.timestamps ? b.timestamps : w.times.data();
-  for (size_t sh = 0; sh < kShards; ++sh) {
+  const size_t first = static_cast<size_t>(w.epoch % kShards);  // see Resolve
+  for (size_t step = 0; step < kShards; ++step) {
+    const size_t sh = (first + step) % kShards;
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
     ShardLock lock(this, *shards_[sh]);
     w.touched.clear();
