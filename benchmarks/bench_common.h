@@ -5,6 +5,7 @@
 //   push/kind:count/window:10000/q:1/batch:4096
 //   baseline/kind:plain_sum/batch:4096
 //   keyed/impl:windowagg/dist:zipf/series:100000/real_time/threads:2
+//   binding_ref/kind:count/window:65536/q:1/threading:shared/batch:4096
 #ifndef WINDOWAGG_BENCHMARKS_BENCH_COMMON_H_
 #define WINDOWAGG_BENCHMARKS_BENCH_COMMON_H_
 
@@ -77,6 +78,7 @@ void SetMemoryCounter(benchmark::State& st, const aggregator* a);
 void RegisterPushBenchmarks();
 void RegisterKeyedBenchmarks();
 void RegisterScalingBenchmarks();
+void RegisterBindingRefBenchmarks();  // bench_bindings.cc: the Go benchmark's twins
 
 }  // namespace wabench
 

@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   wabench::RegisterPushBenchmarks();
   wabench::RegisterScalingBenchmarks();
   wabench::RegisterKeyedBenchmarks();
+  wabench::RegisterBindingRefBenchmarks();
   benchmark::AddCustomContext("windowagg_version", aggregator_version());
   benchmark::AddCustomContext("value_pool", std::to_string(wabench::kPool) + " lognormal doubles");
   benchmark::AddCustomContext("event_step_ns", std::to_string(wabench::kStepNs));

@@ -6,6 +6,8 @@
 #   OUT/*.png        plots (when matplotlib is importable)
 #
 # usage: benchmarks/run.sh [OUT]            (OUT defaults to out/bench)
+# (scripts/bench.sh runs this as its native part, then the Go and Python
+#  benchmarks, and writes the combined report.)
 # env:   BENCH_MIN_TIME   seconds per benchmark (default 0.2)
 #        BENCH_FILTER     --benchmark_filter regex (default: all)
 #        BENCH_REPS       repetitions; >1 reports medians (default 1)

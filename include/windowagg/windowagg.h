@@ -192,7 +192,7 @@ typedef struct aggregator_config {
   uint32_t window_kind;      /* AGGREGATOR_WINDOW_*; default COUNT */
   int64_t window_size;       /* COUNT: values (1..2^32); time kinds: width D > 0. Default 1024 */
   int64_t slide;             /* HOPPING: S, 0 < S <= D and D % S == 0. Default 0 */
-  int64_t pane_width;        /* SLIDING: 0 = largest divisor of D <= max(1, D/60); else must divide D */
+  int64_t pane_width;        /* SLIDING: 0 = D/k, k the smallest divisor of D >= 60 (1 if D < 60); else must divide D */
   int64_t allowed_lateness;  /* >= 0; default 0 */
   double relative_accuracy;  /* sketch alpha, 1e-4 <= alpha <= 0.5; default 0.01 */
   uint32_t quantiles;        /* 1 = keep the sketch (default), 0 = no quantiles */

@@ -60,14 +60,19 @@ void ValidateConfig(Config* c) {
              c->pane_width);
       }
       if (c->pane_width == 0) {
-        // The largest divisor of D not above D/60 (1 for D < 120).
-        int64_t p = d / 60 > 1 ? d / 60 : 1;
-        for (int64_t steps = 0; p > 1 && d % p != 0 && steps < (1 << 20); ++steps) --p;
-        if (d % p != 0) {
-          Fail(Status::kConfig,
-               "window_size %d has no divisor near window_size/60: set pane_width", d);
+        // D/k for the smallest k >= 60 that divides D: about 60 panes, and
+        // the widest panes that tile the window exactly (1 when D < 60).
+        int64_t k = 60;
+        if (d < 60) {
+          k = d;
+        } else {
+          while (d % k != 0 && k < 60 + (int64_t{1} << 20)) ++k;
         }
-        c->pane_width = p;
+        if (d % k != 0) {
+          Fail(Status::kConfig,
+               "window_size %d has no divisor k in [60, 60 + 2^20]: set pane_width", d);
+        }
+        c->pane_width = d / k;
       }
       if (c->pane_width > d || d % c->pane_width != 0) {
         Fail(Status::kConfig, "pane_width %d must divide window_size %d", c->pane_width, d);

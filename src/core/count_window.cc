@@ -27,7 +27,9 @@ void CountWindow::Free(const MemoryScope& scope) noexcept {
 
 void CountWindow::EnsureRing(uint64_t needed, const MemoryScope& scope) {
   needed = std::min(needed, capacity_);
-  if (stack_cap_ == 0 && !small()) {
+  // Block stacks only once a block can complete: a quiet series of a big
+  // window stays small.
+  if (stack_cap_ == 0 && !small() && needed >= block_) {
     // Blocks fully inside the window, plus one being popped.
     uint64_t blocks = capacity_ / block_ + 2;
     auto* f = static_cast<Moments*>(scope.Allocate(blocks * sizeof(Moments)));
@@ -83,7 +85,10 @@ void CountWindow::Push(const double* x, size_t n, Sketch* sketch, const SketchMa
 
 void CountWindow::PushOne(double x, Sketch* sketch, const SketchMapping& map,
                           const MemoryScope& scope) {
-  if (total_ < capacity_ && ring_cap_ <= total_) EnsureRing(total_ + 1, scope);
+  if ((total_ < capacity_ && ring_cap_ <= total_) ||
+      (stack_cap_ == 0 && !small() && total_ + 1 >= block_)) {
+    EnsureRing(total_ + 1, scope);
+  }
   double& slot = ring_[head_];
   if (small()) {
     slot = x;

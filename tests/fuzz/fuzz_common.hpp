@@ -71,6 +71,7 @@ class Input {
 inline std::vector<uint8_t> Serialize(const aggregator* a) {
   size_t size = 0;
   FZ_STATUS(aggregator_serialized_size(a, &size), AGGREGATOR_OK);
+  if (std::getenv("FZ_DEBUG")) std::fprintf(stderr, "serialize: %zu bytes\n", size);
   std::vector<uint8_t> buf(size);
   size_t written = 0;
   FZ_STATUS(aggregator_serialize(a, buf.data(), buf.size(), &written), AGGREGATOR_OK);
