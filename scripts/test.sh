@@ -78,7 +78,7 @@ export CGO_LDFLAGS="-O2 -g -L$WINDOWAGG_BUILD_DIR/lib -Wl,-rpath,$WINDOWAGG_BUIL
 export LD_LIBRARY_PATH="$WINDOWAGG_BUILD_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export WINDOWAGG_LIBRARY="$WINDOWAGG_BUILD_DIR/lib/libwindowagg.so"
 
-for mod in bindings/go examples/go; do
+for mod in bindings/go bindings/go/prometheus bindings/go/peerbench examples/go examples/fleet; do
   if [ -f "$mod/go.mod" ]; then
     suite "go test -race ($mod)"
     (cd "$mod" && go test -race -count=1 ./...)
@@ -94,6 +94,20 @@ if [ -d bindings/python ] && [ -n "$(ls bindings/python/tests 2>/dev/null)" ]; t
   passed
 else
   skipped+=("pytest (no bindings/python/tests)")
+fi
+
+if [ -f examples/spark/test_spark.py ]; then
+  # Spark's local mode over several partitions; the binding from the tree.
+  suite "pytest (examples/spark, PySpark local mode)"
+  (cd examples/spark && PYTHONPATH="$repo/bindings/python${PYTHONPATH:+:$PYTHONPATH}" \
+     python3 -m pytest -q test_spark.py)
+  passed
+fi
+if [ -f examples/python/windowed_stats.py ]; then
+  suite "examples/python (CSV -> windowed stats)"
+  PYTHONPATH="$repo/bindings/python${PYTHONPATH:+:$PYTHONPATH}" \
+    python3 examples/python/windowed_stats.py >/dev/null
+  passed
 fi
 
 # ---- Sanitizers ---------------------------------------------------------------
