@@ -50,21 +50,32 @@ else
 fi
 
 # ---- Python ------------------------------------------------------------------
-req="$repo/bindings/python/requirements-dev.txt"
-if [ -f "$req" ]; then
-  pip_args=(-q --disable-pip-version-check)
-  # Debian's own interpreter refuses system-wide pip installs (PEP 668); on a
-  # CI machine that is exactly what we want, so say so explicitly.
-  stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
-  if [ -f "$stdlib/EXTERNALLY-MANAGED" ] && [ -z "${VIRTUAL_ENV:-}" ]; then
-    pip_args+=(--break-system-packages)
+pip_args=(-q --disable-pip-version-check)
+# Debian's own interpreter refuses system-wide pip installs (PEP 668); on a
+# CI machine that is exactly what we want, so say so explicitly.
+stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
+if [ -f "$stdlib/EXTERNALLY-MANAGED" ] && [ -z "${VIRTUAL_ENV:-}" ]; then
+  pip_args+=(--break-system-packages)
+fi
+for req in bindings/python/requirements-dev.txt examples/spark/requirements.txt; do
+  if [ -f "$repo/$req" ]; then
+    log "pip install -r $req"
+    python3 -m pip install "${pip_args[@]}" -r "$repo/$req"
   fi
-  log "pip install -r bindings/python/requirements-dev.txt"
-  python3 -m pip install "${pip_args[@]}" -r "$req"
+done
+# PySpark's local mode needs a Java runtime: the machine image has one;
+# install Debian's where it does not.
+if ! command -v java >/dev/null 2>&1 && [ -f "$repo/examples/spark/requirements.txt" ]; then
+  log "installing a Java runtime for PySpark"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
+    openjdk-17-jre-headless
 fi
 
 # ---- Go modules --------------------------------------------------------------
-for mod in bindings/go examples/go; do
+for mod in bindings/go bindings/go/prometheus bindings/go/peerbench examples/go examples/fleet; do
   if [ -f "$repo/$mod/go.mod" ]; then
     log "go mod download ($mod)"
     (cd "$repo/$mod" && go mod download)
