@@ -11,19 +11,6 @@
 #endif
 
 namespace windowagg {
-namespace {
-std::atomic<int64_t> g_fail_countdown{0};
-
-bool ShouldFailAllocation() noexcept {
-  if (g_fail_countdown.load(std::memory_order_relaxed) == 0) return false;
-  // Counts down to 1, then stays "failing" at 1 until reset.
-  int64_t now = g_fail_countdown.load(std::memory_order_relaxed);
-  while (now > 1 &&
-         !g_fail_countdown.compare_exchange_weak(now, now - 1, std::memory_order_relaxed)) {
-  }
-  return now == 1;
-}
-}  // namespace
 
 void MemoryAccount::CheckRoom(size_t expected, const char* what) const {
   uint64_t now = bytes();
@@ -37,7 +24,6 @@ void MemoryAccount::CheckRoom(size_t expected, const char* what) const {
 
 void* Allocate(MemoryAccount* account, size_t n) {
   if (n == 0) n = 1;
-  if (ShouldFailAllocation()) throw std::bad_alloc();
   void* p = mi_malloc(n);
   if (p == nullptr) throw std::bad_alloc();
   if (account != nullptr) account->Charge(mi_usable_size(p));
@@ -51,10 +37,6 @@ void Deallocate(MemoryAccount* account, void* p) noexcept {
 }
 
 size_t AllocatedSize(const void* p) noexcept { return p ? mi_usable_size(p) : 0; }
-
-void SetAllocationFailureCountdown(int64_t n) noexcept {
-  g_fail_countdown.store(n < 0 ? 0 : n, std::memory_order_relaxed);
-}
 
 void* MemoryScope::Allocate(size_t n) const {
   void* p = windowagg::Allocate(account, n);

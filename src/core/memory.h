@@ -50,10 +50,6 @@ void Deallocate(MemoryAccount* account, void* p) noexcept;
 // Bytes Allocate really reserved for `p` (what the account was charged).
 size_t AllocatedSize(const void* p) noexcept;
 
-// Test hook: the n-th Allocate from now on (1-based) and every later one
-// fail with std::bad_alloc, until reset with 0. Process-wide.
-void SetAllocationFailureCountdown(int64_t n) noexcept;
-
 // Where a series' buffers charge their bytes: the handle's account plus the
 // series' own tally (for per-series memory reports; may be null).
 struct MemoryScope {

@@ -53,14 +53,6 @@ uint32_t BucketStore::Find(int32_t i) const {
   return lo;
 }
 
-uint64_t BucketStore::At(int32_t i) const {
-  if (dense_) {
-    return (i < offset_ || i >= offset_ + static_cast<int32_t>(size_)) ? 0 : Dense()[i - offset_];
-  }
-  uint32_t k = Find(i);
-  return k < size_ && Sparse()[k].index == i ? Sparse()[k].count : 0;
-}
-
 void BucketStore::MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
   // Covers [lo, hi] plus everything stored, with slack on the sides that
   // grew so a drifting range does not reallocate on every new bucket.
@@ -174,10 +166,6 @@ void BucketStore::MergeFrom(const BucketStore& o, const MemoryScope& scope) {
   o.ForEach([&](int32_t i, uint64_t c) { Add(i, c, scope); });
 }
 
-void BucketStore::SubtractFrom(const BucketStore& o) {
-  o.ForEach([&](int32_t i, uint64_t c) { Remove(i, c); });
-}
-
 void BucketStore::Clear() {
   if (dense_) {
     std::fill(Dense(), Dense() + size_, 0);
@@ -273,17 +261,6 @@ void Sketch::MergeFrom(const Sketch& o) {
   zero_ += o.zero_;
 }
 
-void Sketch::SubtractFrom(const Sketch& o) {
-  pos_.SubtractFrom(o.pos_);
-  neg_.SubtractFrom(o.neg_);
-  zero_ -= o.zero_;
-}
-
-void Sketch::CopyFrom(const Sketch& o) {
-  Clear();
-  MergeFrom(o);
-}
-
 void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* q, size_t nq,
                        const SketchMapping& map, double min, double max, double* out) {
   uint64_t n = 0;
@@ -332,10 +309,9 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
       if (more) {
         k.pos_.ForEachWhile(false, [&](int32_t i, uint64_t c) { return more = visit(i, false, c); });
       }
-    } else if (nparts > 2) {
-      // Many parts (a sliding window's panes): merge their non-zero
-      // entries, which are few per pane, instead of probing every part at
-      // every index of the union range.
+    } else {
+      // Several parts (panes): add them into one scratch range instead of
+      // probing every part at every index of the union range.
       thread_local ScratchVector<uint64_t> scratch;
       ScratchVector<uint64_t>& counts = scratch;  // one TLS lookup
       auto walk = [&](bool negative) {
@@ -369,35 +345,6 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
       for (size_t p = 0; p < nparts; ++p) zeros += parts[p]->zero_;
       if (more && zeros) more = visit(kZeroBucket, false, zeros);
       if (more) walk(false);
-    } else {
-      auto range = [&](bool negative, int32_t* lo, int32_t* hi) {
-        *lo = std::numeric_limits<int32_t>::max();
-        *hi = std::numeric_limits<int32_t>::min();
-        for (size_t p = 0; p < nparts; ++p) {
-          int32_t a, b;
-          const BucketStore& st = negative ? parts[p]->neg_ : parts[p]->pos_;
-          if (st.NonZeroRange(&a, &b)) {
-            *lo = std::min(*lo, a);
-            *hi = std::max(*hi, b);
-          }
-        }
-      };
-      int32_t lo, hi;
-      range(true, &lo, &hi);
-      for (int64_t i = hi; more && i >= lo; --i) {
-        uint64_t c = 0;
-        for (size_t p = 0; p < nparts; ++p) c += parts[p]->neg_.At(static_cast<int32_t>(i));
-        if (c) more = visit(i, true, c);
-      }
-      uint64_t zeros = 0;
-      for (size_t p = 0; p < nparts; ++p) zeros += parts[p]->zero_;
-      if (more && zeros) more = visit(kZeroBucket, false, zeros);
-      range(false, &lo, &hi);
-      for (int64_t i = lo; more && i <= hi; ++i) {
-        uint64_t c = 0;
-        for (size_t p = 0; p < nparts; ++p) c += parts[p]->pos_.At(static_cast<int32_t>(i));
-        if (c) more = visit(i, false, c);
-      }
     }
     for (; next < m; ++next) out[pending[next].second] = max;  // unreachable when counts agree
   }

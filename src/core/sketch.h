@@ -61,7 +61,6 @@ class BucketStore {
   }
   // Precondition: at least n counted at i.
   void Remove(int32_t i, uint64_t n);
-  uint64_t At(int32_t i) const;
   uint64_t total() const { return total_; }
   size_t bytes() const { return AllocatedSize(buf_); }
   bool dense() const { return dense_; }
@@ -135,7 +134,6 @@ class BucketStore {
   }
 
   void MergeFrom(const BucketStore& o, const MemoryScope& scope);
-  void SubtractFrom(const BucketStore& o);  // o's counts must all be in this
   void Clear();
 
  private:
@@ -189,8 +187,6 @@ class Sketch {
   void RemoveSpan(const double* x, size_t n, const SketchMapping& map);
 
   void MergeFrom(const Sketch& o);
-  void SubtractFrom(const Sketch& o);  // o's counts must all be in this
-  void CopyFrom(const Sketch& o);
   void Clear();
 
   uint64_t count() const { return pos_.total() + neg_.total() + zero_; }
