@@ -40,7 +40,9 @@
  *    It is one per handle, shared by every series.
  *  - Late values: a value with timestamp t < watermark - allowed_lateness
  *    (evaluated value by value, in batch order), or whose SLIDING pane is
- *    already older than the window, is counted in `late` and left out.
+ *    already older than the window, is counted in `late` and left out. So is
+ *    a value whose window has already closed, which only happens at the end
+ *    of time: at watermark INT64_MAX every window is closed.
  *  - Tumbling/hopping window [s, e) closes when watermark >= e +
  *    allowed_lateness (saturating: bounds past INT64_MAX clamp to INT64_MAX);
  *    a closed window that received at least one value is queued per handle

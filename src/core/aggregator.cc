@@ -400,6 +400,32 @@ void Aggregator::Classify(const Batch& b, Work& w) {
   w.end_wm = wm;
 }
 
+void Aggregator::MarkClockLate(Work& w, uint64_t base) {
+  // Arrival times only grow, so against the watermark at the batch's start
+  // (aggregator_advance may have moved it past the clock) only a prefix of
+  // the batch can be late.
+  if (config_.kind == WindowKind::kCount) return;
+  Watermark wm = CurrentWatermark();
+  if (!wm.set) return;
+  Wide first_on_time = Wide(wm.value) - config_.allowed_lateness;
+  if (geometry_.sliding) {
+    Wide oldest_pane = Wide(PaneOf(wm.value, geometry_.pane)) - geometry_.panes_per_window + 1;
+    first_on_time = std::max(first_on_time, oldest_pane * geometry_.pane);
+  }
+  if (Wide(base) >= first_on_time) return;
+  const size_t n = w.size();
+  size_t late = static_cast<size_t>(std::min<Wide>(Wide(n), first_on_time - Wide(base)));
+  uint8_t* status = Work::Sized(w.status, n);
+  if (w.all_accepted) std::fill(status, status + n, Work::kAccept);
+  w.all_accepted = false;
+  for (size_t i = 0; i < late; ++i) {
+    if (status[i] == Work::kAccept) {
+      status[i] = Work::kLate;
+      ++w.late;
+    }
+  }
+}
+
 bool Aggregator::Resolve(const Batch& b, Work& w) {
   Work::Sized(w.series, b.size);
   const bool named = b.key_offsets != nullptr;
@@ -642,7 +668,16 @@ void Aggregator::Apply(const Batch& b, Work& w) {
   if (w.clock) {
     uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
     w.clock_base = base;
-    w.end_wm = {true, static_cast<int64_t>(base + n - 1)};
+    MarkClockLate(w, base);
+    // The watermark is the newest *accepted* time: skipped and late elements
+    // take an arrival number but do not move it.
+    w.end_wm = {false, 0};
+    for (size_t i = n; i-- > 0;) {
+      if (w.all_accepted || w.status[i] == Work::kAccept) {
+        w.end_wm = {true, static_cast<int64_t>(base + i)};
+        break;
+      }
+    }
     if (w.keyed) {
       int64_t* times = Work::Sized(w.times, n);
       for (size_t i = 0; i < n; ++i) times[i] = static_cast<int64_t>(base + i);
@@ -1053,6 +1088,7 @@ void Aggregator::RemoveKey(uint64_t key) {
   TableLock table(this, true);
   Series* s = Find(key);
   if (s == nullptr) Fail(Status::kNotFound, "no series with key %u", key);
+  BringUpToDate(s, CurrentWatermark());  // windows already closed stay queued
   EraseSeries(s);
 }
 

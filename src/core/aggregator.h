@@ -171,6 +171,7 @@ class Aggregator {
   void EraseSeries(Series* s);  // table held exclusively
 
   void Classify(const Batch& b, Work& w);
+  void MarkClockLate(Work& w, uint64_t base);
   bool Resolve(const Batch& b, Work& w);  // false: some key is new
   void CreateKeys(const Batch& b, Work& w);
   void Apply(const Batch& b, Work& w);

@@ -87,8 +87,28 @@ class ScopeAllocator {
 template <class T>
 using ScratchAllocator = std::allocator<T>;
 #else
+// mimalloc's own mi_stl_allocator aborts when an allocation fails in
+// Debian's build; this one throws std::bad_alloc, which the C ABI layer turns
+// into AGGREGATOR_ENOMEM.
 template <class T>
-using ScratchAllocator = mi_stl_allocator<T>;
+class ScratchAllocator {
+ public:
+  using value_type = T;
+  ScratchAllocator() noexcept = default;
+  template <class U>
+  ScratchAllocator(const ScratchAllocator<U>&) noexcept {}  // NOLINT
+  T* allocate(size_t n) {
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+    void* p = mi_malloc(n * sizeof(T));
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) noexcept { mi_free(p); }
+  template <class U>
+  bool operator==(const ScratchAllocator<U>&) const noexcept {
+    return true;
+  }
+};
 #endif
 template <class T>
 using ScratchVector = std::vector<T, ScratchAllocator<T>>;

@@ -198,8 +198,16 @@ struct SketchView {
 
 constexpr size_t kEntrySize = 12;
 
+// Bucket indexes a finite double can have under this accuracy.
+struct IndexRange {
+  int32_t lo;
+  int32_t hi;
+  explicit IndexRange(const SketchMapping& map)
+      : lo(map.Index(kMinIndexable)), hi(map.Index(std::numeric_limits<double>::max())) {}
+};
+
 void ReadStore(Source& in, uint32_t* n, const uint8_t** entries, uint64_t* total,
-               const char* what) {
+               const IndexRange& valid, const char* what) {
   *n = in.U32(what);
   if (*n > kMaxStoreBuckets || size_t{*n} * kEntrySize > in.remaining()) {
     Fail(Status::kCorrupt, "%s declares %u buckets, more than the input holds", what, *n);
@@ -211,9 +219,9 @@ void ReadStore(Source& in, uint32_t* n, const uint8_t** entries, uint64_t* total
   for (uint32_t k = 0; k < *n; ++k) {
     int32_t index = e.I32(what);
     uint64_t count = e.U64(what);
-    if (index < std::numeric_limits<int32_t>::min() / 2 ||
-        index > std::numeric_limits<int32_t>::max() / 2) {
-      Fail(Status::kCorrupt, "%s bucket index %d is out of range", what, index);
+    if (index < valid.lo || index > valid.hi) {
+      Fail(Status::kCorrupt, "%s bucket index %d is outside [%d, %d], where finite values go",
+           what, index, valid.lo, valid.hi);
     }
     if (k > 0 && index <= prev) {
       Fail(Status::kCorrupt, "%s bucket indexes are not strictly increasing", what);
@@ -226,12 +234,12 @@ void ReadStore(Source& in, uint32_t* n, const uint8_t** entries, uint64_t* total
   }
 }
 
-SketchView ReadSketch(Source& in, const char* what) {
+SketchView ReadSketch(Source& in, const IndexRange& valid, const char* what) {
   SketchView v;
   v.zero = in.U64(what);
   uint64_t tp, tn;
-  ReadStore(in, &v.npos, &v.pos, &tp, what);
-  ReadStore(in, &v.nneg, &v.neg, &tn, what);
+  ReadStore(in, &v.npos, &v.pos, &tp, valid, what);
+  ReadStore(in, &v.nneg, &v.neg, &tn, valid, what);
   if (__builtin_add_overflow(tp, tn, &v.total) ||
       __builtin_add_overflow(v.total, v.zero, &v.total)) {
     Fail(Status::kCorrupt, "%s counts overflow", what);
@@ -541,7 +549,8 @@ class StateReader {
     for (uint64_t i = 0; i < nqueue; ++i) {
       uint64_t key = in.U64("queued window key");
       Stats st = ReadStats(in);
-      SketchView sv = ReadSketch(in, "queued window sketch");
+      SketchView sv = ReadSketch(in, IndexRange(SketchMapping(c.relative_accuracy)),
+                                 "queued window sketch");
       if (c.quantiles ? sv.total != st.count : sv.total != 0) {
         Fail(Status::kCorrupt, "queued window %u: sketch holds %u values, stats say %u", i,
              sv.total, st.count);
@@ -595,6 +604,7 @@ class StateReader {
   static void ReadPanes(Source& in, const Config& c, Series* s, Aggregator* target, bool fresh) {
     int64_t closed_below = in.I64("closed_below");
     uint32_t npanes = in.U32("pane count");
+    const IndexRange valid(SketchMapping(c.relative_accuracy));
     if (npanes > in.remaining() / 80) {
       Fail(Status::kCorrupt, "pane count %u is larger than the input can hold", npanes);
     }
@@ -610,7 +620,7 @@ class StateReader {
       }
       prev = index;
       Moments m = ReadMoments(in, "pane moments");
-      SketchView sv = ReadSketch(in, "pane sketch");
+      SketchView sv = ReadSketch(in, valid, "pane sketch");
       if (c.quantiles ? sv.total != m.count : sv.total != 0) {
         Fail(Status::kCorrupt, "pane %d: sketch holds %u values, moments count %u", index,
              sv.total, m.count);
