@@ -1,9 +1,10 @@
 // Rows of docs/bad-input.md that no other suite backs yet. Each TEST_CASE
 // name starts with "catalogue:" and is cited by the catalogue.
 //
-// Tests tagged [!mayfail] pin an OPEN LIBRARY BUG: they state what the
-// header promises, fail today, and are reported without failing the run
-// (Catch2 [!mayfail]). Drop the tag once the library is fixed.
+// Tests tagged [!mayfail] pin an OPEN library issue: they state what the
+// header promises (or what we expect), fail today, and are reported without
+// failing the run (Catch2 [!mayfail]). Drop the tag once it is fixed; the
+// ones whose comment says "Was a bug" were fixed and now guard the fix.
 #include <windowagg/windowagg.h>
 
 #include <cmath>
@@ -74,6 +75,35 @@ TEST_CASE("catalogue: length overflow (len >= 2^32) is EINVAL before reading", "
   CHECK(aggregator_push(h, &v, nullptr, nullptr, SIZE_MAX) == AGGREGATOR_EINVAL);
   CHECK(std::isnan(aggregator_process_batch(h, &v, SIZE_MAX)));
   CHECK(tu::get_stats(h).count == 0);
+}
+
+TEST_CASE("catalogue: one tiny-magnitude value makes a sketch dense over the whole range",
+          "[catalogue][!mayfail]") {
+  // OPEN (resource amplification), found by fuzz_api: 64 values in
+  // [1e3, 2.6e4] at alpha 1e-4 hold ~199 KB; adding one value of magnitude
+  // DBL_MIN to the same sign's store makes the store dense from bucket
+  // index(DBL_MIN) to index(2.6e4): ~42 MB per sketch (per series, per
+  // pane), from a 750-byte state. memory_limit is checked before a push, so
+  // one batch overshoots it by that much. Expected: memory bounded by the
+  // number of non-empty buckets (or a collapsing store), say < 1 MB here.
+  for (uint32_t kind = 0; kind < 4; ++kind) {
+    aggregator_config c = Config(kind, kind == AGGREGATOR_WINDOW_COUNT ? 100000 : 3600,
+                                 kind == AGGREGATOR_WINDOW_HOPPING ? 600 : 0);
+    c.relative_accuracy = 1e-4;
+    Handle h = tu::make(c);
+    double v[64];
+    int64_t t[64];
+    for (int i = 0; i < 64; ++i) {
+      v[i] = 1000.0 + i * 400.0;
+      t[i] = i;
+    }
+    v[0] = 2.2250738585072014e-308;
+    REQUIRE(aggregator_push(h, v, t, nullptr, 64) == AGGREGATOR_OK);
+    uint64_t bytes = 0;
+    REQUIRE(aggregator_memory_usage(h, &bytes) == AGGREGATOR_OK);
+    INFO("kind " << kind << ": memory_usage " << bytes);
+    CHECK(bytes < (1u << 20));
+  }
 }
 
 // ---- Event time -------------------------------------------------------------
@@ -155,11 +185,11 @@ TEST_CASE("catalogue: timestamps at INT64_MIN and INT64_MAX in one batch", "[cat
 // ---- Arrival clock ----------------------------------------------------------
 
 TEST_CASE("catalogue: arrival clock behind the watermark, new series (late values)",
-          "[catalogue][!mayfail]") {
-  // OPEN BUG. Arrival clock (no timestamps), watermark advanced to 1000, a
+          "[catalogue]") {
+  // Was a bug (fixed in 2dfeb10). Arrival clock (no timestamps), watermark advanced to 1000, a
   // series created afterwards: its values have event time 1 < W - L, so they
-  // are late. Expected late 1, total 0, and no closed window for key 2.
-  // Got: late 0, total 1, and key 2's value emitted in closed windows.
+  // are late: late 1, total 0, and no closed window for key 2 (it used to
+  // be taken as on time and emitted in closed windows).
   Handle h = tu::make(Config(AGGREGATOR_WINDOW_TUMBLING, 60));
   double v = 5;
   uint64_t k = 1;
@@ -187,10 +217,10 @@ TEST_CASE("catalogue: arrival clock behind the watermark, existing series (late 
 }
 
 TEST_CASE("catalogue: NaN skipped on the arrival clock does not raise the watermark",
-          "[catalogue][!mayfail]") {
-  // OPEN BUG. NONFINITE_SKIP, no timestamps: [1, NaN, NaN] has arrival times
+          "[catalogue]") {
+  // Was a bug (fixed in 2dfeb10). NONFINITE_SKIP, no timestamps: [1, NaN, NaN] has arrival times
   // 0, 1, 2; only time 0 is accepted, so the watermark ("the largest accepted
-  // event time") is 0. Got 2. With timestamps the library answers 0.
+  // event time") is 0 (it used to be 2).
   aggregator_config c = Config(AGGREGATOR_WINDOW_TUMBLING, 60);
   c.nonfinite_policy = AGGREGATOR_NONFINITE_SKIP;
   Handle h = tu::make(c);
@@ -204,11 +234,11 @@ TEST_CASE("catalogue: NaN skipped on the arrival clock does not raise the waterm
 // ---- Keys -------------------------------------------------------------------
 
 TEST_CASE("catalogue: remove_key of a quiet series keeps its already-closed windows",
-          "[catalogue][!mayfail]") {
-  // OPEN BUG. Key 1's window [0, 10) is closed by the watermark (100, from
+          "[catalogue]") {
+  // Was a bug (fixed in 2dfeb10). Key 1's window [0, 10) is closed by the watermark (100, from
   // key 2) but the library closes windows lazily; remove_key then drops it
-  // although "its already-queued closed windows stay queued". Expected 1
-  // pending window, got 0 (1 if any read ran before the remove).
+  // although "its already-queued closed windows stay queued" (0 pending
+  // instead of 1 unless a read ran first).
   Handle h = tu::make(Config(AGGREGATOR_WINDOW_TUMBLING, 10));
   double v = 1;
   int64_t t = 0;
@@ -246,8 +276,9 @@ TEST_CASE("catalogue: zero, negative and huge windows; slide > window", "[catalo
   CHECK(aggregator_create(&c, &a) == AGGREGATOR_ECONFIG);
 }
 
-TEST_CASE("catalogue: default pane width of a sliding window with D = 2^40", "[catalogue][!mayfail]") {
-  // OPEN BUG (header deviation). pane_width 0 means "largest divisor of D
+TEST_CASE("catalogue: default pane width of a sliding window with D = 2^40", "[catalogue]") {
+  // Was a deviation (fixed in 079a0c6: D/k for the smallest divisor k >= 60).
+  // pane_width 0 means "largest divisor of D
   // <= max(1, D/60)": 2^34 for D = 2^40. Got ECONFIG "window_size
   // 1099511627776 has no divisor near window_size/60: set pane_width".
   aggregator_config c = Config(AGGREGATOR_WINDOW_SLIDING, int64_t{1} << 40);
@@ -291,12 +322,13 @@ TEST_CASE("catalogue: oversized declared counts in a blob are ECORRUPT", "[catal
   CHECK(aggregator_restore(good.data(), good.size(), 0, nullptr) == AGGREGATOR_EINVAL);
 }
 
-TEST_CASE("catalogue: sketch bucket indexes far outside the mapping", "[catalogue][!mayfail]") {
-  // OPEN BUG, found by fuzz_restore (tests/fuzz/open-bugs/fuzz_restore/).
+TEST_CASE("catalogue: sketch bucket indexes far outside the mapping", "[catalogue]") {
+  // Was a bug (fixed in 2dfeb10), found by fuzz_restore
+  // (tests/fuzz/regressions/fuzz_restore/oom-sketch-bucket-range).
   // Restore accepts bucket indexes anywhere in [INT32_MIN/2, INT32_MAX/2]
   // whatever alpha is; a quantile read over several panes then allocates a
   // dense array over the union range (4.8 GB for that 5.6 KB input; in the
-  // release build mimalloc aborts the process when that fails). Expected:
+  // release build mimalloc aborted the process when that failed). Now:
   // ECORRUPT for indexes no finite double maps to at the stored alpha.
   Handle h = tu::make(Config(AGGREGATOR_WINDOW_SLIDING, 600));
   double v[] = {1, 2};

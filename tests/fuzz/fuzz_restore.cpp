@@ -172,8 +172,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     aggregator_stats x, y;
     FZ_STATUS(aggregator_get_stats(a, &x), AGGREGATOR_OK);
     FZ_STATUS(aggregator_get_stats(b, &y), AGGREGATOR_OK);
-    FZ_CHECK(fz::StatsIdentical(x, y), "restored stats differ: %s vs %s", fz::Describe(x).c_str(),
-             fz::Describe(y).c_str());
+    // Same bytes, so counts, bounds, counters, min and max must be equal;
+    // sums and moments may differ in the last bits: a restored count ring
+    // starts at slot 0, the original may wrap, and the lane-wise summation
+    // at read groups the values differently (seen with Clang: variance
+    // 144959034.13740686 vs ...689, regressions/restored-variance-last-bit).
+    auto near = [](double a, double b) {
+      return fz::SameDouble(a, b) || std::fabs(a - b) <= 1e-12 * std::fabs(b);
+    };
+    FZ_CHECK(x.count == y.count && fz::SameDouble(x.min, y.min) && fz::SameDouble(x.max, y.max) &&
+                 near(x.sum, y.sum) && near(x.mean, y.mean) && near(x.variance, y.variance) &&
+                 near(x.stddev, y.stddev) && x.window_start == y.window_start &&
+                 x.window_end == y.window_end && x.late == y.late && x.rejected == y.rejected &&
+                 x.total == y.total && x.watermark == y.watermark,
+             "restored stats differ: %s vs %s", fz::Describe(x).c_str(), fz::Describe(y).c_str());
   }
 
   // Merge into a fresh handle of the same geometry (no key/memory budget).
