@@ -801,11 +801,14 @@ void Aggregator::Push(const Batch& b) {
   }
   const int mode = b.timestamps ? 1 : 2;
   const int known = timestamp_mode_.load(std::memory_order_relaxed);
-  if (known != 0 && known != mode) {
+  if (known == 1 && mode == 2) {
     Fail(Status::kInvalidArgument,
-         known == 1 ? "this handle's first push had timestamps, so every push needs them"
-                    : "this handle's first push had no timestamps (arrival-order clock), so "
-                      "no push may have them");
+         "this handle's first push had timestamps, so every push needs them");
+  }
+  if (known == 2 && mode == 1) {
+    Fail(Status::kInvalidArgument,
+         "this handle's first push had no timestamps (arrival-order clock), so no push may "
+         "have them");
   }
 
   account_.CheckRoom(0, "this push");

@@ -5,7 +5,8 @@
 #include <cstdlib>
 #define mi_malloc std::malloc
 #define mi_free std::free
-#define mi_usable_size malloc_usable_size
+// glibc's malloc_usable_size takes a non-const pointer.
+static size_t mi_usable_size(const void* p) { return malloc_usable_size(const_cast<void*>(p)); }
 #else
 #include <mimalloc.h>
 #endif

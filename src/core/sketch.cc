@@ -87,17 +87,55 @@ void BucketStore::MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
   dense_ = true;
 }
 
-void BucketStore::CoverDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
-  if (dense_ && lo >= offset_ && hi < offset_ + static_cast<int32_t>(size_)) return;
+bool BucketStore::DenseFits(int32_t lo, int32_t hi) const {
+  int32_t a, b;
+  if (dense_ && size_ != 0) {
+    a = offset_;
+    b = offset_ + static_cast<int32_t>(size_) - 1;
+  } else if (!NonZeroRange(&a, &b)) {
+    a = lo;
+    b = hi;
+  }
+  return int64_t{std::max(b, hi)} - std::min(a, lo) + 1 <= kMaxDenseBuckets;
+}
+
+bool BucketStore::CoverDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
+  if (dense_ && lo >= offset_ && hi < offset_ + static_cast<int32_t>(size_)) return true;
+  if (!DenseFits(lo, hi)) return false;
   MakeDense(lo, hi, scope);
+  return true;
+}
+
+void BucketStore::MakeSparse(const MemoryScope& scope) {
+  uint32_t k = 0;
+  ForEach([&](int32_t, uint64_t) { ++k; });
+  uint32_t cap = std::max(kSparseMax, k * 2);
+  auto* fresh = static_cast<Entry*>(scope.Allocate(size_t{cap} * sizeof(Entry)));
+  uint32_t m = 0;
+  ForEach([&](int32_t i, uint64_t c) {
+    // A dense bucket above 2^32 cannot be sparse; such stores never get here
+    // (only wide, thinly filled ranges do), but stay correct if they would.
+    fresh[m++] = Entry{i, static_cast<uint32_t>(std::min<uint64_t>(c, UINT32_MAX))};
+  });
+  scope.Deallocate(buf_);
+  buf_ = fresh;
+  offset_ = 0;
+  size_ = m;
+  cap_ = cap;
+  dense_ = false;
 }
 
 void BucketStore::AddSlow(int32_t i, uint64_t n, const MemoryScope& scope) {
   if (dense_) {
-    MakeDense(i, i, scope);
-    Dense()[i - offset_] += n;
-    total_ += n;
-    return;
+    if (DenseFits(i, i)) {
+      MakeDense(i, i, scope);
+      Dense()[i - offset_] += n;
+      total_ += n;
+      return;
+    }
+    // A far-away bucket: a dense array over the whole span could take
+    // megabytes (alpha 1e-4 spans ~5M buckets); go back to sparse entries.
+    MakeSparse(scope);
   }
   uint32_t k = Find(i);
   Entry* e = Sparse();
@@ -107,9 +145,9 @@ void BucketStore::AddSlow(int32_t i, uint64_t n, const MemoryScope& scope) {
       total_ += n;
       return;
     }
-  } else if (size_ < kSparseMax && n <= UINT32_MAX) {
+  } else if ((size_ < kSparseMax || !DenseFits(i, i)) && n <= UINT32_MAX) {
     if (size_ == cap_) {
-      uint32_t cap = cap_ == 0 ? 4 : std::min(cap_ * 2, kSparseMax);
+      uint32_t cap = cap_ == 0 ? 4 : (size_ < kSparseMax ? std::min(cap_ * 2, kSparseMax) : cap_ * 2);
       auto* fresh = static_cast<Entry*>(scope.Allocate(cap * sizeof(Entry)));
       if (size_) std::memcpy(fresh, e, size_ * sizeof(Entry));
       scope.Deallocate(buf_);
@@ -214,8 +252,8 @@ void Sketch::AddSpan(const double* x, size_t n, const SketchMapping& map) {
     BucketIndexRange r = ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
     // Common case: every value positive and the store dense (or about to
     // be): one range check per chunk, then plain increments.
-    if (r.all_positive && (pos_.dense() || m >= BucketStore::kSparseMax)) {
-      pos_.CoverDense(r.lo, r.hi, *scope_);
+    if (r.all_positive && (pos_.dense() || m >= BucketStore::kSparseMax) &&
+        pos_.CoverDense(r.lo, r.hi, *scope_)) {
       pos_.AddUncheckedSpan(idx, m);
       continue;
     }
@@ -325,9 +363,25 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
           }
         }
         if (lo > hi) return;
-        // The union spans a bounded range (buckets of doubles at alpha >=
-        // 1e-4): add every part into a dense scratch array, then walk it.
         size_t range = static_cast<size_t>(int64_t{hi} - lo + 1);
+        if (range > static_cast<size_t>(4 * BucketStore::kMaxDenseBuckets)) {
+          // Values over a huge span (sparse stores): sort their entries.
+          thread_local ScratchVector<std::pair<int32_t, uint64_t>> sorted_entries;
+          auto& entries = sorted_entries;
+          entries.clear();
+          for (size_t p = 0; p < nparts; ++p) {
+            (negative ? parts[p]->neg_ : parts[p]->pos_)
+                .ForEach([&](int32_t i, uint64_t c) { entries.emplace_back(i, c); });
+          }
+          std::sort(entries.begin(), entries.end());
+          if (negative) std::reverse(entries.begin(), entries.end());
+          for (size_t k = 0; more && k < entries.size(); ++k) {
+            more = visit(entries[k].first, negative, entries[k].second);
+          }
+          return;
+        }
+        // Usually a few hundred buckets: add every part into a dense scratch
+        // array, then walk it.
         counts.assign(range, 0);
         for (size_t p = 0; p < nparts; ++p) {
           (negative ? parts[p]->neg_ : parts[p]->pos_).AddInto(counts.data(), lo, hi);

@@ -37,6 +37,9 @@ class SketchMapping {
 class BucketStore {
  public:
   static constexpr uint32_t kSparseMax = 48;
+  // A dense array never spans more buckets than this (256 KiB); a store
+  // whose values span more stays sparse, however many buckets it has.
+  static constexpr int64_t kMaxDenseBuckets = int64_t{1} << 15;
 
   BucketStore() = default;
   BucketStore(const BucketStore&) = delete;
@@ -66,7 +69,8 @@ class BucketStore {
   bool dense() const { return dense_; }
 
   // Dense fast path: makes [lo, hi] directly addressable (turning dense).
-  void CoverDense(int32_t lo, int32_t hi, const MemoryScope& scope);
+  // False (nothing changes) when the span would pass kMaxDenseBuckets.
+  bool CoverDense(int32_t lo, int32_t hi, const MemoryScope& scope);
   // Dense only, indexes covered (CoverDense) / present.
   void AddUncheckedSpan(const int32_t* idx, size_t n) {
     uint64_t* c = Dense();
@@ -146,6 +150,8 @@ class BucketStore {
   uint32_t Find(int32_t i) const;  // sparse: first entry with index >= i
   void AddSlow(int32_t i, uint64_t n, const MemoryScope& scope);
   void MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope);
+  void MakeSparse(const MemoryScope& scope);
+  bool DenseFits(int32_t lo, int32_t hi) const;
 
   void* buf_ = nullptr;
   int32_t offset_ = 0;  // dense: index of buf_[0]
