@@ -532,6 +532,12 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
             }
           }
         }
+        if (candidates.size() < victims) {
+          Fail(Status::kKeyLimit,
+               "the batch keeps %u existing series and adds %u new ones: more than max_keys = "
+               "%u can hold, even after evicting every other series; nothing was applied",
+               live - candidates.size(), budgeted, max);
+        }
         std::nth_element(candidates.begin(), candidates.begin() + (victims - 1),
                          candidates.end(),
                          [](const auto& a, const auto& c) { return a.first < c.first; });

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "test_util.hpp"
@@ -439,4 +440,23 @@ TEST_CASE("catalogue: too-small output buffers write nothing and say what is nee
   uint32_t offs[3];
   size_t n = 0;
   CHECK(aggregator_list_keys(h, &cur, keys, 2, buf, 4, offs, &n) == AGGREGATOR_EBUFFER);
+}
+
+TEST_CASE("catalogue: EVICT_LRU batch that keeps every live series and adds more",
+          "[catalogue]") {
+  // max_keys 2, keys 1 and 2 live; a batch touching 1, 2 and a new 3 cannot
+  // make room by evicting (both live series are in the batch): refused whole.
+  aggregator_config c = Config(AGGREGATOR_WINDOW_COUNT, 10);
+  c.max_keys = 2;
+  c.key_policy = AGGREGATOR_KEYS_EVICT_LRU;
+  Handle h = tu::make(c);
+  double v[3] = {1, 2, 3};
+  uint64_t k[3] = {1, 2, 3};
+  REQUIRE(aggregator_push(h, v, nullptr, k, 2) == AGGREGATOR_OK);
+  CHECK(aggregator_push(h, v, nullptr, k, 3) == AGGREGATOR_EKEYLIMIT);
+  CHECK(std::string(aggregator_last_error()).find("max_keys = 2") != std::string::npos);
+  uint64_t n = 0;
+  REQUIRE(aggregator_key_count(h, &n) == AGGREGATOR_OK);
+  CHECK(n == 2);
+  CHECK(tu::get_stats(h).total == 2);
 }
