@@ -45,7 +45,6 @@ class Aggregator::Work {
     clock = false;
     sorted = false;
     end_wm = {false, 0};
-    late = skipped = 0;
     touched.clear();
   }
   size_t size() const { return n_; }
@@ -66,8 +65,6 @@ class Aggregator::Work {
   Watermark end_wm{false, 0};
   uint64_t epoch = 0;
   uint64_t tick = 0;
-  uint64_t late = 0;
-  uint64_t skipped = 0;
 
  private:
   size_t n_ = 0;
@@ -355,7 +352,6 @@ void Aggregator::Classify(const Batch& b, Work& w) {
     for (size_t i = bad; i < n; ++i) {
       if (!std::isfinite(b.values[i])) {
         status[i] = Work::kSkipped;
-        ++w.skipped;
       }
     }
   }
@@ -392,7 +388,6 @@ void Aggregator::Classify(const Batch& b, Work& w) {
     if (status[i] == Work::kSkipped) continue;
     if (late(t[i], wm)) {
       status[i] = Work::kLate;
-      ++w.late;
       continue;
     }
     wm = {true, wm.set ? std::max(wm.value, t[i]) : t[i]};
@@ -421,7 +416,6 @@ void Aggregator::MarkClockLate(Work& w, uint64_t base) {
   for (size_t i = 0; i < late; ++i) {
     if (status[i] == Work::kAccept) {
       status[i] = Work::kLate;
-      ++w.late;
     }
   }
 }
