@@ -407,29 +407,16 @@ func (a *Aggregator) pushPacked(values []float64, timestamps []int64, p *keyPack
 // in one call; the series id of a key is HashString(key) and its name is kept
 // for listing (KeyName). keys may be nil (DefaultKey for every value).
 func (a *Aggregator) PushStrings(values []float64, timestamps []int64, keys []string) error {
-	if keys == nil {
-		return a.Push(values, timestamps, nil)
-	}
-	n := len(values)
-	if len(timestamps) != 0 && len(timestamps) != n {
-		return lengthError("timestamps", len(timestamps), n)
-	}
-	if len(keys) != n {
-		return lengthError("keys", len(keys), n)
-	}
-	p := a.getPack()
-	p.offs = append(p.offs, 0)
-	for _, k := range keys {
-		p.bytes = append(p.bytes, k...)
-		p.offs = append(p.offs, uint32(len(p.bytes)))
-	}
-	err := a.pushPacked(values, timestamps, p)
-	a.putPack(p)
-	return err
+	return pushNamed(a, values, timestamps, keys)
 }
 
 // PushBytes is PushStrings with []byte keys.
 func (a *Aggregator) PushBytes(values []float64, timestamps []int64, keys [][]byte) error {
+	return pushNamed(a, values, timestamps, keys)
+}
+
+// pushNamed packs string or []byte keys into one pooled buffer plus offsets.
+func pushNamed[K ~string | ~[]byte](a *Aggregator, values []float64, timestamps []int64, keys []K) error {
 	if keys == nil {
 		return a.Push(values, timestamps, nil)
 	}

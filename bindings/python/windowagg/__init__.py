@@ -22,25 +22,8 @@ from ._aggregator import (
     version,
     version_number,
 )
-from ._errors import (
-    BufferTooSmallError,
-    ClosedError,
-    ConfigError,
-    ConfigMismatchError,
-    CorruptStateError,
-    InputTypeError,
-    InternalError,
-    InvalidArgumentError,
-    KeyLimitError,
-    KeyNotFoundError,
-    LibraryNotFoundError,
-    MemoryLimitError,
-    NoMemoryError,
-    NonFiniteValueError,
-    StateVersionError,
-    UnsupportedError,
-    WindowaggError,
-)
+from . import _errors
+from ._errors import *  # noqa: F401,F403  (the exception hierarchy)
 from ._lib import library_path
 
 __version__ = "1.0.0"
@@ -54,21 +37,4 @@ __all__ = [
     "version",
     "version_number",
     "library_path",
-    "WindowaggError",
-    "InvalidArgumentError",
-    "ConfigError",
-    "NonFiniteValueError",
-    "KeyNotFoundError",
-    "BufferTooSmallError",
-    "NoMemoryError",
-    "KeyLimitError",
-    "MemoryLimitError",
-    "CorruptStateError",
-    "StateVersionError",
-    "ConfigMismatchError",
-    "UnsupportedError",
-    "InternalError",
-    "ClosedError",
-    "InputTypeError",
-    "LibraryNotFoundError",
-]
+] + _errors.__all__

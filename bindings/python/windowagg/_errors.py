@@ -29,7 +29,6 @@ __all__ = [
     "ClosedError",
     "InputTypeError",
     "LibraryNotFoundError",
-    "error_for_status",
 ]
 
 # Status codes of include/windowagg/windowagg.h.
