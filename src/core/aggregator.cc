@@ -10,7 +10,6 @@
 #include <string_view>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "core/error.h"
 #include "core/kernels.h"
@@ -43,9 +42,15 @@ class Aggregator::Work {
     keyed = false;
     all_accepted = true;
     clock = false;
+    clock_taken = false;
     sorted = false;
     end_wm = {false, 0};
     touched.clear();
+    created.clear();
+    victims.clear();
+    sweep.active = false;
+    sweep.expired.clear();
+    sweep.windows.clear();
   }
   size_t size() const { return n_; }
 
@@ -60,8 +65,18 @@ class Aggregator::Work {
   ScratchVector<Series*> series;   // per element (keyed) or [0] (unkeyed)
   ScratchVector<uint32_t> order;   // element indexes grouped by shard
   uint32_t shard_begin[kShards + 1];
-  ScratchVector<Series*> touched;
+  ScratchVector<Series*> touched;  // in shard order (keyed: prepared shard by shard)
+  uint32_t touched_begin[kShards + 1];
+  ScratchVector<Series*> created;  // new series, removed again if the push fails
+  ScratchVector<Series*> victims;  // EVICT_LRU: erased when the push commits
+  Sweep sweep;                     // key_ttl: erased when the push commits
+  bool clock_taken;                // clock_base..+n taken from the arrival clock
   ScratchVector<double> values;    // compacted values (single-series slow path)
+  // The single series' accepted elements (the batch, or values/times).
+  const double* run_values = nullptr;
+  const int64_t* run_times = nullptr;
+  size_t run_n = 0;
+  uint64_t run_late = 0, run_rejected = 0;
   Watermark end_wm{false, 0};
   uint64_t epoch = 0;
   uint64_t tick = 0;
@@ -69,6 +84,40 @@ class Aggregator::Work {
  private:
   size_t n_ = 0;
 };
+
+// The shard locks of one push: taken in increasing shard order while it
+// prepares (so two pushes never wait on each other in a cycle), held until
+// that shard is committed. Nothing is locked in single-threaded mode or
+// under the exclusive table lock.
+class Aggregator::ShardSet {
+ public:
+  ShardSet(Aggregator* a, bool active) : a_(a), active_(active) {}
+  ShardSet(const ShardSet&) = delete;
+  ShardSet& operator=(const ShardSet&) = delete;
+  ~ShardSet() {
+    for (size_t sh = 0; sh < kShards; ++sh) Unlock(sh);
+  }
+  void Lock(size_t sh) {
+    if (!active_ || (held_ >> sh & 1)) return;
+    a_->shards_[sh]->mu.Lock();
+    held_ |= uint64_t{1} << sh;
+  }
+  void Unlock(size_t sh) {
+    if (!(held_ >> sh & 1)) return;
+    a_->shards_[sh]->mu.Unlock();
+    held_ &= ~(uint64_t{1} << sh);
+  }
+
+ private:
+  Aggregator* a_;
+  bool active_;
+  uint64_t held_ = 0;
+};
+static_assert(Aggregator::kShards <= 64);
+
+// CreateKeys marks the existing series of a batch with epoch | kInBatch, so
+// EVICT_LRU spares them (and the prepare phase still sees them untouched).
+constexpr uint64_t kInBatch = uint64_t{1} << 63;
 
 namespace {
 std::string DescribeKey(uint64_t key, std::string_view name) {
@@ -133,7 +182,7 @@ Aggregator::Aggregator(const Config& config)
       mapping_(config.relative_accuracy),
       account_(config.memory_limit),
       scope_{&account_, nullptr},
-      queue_(ScopeAllocator<ClosedWindow>(&scope_)) {
+      queue_(&scope_) {
   if (config_.kind != WindowKind::kCount) {
     geometry_.sliding = config_.kind == WindowKind::kSliding;
     geometry_.pane = geometry_.sliding ? config_.pane_width : config_.slide;
@@ -316,20 +365,56 @@ void Aggregator::BringUpToDate(Series* s, const Watermark& wm) {
   s->panes->Advance(wm.value, [&](const WindowView& view) { Emit(*s, view); });
 }
 
-void Aggregator::Emit(const Series& s, const WindowView& view) {
+ClosedWindow Aggregator::MakeClosed(const Series& s, const WindowView& view) {
   ClosedWindow w{s.key, MakeStats(view.moments, view.start, view.end, &s, 0),
                  Sketch(&scope_)};
-  Watermark wm = CurrentWatermark();
-  w.stats.watermark = wm.set ? wm.value : kTimeMin;
+  // The watermark at which the window closed (its end plus the lateness):
+  // the same whenever the window is emitted.
+  w.stats.watermark = Saturate(Wide(view.end) + config_.allowed_lateness);
   if (config_.quantiles) {
     for (const Sketch* part : view.sketches) w.sketch.MergeFrom(*part);
   }
+  return w;
+}
+
+void Aggregator::Emit(const Series& s, const WindowView& view) {
+  ClosedWindow w = MakeClosed(s, view);
   absl::MutexLock lock(&queue_mu_);
-  if (queue_.size() >= config_.max_pending_windows) {
-    queue_.pop_front();
-    ++dropped_windows_;
+  queue_.Reserve(1);
+  queue_.PushReserved(std::move(w), config_.max_pending_windows, &dropped_windows_);
+}
+
+// ---- Closed-window queue ---------------------------------------------------
+
+void WindowQueue::Reserve(size_t more) {
+  if (v_.capacity() - v_.size() >= more) return;
+  Compact();
+  if (v_.capacity() - v_.size() >= more) return;
+  v_.reserve(std::max({v_.size() + more, v_.capacity() * 2, size_t{16}}));
+}
+
+void WindowQueue::PushReserved(ClosedWindow&& w, uint64_t max, uint64_t* dropped) noexcept {
+  v_.push_back(std::move(w));  // within capacity: no allocation, cannot throw
+  if (size() > max) {
+    pop_front();
+    ++*dropped;
   }
-  queue_.push_back(std::move(w));
+}
+
+void WindowQueue::pop_front() noexcept {
+  v_[head_].sketch = Sketch();  // frees its buckets now
+  if (++head_ == v_.size()) {
+    v_.clear();
+    head_ = 0;
+  } else if (head_ >= 32 && head_ * 2 >= v_.size()) {
+    Compact();
+  }
+}
+
+void WindowQueue::Compact() noexcept {
+  if (head_ == 0) return;
+  v_.erase(v_.begin(), v_.begin() + static_cast<ptrdiff_t>(head_));
+  head_ = 0;
 }
 
 // ---- Push ------------------------------------------------------------------
@@ -435,8 +520,6 @@ bool Aggregator::Resolve(const Batch& b, Work& w) {
     Series* last = nullptr;
     const uint32_t end = w.shard_begin[sh + 1];
     for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
-      // Keys scatter over a big table: ask for the slot a few keys ahead.
-      if (k + 8 < end) shard.map.prefetch(w.keys[w.order[k + 8]]);
       uint32_t i = w.order[k];
       uint64_t key = w.keys[i];
       if (last == nullptr || key != last_key) {
@@ -470,14 +553,15 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
             b.key_offsets[i + 1] - b.key_offsets[i]};
   };
   // New keys in batch order, first element of each; existing ones marked.
-  absl::flat_hash_map<uint64_t, uint32_t, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
-                      ScratchAllocator<std::pair<const uint64_t, uint32_t>>>
+  // (std::unordered_map: see SeriesMap.)
+  std::unordered_map<uint64_t, uint32_t, std::hash<uint64_t>, std::equal_to<uint64_t>,
+                     ScratchAllocator<std::pair<const uint64_t, uint32_t>>>
       fresh;
   ScratchVector<uint64_t> fresh_order;
   for (size_t i = 0; i < n; ++i) {
     uint64_t key = w.keys[i];
     if (Series* s = Find(key)) {
-      s->touch_epoch = w.epoch;
+      s->touch_epoch = w.epoch | kInBatch;
       continue;
     }
     auto [it, inserted] = fresh.try_emplace(key, static_cast<uint32_t>(i));
@@ -521,7 +605,7 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
         ScratchVector<std::pair<uint64_t, Series*>> candidates;
         for (auto& shard : shards_) {
           for (auto& [key, s] : shard->map) {
-            if (key != kOverflowKey && s->touch_epoch != w.epoch) {
+            if (key != kOverflowKey && s->touch_epoch != (w.epoch | kInBatch)) {
               candidates.emplace_back(s->last_touch, s);
             }
           }
@@ -535,10 +619,11 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
         std::nth_element(candidates.begin(), candidates.begin() + (victims - 1),
                          candidates.end(),
                          [](const auto& a, const auto& c) { return a.first < c.first; });
-        Watermark wm = CurrentWatermark();
+        // Evicted when the push commits (after every allocation succeeded).
+        w.victims.reserve(victims);
         for (uint64_t k = 0; k < victims; ++k) {
-          BringUpToDate(candidates[k].second, wm);
-          EraseSeries(candidates[k].second);
+          w.victims.push_back(candidates[k].second);
+          candidates[k].second->touch_epoch = w.epoch;  // not swept twice (PrepareSweep)
         }
         break;
       }
@@ -573,10 +658,10 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
   }
   // Room for the new series (their first buffers included), before any.
   account_.CheckRoom(fresh_order.size() * kNewSeriesBytes, "creating the batch's new series");
-  // Create; on any failure remove what this call created.
-  ScratchVector<Series*> created;
+  // Create; on any failure remove what this call created (Push does the
+  // same if the batch fails later).
   try {
-    created.reserve(fresh_order.size());
+    w.created.reserve(fresh_order.size());
     for (uint64_t key : fresh_order) {
       Series* s = NewSeries(key);
       try {
@@ -586,180 +671,533 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
         DeleteSeries(s);
         throw;
       }
-      created.push_back(s);
+      w.created.push_back(s);
       if (key != kOverflowKey) live_keys_.fetch_add(1, std::memory_order_relaxed);
     }
   } catch (...) {
-    for (Series* s : created) EraseSeries(s);
+    for (Series* s : w.created) EraseSeries(s);
+    w.created.clear();
     throw;
   }
 }
 
-void Aggregator::ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin, size_t end) {
-  // One series, elements [begin, end) of the batch (the whole unkeyed batch).
-  const double* v = b.values + begin;
-  const int64_t* t = b.timestamps ? b.timestamps + begin : nullptr;
-  size_t n = end - begin;
+template <class F>
+void Aggregator::ForEachRun(const Batch& b, const Work& w, size_t sh, F&& f) {
+  // Agents ship points in bursts: consecutive accepted elements of one
+  // series (and, for time windows, one pane) form one run, which goes in
+  // through the vectorized span paths. Prepare and Commit walk the same runs.
+  const int64_t* times = b.timestamps ? b.timestamps : w.times.data();
+  const uint32_t end = w.shard_begin[sh + 1];
+  for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
+    if (k + 4 < end) {
+      // The series a few elements ahead: its header now, its window next.
+      const Series* ahead = w.series[w.order[k + 4]];
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
+      __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 128);
+    }
+    const uint32_t i = w.order[k];
+    Series* s = w.series[i];
+    const uint8_t st = w.all_accepted ? uint8_t{Work::kAccept} : w.status[i];
+    if (st != Work::kAccept) {
+      f(s, i, uint32_t{1}, int64_t{0}, times[i], st);
+      continue;
+    }
+    const int64_t pane = s->panes ? PaneOf(times[i], geometry_.pane) : 0;
+    uint32_t run = 1;
+    int64_t newest = times[i];
+    while (k + run < end && w.order[k + run] == i + run && w.series[i + run] == s &&
+           (w.all_accepted || w.status[i + run] == Work::kAccept) &&
+           (!s->panes || PaneOf(times[i + run], geometry_.pane) == pane)) {
+      newest = std::max(newest, times[i + run]);
+      ++run;
+    }
+    k += run - 1;
+    f(s, i, run, pane, newest, st);
+  }
+}
+
+template <class F>
+void Aggregator::ForEachPaneRun(const Work& w, F&& f) {
+  // The single series' accepted elements, split where the pane changes.
+  const int64_t* t = w.run_times;
+  const size_t n = w.run_n;
   const uint64_t base = w.clock_base;
+  const int64_t pane = geometry_.pane;
+  for (size_t i = 0; i < n;) {
+    int64_t ti = t ? t[i] : static_cast<int64_t>(base + i);
+    int64_t p = PaneOf(ti, pane);
+    size_t run;
+    int64_t newest;
+    if (t != nullptr && w.sorted && w.all_accepted) {
+      // Sorted: the pane's run ends at the first time past it.
+      int64_t last = Saturate((Wide(p) + 1) * pane - 1);
+      run = static_cast<size_t>(std::upper_bound(t + i, t + n, last) - (t + i));
+      newest = t[i + run - 1];
+    } else if (t != nullptr) {
+      run = std::max<size_t>(1, SortedRunLength(t + i, n - i, PaneStart(p, pane), PaneEnd(p, pane)));
+      newest = t[i + run - 1];
+    } else {
+      Wide left = (Wide(p) + 1) * pane - ti;
+      run = static_cast<size_t>(std::min<Wide>(Wide(n - i), left));
+      newest = static_cast<int64_t>(base + i + run - 1);
+    }
+    f(i, run, p, newest);
+    i += run;
+  }
+}
+
+void Aggregator::Touch(Series* s, Work& w, const Watermark& start) {
+  if (s->touch_epoch == w.epoch) return;
+  w.touched.push_back(s);  // first: Undo must see every series it reserved in
+  s->touch_epoch = w.epoch;
+  s->reserved = 0;
+  // Windows the watermark closed before this batch are emitted before its
+  // values land (pushes and advance leave that to the next call that looks).
+  if (s->panes && !geometry_.sliding) BringUpToDate(s, start);
+}
+
+void Aggregator::PrepareSingle(Series* s, const Batch& b, Work& w) {
+  // One series, the whole (unkeyed) batch.
+  const size_t n = b.size;
+  w.run_values = b.values;
+  w.run_times = b.timestamps;
+  w.run_n = n;
+  w.run_late = w.run_rejected = 0;
   if (!w.all_accepted) {
-    // Compact the accepted elements; count the rest.
+    // Compact the accepted elements; count the rest (applied at commit).
     double* kept = Work::Sized(w.values, n);
     int64_t* kept_times = Work::Sized(w.times, n);
     size_t m = 0;
-    for (size_t i = begin; i < end; ++i) {
+    for (size_t i = 0; i < n; ++i) {
       switch (w.status[i]) {
         case Work::kAccept:
           kept[m] = b.values[i];
-          kept_times[m++] = b.timestamps ? b.timestamps[i] : static_cast<int64_t>(base + i);
+          kept_times[m++] = b.timestamps ? b.timestamps[i] : static_cast<int64_t>(w.clock_base + i);
           break;
         case Work::kLate:
-          ++s->late;
+          ++w.run_late;
           break;
         default:
-          ++s->rejected;
+          ++w.run_rejected;
       }
     }
-    v = kept;
-    t = kept_times;
-    n = m;
+    w.run_values = kept;
+    w.run_times = kept_times;
+    w.run_n = m;
   }
-  if (n == 0) return;
-  Sketch* sketch = config_.quantiles && !(s->count && s->count->small()) ? &s->count_sketch
-                                                                          : nullptr;
+  if (w.run_n == 0) return;
+  const double* v = w.run_values;
   if (s->count) {
+    s->count->Reserve(w.run_n, s->scope);
+    if (config_.quantiles && !s->count->small()) s->count_sketch.Reserve(v, w.run_n, mapping_);
+    return;
+  }
+  PaneWindow& pw = *s->panes;
+  ForEachPaneRun(w, [&](size_t, size_t, int64_t p, int64_t) {
+    if (pw.PaneOpen(p)) pw.ReservePane(p);
+  });
+  if (!config_.quantiles) return;
+  // Once every pane exists: inserting one moves the others.
+  ForEachPaneRun(w, [&](size_t i, size_t run, int64_t p, int64_t) {
+    if (pw.PaneOpen(p)) pw.PaneAt(p).sketch.Reserve(v + i, run, mapping_);
+  });
+}
+
+void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardSet& locks) {
+  // Evicted series emit their due windows first: that can fail, erasing
+  // them at commit cannot.
+  for (Series* v : w.victims) BringUpToDate(v, start);
+  if (!w.keyed) {
+    Series* s = w.series[0];
+    locks.Lock(Mix(s->key) >> (64 - kShardBits));
+    Touch(s, w, start);
+    PrepareSingle(s, b, w);
+    return;
+  }
+  const bool quantiles = config_.quantiles;
+  for (size_t sh = 0; sh < kShards; ++sh) {
+    w.touched_begin[sh] = static_cast<uint32_t>(w.touched.size());
+    if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
+    locks.Lock(sh);
+    ForEachRun(b, w, sh,
+               [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t, uint8_t st) {
+                 Touch(s, w, start);
+                 if (st != Work::kAccept) return;
+                 if (s->count) {
+                   // Runs of one series add up: room for all of them.
+                   s->count->Reserve(uint64_t{s->reserved} + run, s->scope);
+                   s->reserved += run;
+                   if (quantiles && !s->count->small()) {
+                     if (run == 1) {
+                       s->count_sketch.ReserveOne(b.values[i], mapping_);
+                     } else {
+                       s->count_sketch.Reserve(b.values + i, run, mapping_);
+                     }
+                   }
+                 } else if (s->panes->PaneOpen(pane)) {
+                   s->panes->ReservePane(pane);
+                 }
+               });
+    if (quantiles && config_.kind != WindowKind::kCount) {
+      // Sketches once every pane of the push exists (an insert moves panes).
+      ForEachRun(b, w, sh,
+                 [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t, uint8_t st) {
+                   if (st != Work::kAccept || !s->panes->PaneOpen(pane)) return;
+                   Sketch& sketch = s->panes->PaneAt(pane).sketch;
+                   if (run == 1) {
+                     sketch.ReserveOne(b.values[i], mapping_);
+                   } else {
+                     sketch.Reserve(b.values + i, run, mapping_);
+                   }
+                 });
+    }
+  }
+  w.touched_begin[kShards] = static_cast<uint32_t>(w.touched.size());
+}
+
+void Aggregator::Undo(Work& w) noexcept {
+  for (Series* s : w.touched) {
+    s->reserved = 0;
+    if (s->count) {
+      s->count_sketch.ClearPending();
+    } else {
+      s->panes->UndoReservations();
+    }
+  }
+}
+
+void Aggregator::FinishSeries(Series* s, const Watermark& wm) noexcept {
+  s->reserved = 0;
+  if (s->count) {
+    s->count_sketch.ClearPending();
+  } else if (geometry_.sliding) {
+    BringUpToDate(s, wm);  // slides out old panes; emits (allocates) nothing
+  }
+}
+
+void Aggregator::CommitSingle(Series* s, Work& w) noexcept {
+  s->late += w.run_late;
+  s->rejected += w.run_rejected;
+  s->last_touch = w.tick;
+  const size_t n = w.run_n;
+  if (n == 0) return;
+  const double* v = w.run_values;
+  if (s->count) {
+    Sketch* sketch = config_.quantiles && !s->count->small() ? &s->count_sketch : nullptr;
     s->count->Push(v, n, sketch, mapping_, s->scope);
     s->total += n;
     return;
   }
   uint64_t accepted = 0;
   int64_t newest = s->total ? s->last_event : kTimeMin;
-  const int64_t pane = geometry_.pane;
-  for (size_t i = 0; i < n;) {
-    int64_t ti = t ? t[i] : static_cast<int64_t>(base + i);
-    int64_t p = PaneOf(ti, pane);
-    size_t run;
-    if (t != nullptr && w.sorted && w.all_accepted) {
-      // Sorted: the pane's run ends at the first time past it.
-      int64_t last = Saturate((Wide(p) + 1) * pane - 1);
-      run = static_cast<size_t>(std::upper_bound(t + i, t + n, last) - (t + i));
-      newest = std::max(newest, t[i + run - 1]);
-    } else if (t != nullptr) {
-      run = std::max<size_t>(1, SortedRunLength(t + i, n - i, PaneStart(p, pane), PaneEnd(p, pane)));
-      newest = std::max(newest, t[i + run - 1]);
-    } else {
-      Wide left = (Wide(p) + 1) * pane - ti;
-      run = static_cast<size_t>(std::min<Wide>(Wide(n - i), left));
-      newest = std::max(newest, static_cast<int64_t>(base + i + run - 1));
-    }
+  ForEachPaneRun(w, [&](size_t i, size_t run, int64_t p, int64_t last) {
     if (s->panes->PaneOpen(p)) {
       s->panes->AddRun(v + i, run, p, config_.quantiles, mapping_);
       accepted += run;
+      newest = std::max(newest, last);
     } else {
       s->late += run;
     }
-    i += run;
-  }
+  });
   s->total += accepted;
   if (accepted) s->last_event = newest;
 }
 
-void Aggregator::Apply(const Batch& b, Work& w) {
-  const size_t n = b.size;
-  if (w.clock) {
-    uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
-    w.clock_base = base;
-    MarkClockLate(w, base);
-    // The watermark is the newest *accepted* time: skipped and late elements
-    // take an arrival number but do not move it.
-    w.end_wm = {false, 0};
-    for (size_t i = n; i-- > 0;) {
-      if (w.all_accepted || w.status[i] == Work::kAccept) {
-        w.end_wm = {true, static_cast<int64_t>(base + i)};
-        break;
-      }
-    }
-    if (w.keyed) {
-      int64_t* times = Work::Sized(w.times, n);
-      for (size_t i = 0; i < n; ++i) times[i] = static_cast<int64_t>(base + i);
-    }
-  }
+void Aggregator::Commit(const Batch& b, Work& w, ShardSet& locks) noexcept {
+  WINDOWAGG_NO_ALLOCATION_HERE();
+  w.tick = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
   if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
-  Watermark wm = CurrentWatermark();
+  const Watermark wm = CurrentWatermark();
+  for (Series* v : w.victims) EraseSeries(v);
 
   if (!w.keyed) {
     Series* s = w.series[0];
-    ShardLock lock(this, ShardOf(s->key));
-    ApplyToSeries(s, b, w, 0, n);
-    s->last_touch = w.tick;
-    BringUpToDate(s, wm);
+    CommitSingle(s, w);
+    FinishSeries(s, wm);
     return;
   }
-
   const int64_t* times = b.timestamps ? b.timestamps : w.times.data();
-  const size_t first = static_cast<size_t>(w.epoch % kShards);  // see Resolve
-  for (size_t step = 0; step < kShards; ++step) {
-    const size_t sh = (first + step) % kShards;
+  const bool quantiles = config_.quantiles;
+  for (size_t sh = 0; sh < kShards; ++sh) {
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
-    ShardLock lock(this, *shards_[sh]);
-    w.touched.clear();
-    const uint32_t end = w.shard_begin[sh + 1];
-    for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
-      if (k + 4 < end) {
-        // The series a few elements ahead: its header now, its window next.
-        const Series* ahead = w.series[w.order[k + 4]];
-        __builtin_prefetch(ahead);
-        __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
-        __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 128);
-      }
-      uint32_t i = w.order[k];
-      Series* s = w.series[i];
-      if (s->touch_epoch != w.epoch) {
-        s->touch_epoch = w.epoch;
-        w.touched.push_back(s);
-      }
-      s->last_touch = w.tick;
-      uint8_t st = w.all_accepted ? uint8_t{Work::kAccept} : w.status[i];
-      if (st == Work::kLate) {
-        ++s->late;
-        continue;
-      }
-      if (st == Work::kSkipped) {
-        ++s->rejected;
-        continue;
-      }
-      // Agents ship points in bursts: consecutive accepted elements of one
-      // series (and, for time windows, one pane) go in as one run through
-      // the vectorized span paths.
-      const int64_t pane = s->panes ? PaneOf(times[i], geometry_.pane) : 0;
-      uint32_t run = 1;
-      int64_t newest = times[i];
-      while (k + run < end && w.order[k + run] == i + run && w.series[i + run] == s &&
-             (w.all_accepted || w.status[i + run] == Work::kAccept) &&
-             (!s->panes || PaneOf(times[i + run], geometry_.pane) == pane)) {
-        newest = std::max(newest, times[i + run]);
-        ++run;
-      }
-      k += run - 1;
-      if (s->count) {
-        Sketch* sketch = config_.quantiles ? &s->count_sketch : nullptr;
-        if (run == 1) {
-          s->count->PushOne(b.values[i], sketch, mapping_, s->scope);  // small ones skip it
-        } else {
-          s->count->Push(b.values + i, run, s->count->small() ? nullptr : sketch, mapping_,
-                         s->scope);
-        }
-      } else if (!s->panes->PaneOpen(pane)) {
-        s->late += run;
-        continue;
-      } else if (run == 1) {
-        s->panes->Add(b.values[i], times[i], config_.quantiles, mapping_);
-      } else {
-        s->panes->AddRun(b.values + i, run, pane, config_.quantiles, mapping_);
-      }
-      if (s->total == 0 || newest > s->last_event) s->last_event = newest;
-      s->total += run;
+    ForEachRun(b, w, sh,
+               [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
+                 s->last_touch = w.tick;
+                 if (st == Work::kLate) {
+                   ++s->late;
+                   return;
+                 }
+                 if (st == Work::kSkipped) {
+                   ++s->rejected;
+                   return;
+                 }
+                 if (s->count) {
+                   Sketch* sketch = quantiles ? &s->count_sketch : nullptr;
+                   if (run == 1) {
+                     s->count->PushOne(b.values[i], sketch, mapping_, s->scope);  // small ones skip it
+                   } else {
+                     s->count->Push(b.values + i, run, s->count->small() ? nullptr : sketch,
+                                    mapping_, s->scope);
+                   }
+                 } else if (!s->panes->PaneOpen(pane)) {
+                   s->late += run;
+                   return;
+                 } else if (run == 1) {
+                   s->panes->Add(b.values[i], times[i], quantiles, mapping_);
+                 } else {
+                   s->panes->AddRun(b.values + i, run, pane, quantiles, mapping_);
+                 }
+                 if (s->total == 0 || newest > s->last_event) s->last_event = newest;
+                 s->total += run;
+               });
+    for (uint32_t k = w.touched_begin[sh]; k < w.touched_begin[sh + 1]; ++k) {
+      FinishSeries(w.touched[k], wm);
     }
-    for (Series* s : w.touched) BringUpToDate(s, wm);
+    locks.Unlock(sh);
+  }
+}
+
+void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
+  const size_t n = b.size;
+  ShardSet locks(this, config_.thread_safe && !exclusive);
+  w.touched.clear();
+  try {
+    if (w.clock) {
+      uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
+      w.clock_base = base;
+      w.clock_taken = true;
+      MarkClockLate(w, base);
+      // The watermark is the newest *accepted* time: skipped and late
+      // elements take an arrival number but do not move it.
+      w.end_wm = {false, 0};
+      for (size_t i = n; i-- > 0;) {
+        if (w.all_accepted || w.status[i] == Work::kAccept) {
+          w.end_wm = {true, static_cast<int64_t>(base + i)};
+          break;
+        }
+      }
+      if (w.keyed) {
+        int64_t* times = Work::Sized(w.times, n);
+        for (size_t i = 0; i < n; ++i) times[i] = static_cast<int64_t>(base + i);
+      }
+    }
+    const Watermark start = CurrentWatermark();
+    Prepare(b, w, start, locks);
+    if (sweep) {
+      // The watermark this push ends with; series it touched are spared.
+      int64_t end = w.end_wm.set ? w.end_wm.value : start.value;
+      if (start.set) end = std::max(end, start.value);
+      if (start.set || w.end_wm.set) PrepareSweep(w.sweep, start, end, w.epoch);
+    }
+  } catch (...) {
+    Undo(w);
+    w.sweep.windows.clear();
+    if (w.clock_taken) {
+      // Give the arrival numbers back unless another push took later ones.
+      uint64_t expected = w.clock_base + n;
+      clock_.compare_exchange_strong(expected, w.clock_base, std::memory_order_relaxed);
+    }
+    throw;
+  }
+  Commit(b, w, locks);
+  CommitSweep(w.sweep);
+}
+
+bool Aggregator::SweepDue(int64_t wm) const {
+  if (config_.key_ttl <= 0) return false;
+  // At most every ttl/8 of event time: a sweep visits every series.
+  int64_t last = last_ttl_sweep_.load(std::memory_order_relaxed);
+  return last == kTimeMin || Wide(wm) - last >= std::max<int64_t>(1, config_.key_ttl / 8);
+}
+
+void Aggregator::PrepareSweep(Sweep& sw, const Watermark& start, int64_t wm, uint64_t skip_epoch) {
+  // Table held exclusively. Everything that can fail happens here: the list,
+  // closing what `start` closed, and copies of the windows `wm` closes.
+  for (auto& shard : shards_) {
+    for (auto& [key, s] : shard->map) {
+      if (s->touch_epoch == skip_epoch) continue;  // in this push, or evicted by it
+      if (s->total == 0 || Wide(s->last_event) < Wide(wm) - config_.key_ttl) {
+        sw.expired.push_back(s);
+      }
+    }
+  }
+  for (Series* s : sw.expired) {
+    BringUpToDate(s, start);
+    if (s->panes) s->panes->Closing(wm, [&](const WindowView& view) {
+      sw.windows.push_back(MakeClosed(*s, view));
+    });
+  }
+  absl::MutexLock lock(&queue_mu_);
+  queue_.Reserve(sw.windows.size());
+  sw.wm = wm;
+  sw.active = true;
+}
+
+void Aggregator::CommitSweep(Sweep& sw) noexcept {
+  if (!sw.active) return;
+  WINDOWAGG_NO_ALLOCATION_HERE();
+  {
+    absl::MutexLock lock(&queue_mu_);
+    for (ClosedWindow& cw : sw.windows) {
+      queue_.PushReserved(std::move(cw), config_.max_pending_windows, &dropped_windows_);
+    }
+  }
+  for (Series* s : sw.expired) EraseSeries(s);
+  last_ttl_sweep_.store(sw.wm, std::memory_order_relaxed);
+  sw.active = false;
+  sw.expired.clear();
+  sw.windows.clear();
+}
+
+void Aggregator::Merge(Aggregator& src) {
+  // Prepare: every allocation (new series, panes, ring and sketch room,
+  // copies of the queued windows); Commit: counts and values, no allocation.
+  struct Item {
+    Series* from;
+    Series* to;
+    bool fresh;        // created by this merge
+    size_t values_at;  // COUNT: the source window's values in `values`
+    size_t n;
+  };
+  ScratchVector<Item> items;
+  ScratchVector<double> values;
+  ScratchVector<ClosedWindow> windows;
+  ScratchVector<Series*> created;
+  const Watermark wm = CurrentWatermark();
+  const bool quantiles = config_.quantiles;
+  // Source panes below a closed bound of this handle count as late values
+  // (those windows were emitted already), as any value would.
+  auto takes = [](const Item& it, const Pane& p) {
+    return it.fresh || p.index >= it.to->panes->closed_below();
+  };
+  try {
+    // Close what this handle's watermark has closed, so the bounds above are
+    // those of its watermark (closing changes nothing a reader sees).
+    ForEachSeries([&](Series* s) { BringUpToDate(s, wm); });
+    for (auto& shard : src.shards_) {
+      for (auto& [key, from] : shard->map) items.push_back({from, Find(key), false, 0, 0});
+    }
+    created.reserve(items.size());
+    for (Item& it : items) {
+      if (it.to != nullptr) continue;
+      const uint64_t key = it.from->key;
+      Series* s = NewSeries(key);
+      try {
+        s->SetName(it.from->name());
+        ShardOf(key).map.emplace(key, s);
+      } catch (...) {
+        DeleteSeries(s);
+        throw;
+      }
+      created.push_back(s);
+      if (key != kOverflowKey) live_keys_.fetch_add(1, std::memory_order_relaxed);
+      it.to = s;
+      it.fresh = true;
+    }
+    for (Item& it : items) {
+      if (it.to->count) {
+        const double *a, *b;
+        size_t na, nb;
+        it.from->count->Segments(&a, &na, &b, &nb);
+        it.values_at = values.size();
+        it.n = na + nb;
+        values.insert(values.end(), a, a + na);
+        values.insert(values.end(), b, b + nb);
+        // An empty window takes the source's whole ring (see Restore).
+        const CountWindow& c = *it.to->count;
+        bool whole = c.total() == 0 && it.from->count->total() != it.n;
+        it.to->count->Reserve(whole ? c.capacity() : it.n, it.to->scope);
+      } else {
+        for (const Pane& p : it.from->panes->panes()) {
+          if (takes(it, p)) it.to->panes->ReservePane(p.index);
+        }
+      }
+    }
+    if (quantiles) {
+      // Sketch room once every pane exists (creating one moves the others).
+      for (Item& it : items) {
+        if (it.to->count) {
+          if (!it.to->count->small() && it.n > 0) {
+            it.to->count_sketch.Reserve(values.data() + it.values_at, it.n, mapping_);
+          }
+          continue;
+        }
+        for (const Pane& p : it.from->panes->panes()) {
+          if (takes(it, p)) it.to->panes->PaneAt(p.index).sketch.ReserveMerge(p.sketch);
+        }
+      }
+    }
+    windows.reserve(src.queue_.size());
+    for (const ClosedWindow& cw : src.queue_) {
+      windows.push_back(ClosedWindow{cw.key, cw.stats, Sketch(&scope_)});
+      windows.back().sketch.MergeFrom(cw.sketch);
+    }
+    absl::MutexLock lock(&queue_mu_);
+    queue_.Reserve(windows.size());
+  } catch (...) {
+    for (Item& it : items) {
+      if (it.to == nullptr || it.fresh) continue;
+      if (it.to->count) {
+        it.to->count_sketch.ClearPending();
+      } else {
+        it.to->panes->UndoReservations();
+      }
+    }
+    for (Series* s : created) EraseSeries(s);
+    throw;
+  }
+
+  WINDOWAGG_NO_ALLOCATION_HERE();
+  Watermark src_wm = src.CurrentWatermark();
+  if (src_wm.set) RaiseWatermark(src_wm.value);
+  uint64_t clock = clock_.load();
+  const uint64_t src_clock = src.clock_.load();
+  while (src_clock > clock && !clock_.compare_exchange_weak(clock, src_clock)) {
+  }
+  if (timestamp_mode_.load() == 0) timestamp_mode_.store(src.timestamp_mode_.load());
+  tick_.store(std::max(tick_.load(), src.tick_.load()));
+  for (Item& it : items) {
+    Series* to = it.to;
+    const Series* from = it.from;
+    to->late += from->late;
+    to->rejected += from->rejected;
+    if (from->total > 0 && (to->total == 0 || from->last_event > to->last_event)) {
+      to->last_event = from->last_event;
+    }
+    to->total += from->total;
+    to->last_touch = std::max(to->last_touch, from->last_touch);
+    if (to->count) {
+      if (it.n > 0) {
+        Sketch* sketch = quantiles && !to->count->small() ? &to->count_sketch : nullptr;
+        const double* v = values.data() + it.values_at;
+        if (to->count->total() == 0) {
+          to->count->Restore(v, it.n, from->count->total(), sketch, mapping_, to->scope);
+        } else {
+          // The source's values arrive after ours.
+          to->count->Push(v, it.n, sketch, mapping_, to->scope);
+        }
+      }
+      to->count_sketch.ClearPending();
+      continue;
+    }
+    for (const Pane& p : from->panes->panes()) {
+      if (!takes(it, p)) {
+        to->late += p.moments.count;
+        to->total -= std::min(to->total, p.moments.count);
+        continue;
+      }
+      Pane& into = to->panes->PaneAt(p.index);
+      into.moments.Merge(p.moments);
+      if (quantiles) into.sketch.MergeReserved(p.sketch);
+      into.sketch.ClearPending();
+    }
+    if (it.fresh) to->panes->set_closed_below(from->panes->closed_below());
+  }
+  absl::MutexLock lock(&queue_mu_);
+  dropped_windows_ += src.dropped_windows_;
+  for (ClosedWindow& cw : windows) {
+    queue_.PushReserved(std::move(cw), config_.max_pending_windows, &dropped_windows_);
   }
 }
 
@@ -816,8 +1254,7 @@ void Aggregator::Push(const Batch& b) {
   Work& w = work;
   w.Reset(n);
   Classify(b, w);
-  w.epoch = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
-  w.tick = w.epoch;
+  w.epoch = epoch_.fetch_add(1, std::memory_order_relaxed) + 1;
 
   if (b.keys != nullptr || named) {
     Work::Sized(w.keys, n);
@@ -833,8 +1270,17 @@ void Aggregator::Push(const Batch& b) {
     GroupByShard(w);
   }
 
+  // A due key_ttl sweep changes the set of series: exclusive path.
+  bool sweep = false;
+  if (config_.key_ttl > 0) {
+    Watermark cur = CurrentWatermark();
+    int64_t end = w.end_wm.set ? w.end_wm.value
+                               : (w.clock ? static_cast<int64_t>(clock_.load() + n - 1) : cur.value);
+    if (cur.set) end = std::max(end, cur.value);
+    sweep = (cur.set || w.end_wm.set || w.clock) && SweepDue(end);
+  }
   bool applied = false;
-  {
+  if (!sweep) {
     TableLock table(this, /*exclusive=*/false);
     bool resolved;
     if (!w.keyed) {
@@ -846,7 +1292,7 @@ void Aggregator::Push(const Batch& b) {
       resolved = Resolve(b, w);
     }
     if (resolved) {
-      Apply(b, w);
+      Transact(b, w, /*exclusive=*/false, /*sweep=*/false);
       applied = true;
     }
   }
@@ -861,45 +1307,37 @@ void Aggregator::Push(const Batch& b) {
       GroupByShard(w);
     }
     CreateKeys(b, w);
-    GroupByShard(w);  // KEYS_OVERFLOW may have remapped keys
-    if (!Resolve(b, w)) Fail(Status::kInternal, "a series is missing right after creation");
-    Apply(b, w);
+    try {
+      GroupByShard(w);  // KEYS_OVERFLOW may have remapped keys
+      if (!Resolve(b, w)) Fail(Status::kInternal, "a series is missing right after creation");
+      Transact(b, w, /*exclusive=*/true, sweep);
+    } catch (...) {
+      for (Series* s : w.created) EraseSeries(s);
+      throw;
+    }
   }
   timestamp_mode_.store(mode, std::memory_order_relaxed);
-  MaybeExpireKeys();
 }
 
 void Aggregator::Advance(int64_t watermark) {
-  RaiseWatermark(watermark);
-  Watermark wm = CurrentWatermark();
-  {
+  Watermark cur = CurrentWatermark();
+  int64_t end = cur.set ? std::max(cur.value, watermark) : watermark;
+  if (SweepDue(end)) {
+    TableLock table(this, true);
+    Sweep sweep;
+    PrepareSweep(sweep, cur, end, /*skip_epoch=*/UINT64_MAX);  // may fail: no change yet
+    RaiseWatermark(watermark);
+    CommitSweep(sweep);
+  } else {
+    RaiseWatermark(watermark);
+  }
+  if (geometry_.sliding) {
+    // Slide every window now (frees panes; allocates nothing). Windows of
+    // TUMBLING/HOPPING handles the watermark closed are emitted by the next
+    // poll, read or push (see BringUpToDate).
+    Watermark wm = CurrentWatermark();
     TableLock table(this, false);
     ForEachSeries([&](Series* s) { BringUpToDate(s, wm); });
-  }
-  MaybeExpireKeys();
-}
-
-void Aggregator::MaybeExpireKeys() {
-  if (config_.key_ttl <= 0) return;
-  Watermark wm = CurrentWatermark();
-  if (!wm.set) return;
-  // Sweep at most every ttl/8 of event time: O(series) each time.
-  int64_t last = last_ttl_sweep_.load(std::memory_order_relaxed);
-  int64_t step = std::max<int64_t>(1, config_.key_ttl / 8);
-  if (last != kTimeMin && Wide(wm.value) - last < step) return;
-  if (!last_ttl_sweep_.compare_exchange_strong(last, wm.value)) return;
-  TableLock table(this, true);
-  ScratchVector<Series*> idle;
-  for (auto& shard : shards_) {
-    for (auto& [key, s] : shard->map) {
-      if (s->total == 0 || Wide(s->last_event) < Wide(wm.value) - config_.key_ttl) {
-        idle.push_back(s);
-      }
-    }
-  }
-  for (Series* s : idle) {
-    BringUpToDate(s, wm);
-    EraseSeries(s);
   }
 }
 
@@ -1000,7 +1438,9 @@ void Aggregator::AllRead(Stats* out, const double* q, size_t n, double* out_q) {
           const double *a, *b;
           size_t na, nb;
           view.exact->Segments(&a, &na, &b, &nb);
+          merged.Reserve(a, na, mapping_);
           merged.AddSpan(a, na, mapping_);
+          merged.Reserve(b, nb, mapping_);
           merged.AddSpan(b, nb, mapping_);
         }
       }
@@ -1106,16 +1546,18 @@ size_t Aggregator::PollWindows(KeyedStats* out, size_t cap, const double* q, siz
   CloseDueWindows();
   absl::MutexLock lock(&queue_mu_);
   size_t n = std::min(cap, queue_.size());
-  for (size_t i = 0; i < n; ++i) {
-    ClosedWindow& w = queue_.front();
+  // Everything that can fail (quantile scratch) before any window leaves.
+  auto it = queue_.begin();
+  for (size_t i = 0; i < n; ++i, ++it) {
+    const ClosedWindow& w = *it;
     out[i].key = w.key;
     out[i].stats = w.stats;
     const Sketch* parts[1] = {&w.sketch};
     if (nq > 0) {
       Sketch::Quantiles(parts, 1, q, nq, mapping_, w.stats.min, w.stats.max, out_q + i * nq);
     }
-    queue_.pop_front();
   }
+  for (size_t i = 0; i < n; ++i) queue_.pop_front();
   return n;
 }
 

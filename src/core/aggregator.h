@@ -14,12 +14,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "core/config.h"
 #include "core/memory.h"
@@ -64,6 +63,32 @@ struct ClosedWindow {
   uint64_t key;
   Stats stats;
   Sketch sketch;
+};
+
+// Closed windows waiting to be polled, oldest first: a vector used as a
+// FIFO, so room for a window is reserved before the window joins it (an
+// allocation failure then leaves the queue as it was).
+class WindowQueue {
+ public:
+  explicit WindowQueue(const MemoryScope* scope) : v_(ScopeAllocator<ClosedWindow>(scope)) {}
+
+  size_t size() const { return v_.size() - head_; }
+  bool empty() const { return size() == 0; }
+  ClosedWindow& front() { return v_[head_]; }
+  auto begin() const { return v_.begin() + static_cast<ptrdiff_t>(head_); }
+  auto end() const { return v_.end(); }
+
+  // Room for `more` windows; the only call that allocates.
+  void Reserve(size_t more);
+  // Appends (room reserved), dropping the oldest past `max` (counted).
+  void PushReserved(ClosedWindow&& w, uint64_t max, uint64_t* dropped) noexcept;
+  void pop_front() noexcept;
+
+ private:
+  void Compact() noexcept;
+
+  std::vector<ClosedWindow, ScopeAllocator<ClosedWindow>> v_;
+  size_t head_ = 0;
 };
 
 class Aggregator {
@@ -116,9 +141,13 @@ class Aggregator {
   static constexpr size_t kShards = size_t{1} << kShardBits;
 
  private:
+  // std::unordered_map, not absl::flat_hash_map: an insert that fails to
+  // allocate must leave the table as it was (the standard's strong
+  // guarantee); Abseil's raw_hash_set records its new capacity before
+  // allocating, so a failed rehash corrupts it.
   using SeriesMap =
-      absl::flat_hash_map<uint64_t, Series*, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
-                          ScopeAllocator<std::pair<const uint64_t, Series*>>>;
+      std::unordered_map<uint64_t, Series*, std::hash<uint64_t>, std::equal_to<uint64_t>,
+                         ScopeAllocator<std::pair<const uint64_t, Series*>>>;
   struct Shard {
     explicit Shard(const MemoryScope* scope) : map(ScopeAllocator<std::pair<const uint64_t, Series*>>(scope)) {}
     absl::Mutex mu;
@@ -128,7 +157,8 @@ class Aggregator {
     bool set;
     int64_t value;
   };
-  class Work;  // per-push scratch and plan (aggregator.cc)
+  class Work;      // per-push scratch and plan (aggregator.cc)
+  class ShardSet;  // the shard locks one push holds (aggregator.cc)
 
   // Scoped locks that vanish in single-threaded mode. Order: table, then
   // one shard, then the closed-window queue.
@@ -170,16 +200,50 @@ class Aggregator {
   void DeleteSeries(Series* s) noexcept;
   void EraseSeries(Series* s);  // table held exclusively
 
+  // A push runs in two phases. Prepare does everything that can fail —
+  // closing windows already due, creating panes, growing rings and sketch
+  // stores for exactly the values about to land — and changes no value,
+  // count or watermark; Commit applies the batch and cannot fail. A failed
+  // Prepare undoes its empty panes and new series, so a push that returns
+  // an error (ENOMEM included) leaves the handle as it was.
   void Classify(const Batch& b, Work& w);
   void MarkClockLate(Work& w, uint64_t base);
   bool Resolve(const Batch& b, Work& w);  // false: some key is new
   void CreateKeys(const Batch& b, Work& w);
-  void Apply(const Batch& b, Work& w);
-  void ApplyToSeries(Series* s, const Batch& b, Work& w, size_t begin, size_t end);
+  void Transact(const Batch& b, Work& w, bool exclusive, bool sweep);
+  void Touch(Series* s, Work& w, const Watermark& start);
+  void Prepare(const Batch& b, Work& w, const Watermark& start, ShardSet& locks);
+  void PrepareSingle(Series* s, const Batch& b, Work& w);
+  void Commit(const Batch& b, Work& w, ShardSet& locks) noexcept;
+  void CommitSingle(Series* s, Work& w) noexcept;
+  void FinishSeries(Series* s, const Watermark& wm) noexcept;
+  void Undo(Work& w) noexcept;
+  template <class F>
+  void ForEachRun(const Batch& b, const Work& w, size_t shard, F&& f);
+  template <class F>
+  void ForEachPaneRun(const Work& w, F&& f);
+  // Closes the windows wm has closed; may throw, a window at a time (what
+  // it closed stays closed): closing is not a change a reader can see, as
+  // every read, poll and serialization closes due windows first.
   void BringUpToDate(Series* s, const Watermark& wm);
+  // key_ttl: series idle at the watermark a call ends with are erased by
+  // that call, after their last windows are emitted, two-phase as well.
+  struct Sweep {
+    bool active = false;
+    int64_t wm = 0;
+    ScratchVector<Series*> expired;
+    ScratchVector<ClosedWindow> windows;  // their windows that close by wm
+  };
+  bool SweepDue(int64_t wm) const;
+  void PrepareSweep(Sweep& sw, const Watermark& start, int64_t wm, uint64_t skip_epoch);
+  void CommitSweep(Sweep& sw) noexcept;
+  ClosedWindow MakeClosed(const Series& s, const WindowView& view);
   void Emit(const Series& s, const WindowView& view);
-  void MaybeExpireKeys();
   void CloseDueWindows();
+
+  // Merges `src` (a private handle of the same geometry, from serialized
+  // state) in, two-phase like a push; the caller holds the table exclusively.
+  void Merge(Aggregator& src);
 
   void GroupByShard(Work& w);
   void FillStats(Series* s, const Watermark& wm, Stats* out, WindowView* view);
@@ -203,13 +267,14 @@ class Aggregator {
   std::atomic<int64_t> watermark_{0};
   std::atomic<uint64_t> clock_{0};       // arrival clock (untimestamped handles)
   std::atomic<int> timestamp_mode_{0};   // 0 unknown, 1 timestamps, 2 arrival clock
-  std::atomic<uint64_t> tick_{0};        // push counter for LRU
+  std::atomic<uint64_t> tick_{0};        // applied-push counter for LRU
+  std::atomic<uint64_t> epoch_{0};       // push counter (dedupes series per push)
   std::atomic<int64_t> last_ttl_sweep_{kTimeMin};
   std::atomic<int64_t> swept_watermark_{0};  // watermark of the last CloseDueWindows
   std::atomic<bool> swept_once_{false};
 
   absl::Mutex queue_mu_;
-  std::deque<ClosedWindow, ScopeAllocator<ClosedWindow>> queue_;
+  WindowQueue queue_;
   uint64_t dropped_windows_ = 0;
 };
 

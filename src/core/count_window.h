@@ -40,6 +40,11 @@ class CountWindow {
   void Push(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
             const MemoryScope& scope);
 
+  // Grows the ring (and block stacks) for `more` values beyond those held,
+  // so Push/PushOne of them allocate nothing but the sketch's share (which
+  // Sketch::Reserve covers). The two-phase push calls it first.
+  void Reserve(uint64_t more, const MemoryScope& scope) { EnsureRing(total_ + more, scope); }
+
   // One value: the keyed path, where batches scatter over many series.
   void PushOne(double x, Sketch* sketch, const SketchMapping& map, const MemoryScope& scope);
 

@@ -11,7 +11,49 @@ static size_t mi_usable_size(const void* p) { return malloc_usable_size(const_ca
 #include <mimalloc.h>
 #endif
 
+#if WINDOWAGG_FAULT_INJECTION
+#include <cstdio>
+#include <cstdlib>
+#endif
+
 namespace windowagg {
+
+#if WINDOWAGG_FAULT_INJECTION
+namespace fault_injection {
+namespace {
+std::atomic<bool> armed{false};
+std::atomic<uint64_t> counted{0};
+std::atomic<uint64_t> fail_at{0};
+std::atomic<int64_t> live{0};
+}  // namespace
+
+void FailNth(uint64_t n) {
+  counted.store(0);
+  fail_at.store(n);
+  armed.store(true);
+}
+void Disarm() { armed.store(false); }
+uint64_t Counted() { return counted.load(); }
+int64_t Live() { return live.load(); }
+
+namespace {
+thread_local int no_allocation_depth = 0;
+}
+NoAllocationScope::NoAllocationScope() { ++no_allocation_depth; }
+NoAllocationScope::~NoAllocationScope() { --no_allocation_depth; }
+
+// True when this allocation is the one to fail.
+static bool ShouldFail() {
+  if (no_allocation_depth > 0) {
+    std::fprintf(stderr, "windowagg: allocation inside a no-allocation (commit) scope\n");
+    std::abort();
+  }
+  if (!armed.load(std::memory_order_relaxed)) return false;
+  uint64_t k = counted.fetch_add(1) + 1;
+  return k == fail_at.load();
+}
+}  // namespace fault_injection
+#endif
 
 void MemoryAccount::CheckRoom(size_t expected, const char* what) const {
   uint64_t now = bytes();
@@ -25,14 +67,26 @@ void MemoryAccount::CheckRoom(size_t expected, const char* what) const {
 
 void* Allocate(MemoryAccount* account, size_t n) {
   if (n == 0) n = 1;
+#if WINDOWAGG_FAULT_INJECTION
+  if (fault_injection::ShouldFail()) throw std::bad_alloc();
+  fault_injection::live.fetch_add(1);
+#endif
   void* p = mi_malloc(n);
-  if (p == nullptr) throw std::bad_alloc();
+  if (p == nullptr) {
+#if WINDOWAGG_FAULT_INJECTION
+    fault_injection::live.fetch_sub(1);
+#endif
+    throw std::bad_alloc();
+  }
   if (account != nullptr) account->Charge(mi_usable_size(p));
   return p;
 }
 
 void Deallocate(MemoryAccount* account, void* p) noexcept {
   if (p == nullptr) return;
+#if WINDOWAGG_FAULT_INJECTION
+  fault_injection::live.fetch_sub(1);
+#endif
   if (account != nullptr) account->Credit(mi_usable_size(p));
   mi_free(p);
 }

@@ -11,11 +11,17 @@
 #include <new>
 #include <vector>
 
-#if !WINDOWAGG_SYSTEM_ALLOCATOR
-#include <mimalloc.h>
-#endif
-
 #include "core/error.h"
+
+#if WINDOWAGG_FAULT_INJECTION
+#include "core/fault_injection.h"
+#define WINDOWAGG_NO_ALLOCATION_HERE() \
+  ::windowagg::fault_injection::NoAllocationScope windowagg_no_allocation_here_
+#else
+// Documents (and, in fault-injection test builds, enforces) that the rest of
+// the enclosing scope allocates nothing.
+#define WINDOWAGG_NO_ALLOCATION_HERE() static_cast<void>(0)
+#endif
 
 namespace windowagg {
 
@@ -81,15 +87,11 @@ class ScopeAllocator {
   const MemoryScope* scope_;
 };
 
-// Temporary buffers of one call (not charged to a handle). Sanitizer builds
-// define WINDOWAGG_SYSTEM_ALLOCATOR=1 so ASan/TSan see every allocation.
-#if WINDOWAGG_SYSTEM_ALLOCATOR
-template <class T>
-using ScratchAllocator = std::allocator<T>;
-#else
-// mimalloc's own mi_stl_allocator aborts when an allocation fails in
-// Debian's build; this one throws std::bad_alloc, which the C ABI layer turns
-// into AGGREGATOR_ENOMEM.
+// Temporary buffers of one call (not charged to a handle), from the same
+// allocator as handle state (mimalloc, or malloc in sanitizer builds), so a
+// failure throws std::bad_alloc (the C ABI answers AGGREGATOR_ENOMEM) and
+// fault injection sees it. (mimalloc's own mi_stl_allocator aborts when an
+// allocation fails in Debian's build.)
 template <class T>
 class ScratchAllocator {
  public:
@@ -99,17 +101,14 @@ class ScratchAllocator {
   ScratchAllocator(const ScratchAllocator<U>&) noexcept {}  // NOLINT
   T* allocate(size_t n) {
     if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
-    void* p = mi_malloc(n * sizeof(T));
-    if (p == nullptr) throw std::bad_alloc();
-    return static_cast<T*>(p);
+    return static_cast<T*>(windowagg::Allocate(nullptr, n * sizeof(T)));
   }
-  void deallocate(T* p, size_t) noexcept { mi_free(p); }
+  void deallocate(T* p, size_t) noexcept { windowagg::Deallocate(nullptr, p); }
   template <class U>
   bool operator==(const ScratchAllocator<U>&) const noexcept {
     return true;
   }
 };
-#endif
 template <class T>
 using ScratchVector = std::vector<T, ScratchAllocator<T>>;
 

@@ -21,11 +21,29 @@ Pane& PaneWindow::PaneFor(int64_t index) {
   return *panes_.insert(it, Pane{index, Moments(), Sketch(scope_)});
 }
 
+Pane& PaneWindow::PaneAt(int64_t index) {
+  if (index == panes_.back().index) return panes_.back();
+  return *std::lower_bound(panes_.begin(), panes_.end(), index,
+                           [](const Pane& p, int64_t i) { return p.index < i; });
+}
+
+void PaneWindow::UndoReservations() noexcept {
+  // Panes hold values from the moment they are created, except the ones a
+  // failed push created: those are the empty ones.
+  for (size_t k = panes_.size(); k-- > 0;) {
+    panes_[k].sketch.ClearPending();
+    if (panes_[k].moments.count == 0) panes_.erase(panes_.begin() + static_cast<ptrdiff_t>(k));
+  }
+}
+
 bool PaneWindow::Add(double x, int64_t t, bool quantiles, const SketchMapping& map) {
   int64_t p = PaneOf(t, geo_->pane);
   if (p < closed_below_) return false;
   Pane& pane = PaneFor(p);
-  if (quantiles) pane.sketch.Add(x, map);
+  if (quantiles) {
+    pane.sketch.Add(x, map);
+    pane.sketch.ClearPending();  // the push's reservation is used up
+  }
   pane.moments.Add(x);
   return true;
 }
@@ -33,7 +51,10 @@ bool PaneWindow::Add(double x, int64_t t, bool quantiles, const SketchMapping& m
 void PaneWindow::AddRun(const double* x, size_t n, int64_t pane_index, bool quantiles,
                         const SketchMapping& map) {
   Pane& pane = PaneFor(pane_index);
-  if (quantiles) pane.sketch.AddSpan(x, n, map);
+  if (quantiles) {
+    pane.sketch.AddSpan(x, n, map);
+    pane.sketch.ClearPending();  // the push's reservation is used up
+  }
   if (n == 1) {
     pane.moments.Add(x[0]);
   } else {
@@ -51,15 +72,47 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
     closed_below_ = std::max(closed_below_, Saturate(lowest));
     return;
   }
-  // Window j covers panes [j, j + r) and closes once wm >= end + lateness.
-  // At wm = INT64_MAX every window closes: close times saturate there.
-  Wide jmax = wm == kTimeMax ? Wide(kTimeMax)
-                             : FloorDiv(Wide(wm) - geo_->lateness - geo_->width, geo_->pane);
+  Wide jmax = LastClosing(wm);
   if (jmax < Wide(closed_below_)) {
     quiet_until_ = std::min<Wide>(
         Wide(closed_below_) * geo_->pane + geo_->width + geo_->lateness, kTimeMax);
     return;
   }
+  // Each window is closed only once emitted: if emit throws, what was
+  // emitted is recorded and the rest stays open.
+  Wide done = Wide(closed_below_) - 1;
+  try {
+    WalkClosing(jmax, [&](const WindowView& view, Wide j) {
+      emit(view);
+      done = j;
+    });
+  } catch (...) {
+    CloseThrough(done);
+    throw;
+  }
+  CloseThrough(jmax);
+  // The next window, j = closed_below_, closes at its end plus lateness.
+  // (Close times past INT64_MAX saturate: such windows close at INT64_MAX.)
+  quiet_until_ = wm == kTimeMax
+                     ? Wide(kTimeMax) + 1
+                     : std::min<Wide>(Wide(closed_below_) * geo_->pane + geo_->width + geo_->lateness,
+                                      kTimeMax);
+}
+
+void PaneWindow::Closing(int64_t wm, absl::FunctionRef<void(const WindowView&)> visit) const {
+  if (geo_->sliding) return;
+  WalkClosing(LastClosing(wm), [&](const WindowView& view, Wide) { visit(view); });
+}
+
+Wide PaneWindow::LastClosing(int64_t wm) const {
+  // Window j covers panes [j, j + r) and closes once wm >= end + lateness.
+  // At wm = INT64_MAX every window closes: close times saturate there.
+  return wm == kTimeMax ? Wide(kTimeMax)
+                        : FloorDiv(Wide(wm) - geo_->lateness - geo_->width, geo_->pane);
+}
+
+template <class F>
+void PaneWindow::WalkClosing(Wide jmax, F&& visit) const {
   const Wide r = geo_->panes_per_window;
   Wide next = Wide(closed_below_);  // first window not yet closed
   WindowView view;
@@ -75,19 +128,17 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
         view.moments.Merge(panes_[m].moments);
         view.sketches.push_back(&panes_[m].sketch);
       }
-      emit(view);
+      visit(static_cast<const WindowView&>(view), j);
     }
     next = std::max(next, j);
     if (next > jmax) break;
   }
-  while (!panes_.empty() && Wide(panes_.front().index) <= jmax) panes_.pop_front();
-  closed_below_ = Saturate(jmax + 1);
-  // The next window, j = closed_below_, closes at its end plus lateness.
-  // (Close times past INT64_MAX saturate: such windows close at INT64_MAX.)
-  quiet_until_ = wm == kTimeMax
-                     ? Wide(kTimeMax) + 1
-                     : std::min<Wide>(Wide(closed_below_) * geo_->pane + geo_->width + geo_->lateness,
-                                      kTimeMax);
+}
+
+void PaneWindow::CloseThrough(Wide j) {
+  // A pane is done once the last window containing it (number = its index) is.
+  while (!panes_.empty() && Wide(panes_.front().index) <= j) panes_.pop_front();
+  if (j >= Wide(closed_below_)) closed_below_ = Saturate(j + 1);
 }
 
 void PaneWindow::Current(int64_t wm, WindowView* view) const {

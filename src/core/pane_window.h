@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
-#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "core/memory.h"
@@ -47,7 +46,7 @@ struct WindowView {
   int64_t start;
   int64_t end;
   Moments moments;
-  std::vector<const Sketch*> sketches;  // their union is the window's sketch
+  ScratchVector<const Sketch*> sketches;  // their union is the window's sketch
   // Set instead of sketches for small count windows: quantiles are exact,
   // from the window's values.
   const class CountWindow* exact = nullptr;
@@ -66,9 +65,20 @@ class PaneWindow {
   // True if pane `pane_index` can still receive values.
   bool PaneOpen(int64_t pane_index) const;
 
+  // Two-phase ingest: a push first creates (empty) every pane its values
+  // need and reserves their sketches; Add/AddRun then allocate nothing. A
+  // push that fails before applying drops the empty panes again.
+  void ReservePane(int64_t pane_index) { PaneFor(pane_index); }
+  Pane& PaneAt(int64_t pane_index);  // the pane must exist
+  void UndoReservations() noexcept;
+
   // Moves to watermark wm: slides or closes windows, calling `emit` for each
-  // closed TUMBLING/HOPPING window that holds values, oldest first.
+  // closed TUMBLING/HOPPING window that holds values, oldest first. `emit`
+  // may throw: the windows before it stay closed and emitted, that one and
+  // the later ones stay open (the state is whole either way).
   void Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> emit);
+  // The windows Advance(wm) would emit, changing nothing (TUMBLING/HOPPING).
+  void Closing(int64_t wm, absl::FunctionRef<void(const WindowView&)> visit) const;
 
   // The window reads describe at watermark wm (the series advanced to wm).
   void Current(int64_t wm, WindowView* view) const;
@@ -86,6 +96,11 @@ class PaneWindow {
 
  private:
   Pane& PaneFor(int64_t index);
+  // Windows up to this number close at watermark wm.
+  Wide LastClosing(int64_t wm) const;
+  template <class F>
+  void WalkClosing(Wide jmax, F&& visit) const;  // visit(view, window number)
+  void CloseThrough(Wide j);
 
   const PaneGeometry* geo_;
   const MemoryScope* scope_;

@@ -36,6 +36,7 @@ void BucketStore::Free(const MemoryScope& scope) noexcept {
   offset_ = 0;
   size_ = cap_ = 0;
   dense_ = false;
+  pending_ = 0;
   total_ = 0;
 }
 
@@ -85,6 +86,7 @@ void BucketStore::MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
   size_ = static_cast<uint32_t>(n);
   cap_ = 0;
   dense_ = true;
+  pending_ = 0;
 }
 
 bool BucketStore::DenseFits(int32_t lo, int32_t hi) const {
@@ -106,11 +108,11 @@ bool BucketStore::CoverDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
   return true;
 }
 
-void BucketStore::MakeSparse(const MemoryScope& scope) {
+void BucketStore::MakeSparse(const MemoryScope& scope, uint64_t extra) {
   uint32_t k = 0;
   ForEach([&](int32_t, uint64_t) { ++k; });
-  uint32_t cap = std::max(kSparseMax, k * 2);
-  auto* fresh = static_cast<Entry*>(scope.Allocate(size_t{cap} * sizeof(Entry)));
+  uint64_t cap = std::max<uint64_t>({kSparseMax, uint64_t{k} * 2, k + extra});
+  auto* fresh = static_cast<Entry*>(scope.Allocate(cap * sizeof(Entry)));
   uint32_t m = 0;
   ForEach([&](int32_t i, uint64_t c) {
     // A dense bucket above 2^32 cannot be sparse; such stores never get here
@@ -121,8 +123,65 @@ void BucketStore::MakeSparse(const MemoryScope& scope) {
   buf_ = fresh;
   offset_ = 0;
   size_ = m;
-  cap_ = cap;
+  cap_ = static_cast<uint32_t>(cap);
   dense_ = false;
+}
+
+void BucketStore::GrowSparse(uint64_t need, const MemoryScope& scope) {
+  // Doubling up to kSparseMax (then dense takes over), doubling past it only
+  // for stores too wide to be dense.
+  uint64_t cap = cap_ == 0 ? 4 : (size_ < kSparseMax ? std::min<uint64_t>(cap_ * 2, kSparseMax)
+                                                       : uint64_t{cap_} * 2);
+  cap = std::max(cap, need);
+  auto* fresh = static_cast<Entry*>(scope.Allocate(cap * sizeof(Entry)));
+  if (size_) std::memcpy(fresh, buf_, size_ * sizeof(Entry));
+  scope.Deallocate(buf_);
+  buf_ = fresh;
+  cap_ = static_cast<uint32_t>(cap);
+}
+
+uint32_t BucketStore::CountMissing(const int32_t* idx, size_t n) const {
+  uint32_t missing = 0;
+  const Entry* e = Sparse();
+  for (size_t k = 0; k < n; ++k) {
+    uint32_t at = Find(idx[k]);
+    missing += at == size_ || e[at].index != idx[k];
+  }
+  return missing;
+}
+
+void BucketStore::Reserve(int32_t lo, int32_t hi, uint64_t distinct, uint64_t n,
+                          const MemoryScope& scope) {
+  if (n == 0 || Covers(lo, hi)) return;
+  if (dense_) {
+    if (DenseFits(lo, hi)) {
+      MakeDense(lo, hi, scope);  // still covers what earlier reservations covered
+      return;
+    }
+    // Far-away buckets (see AddSlow): back to sparse entries, with room for
+    // these and for any empty bucket of the dense range, which values this
+    // call reserved earlier may still fill.
+    uint64_t zeros = 0;
+    for (uint32_t k = 0; k < size_; ++k) zeros += Dense()[k] == 0;
+    MakeSparse(scope, distinct + zeros);
+    pending_ = static_cast<uint32_t>(std::min<uint64_t>(distinct + zeros, UINT32_MAX));
+    return;
+  }
+  uint64_t need = uint64_t{size_} + pending_ + distinct;
+  // Turning dense now would not cover buckets reserved earlier in this call
+  // (their range is not kept), so a store with pending entries stays sparse
+  // until the call ends. Sparse counts are 32-bit: near that, go dense.
+  bool sparse = pending_ > 0 ||
+                (total_ + n < (uint64_t{1} << 31) &&
+                 (!DenseFits(lo, hi) || (need <= kSparseMax && n < kSparseMax)));
+  if (!sparse) {
+    // Many values at once go dense right away (what adding them one by one
+    // would reach anyway, without the regrowing).
+    MakeDense(lo, hi, scope);
+    return;
+  }
+  if (need > cap_) GrowSparse(need, scope);
+  pending_ = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{pending_} + distinct, UINT32_MAX));
 }
 
 void BucketStore::AddSlow(int32_t i, uint64_t n, const MemoryScope& scope) {
@@ -145,15 +204,12 @@ void BucketStore::AddSlow(int32_t i, uint64_t n, const MemoryScope& scope) {
       total_ += n;
       return;
     }
-  } else if ((size_ < kSparseMax || !DenseFits(i, i)) && n <= UINT32_MAX) {
+  } else if (n <= UINT32_MAX &&
+             (size_ < cap_ || size_ < kSparseMax || !DenseFits(i, i))) {
+    // Room reserved (or kept) in place first: a reserved add never allocates.
     if (size_ == cap_) {
-      uint32_t cap = cap_ == 0 ? 4 : (size_ < kSparseMax ? std::min(cap_ * 2, kSparseMax) : cap_ * 2);
-      auto* fresh = static_cast<Entry*>(scope.Allocate(cap * sizeof(Entry)));
-      if (size_) std::memcpy(fresh, e, size_ * sizeof(Entry));
-      scope.Deallocate(buf_);
-      buf_ = fresh;
-      cap_ = cap;
-      e = fresh;
+      GrowSparse(size_ + 1, scope);
+      e = Sparse();
     }
     std::memmove(e + k + 1, e + k, (size_ - k) * sizeof(Entry));
     e[k] = Entry{i, static_cast<uint32_t>(n)};
@@ -200,7 +256,7 @@ bool BucketStore::NonZeroRange(int32_t* lo, int32_t* hi) const {
 void BucketStore::MergeFrom(const BucketStore& o, const MemoryScope& scope) {
   int32_t lo, hi;
   if (!o.NonZeroRange(&lo, &hi)) return;
-  if (o.dense_ || dense_) CoverDense(lo, hi, scope);
+  if (dense_ && !Covers(lo, hi)) CoverDense(lo, hi, scope);
   o.ForEach([&](int32_t i, uint64_t c) { Add(i, c, scope); });
 }
 
@@ -250,10 +306,9 @@ void Sketch::AddSpan(const double* x, size_t n, const SketchMapping& map) {
   for (size_t base = 0; base < n; base += kChunk) {
     size_t m = std::min(kChunk, n - base);
     BucketIndexRange r = ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
-    // Common case: every value positive and the store dense (or about to
-    // be): one range check per chunk, then plain increments.
-    if (r.all_positive && (pos_.dense() || m >= BucketStore::kSparseMax) &&
-        pos_.CoverDense(r.lo, r.hi, *scope_)) {
+    // Common case (the store reserved for these values): every value
+    // positive and the store dense over them: plain increments.
+    if (r.all_positive && pos_.Covers(r.lo, r.hi)) {
       pos_.AddUncheckedSpan(idx, m);
       continue;
     }
@@ -267,6 +322,87 @@ void Sketch::AddSpan(const double* x, size_t n, const SketchMapping& map) {
         ++zero_;
       }
     }
+  }
+}
+
+void Sketch::Reserve(const double* x, size_t n, const SketchMapping& map) {
+  // Per sign: the bucket range, the count, and how many buckets may be new.
+  struct Need {
+    int32_t lo = std::numeric_limits<int32_t>::max();
+    int32_t hi = std::numeric_limits<int32_t>::min();
+    uint64_t n = 0;
+    void Take(int32_t i) {
+      lo = std::min(lo, i);
+      hi = std::max(hi, i);
+      ++n;
+    }
+  };
+  Need need[2];  // [0] positive, [1] negative
+  BucketStore* store[2] = {&pos_, &neg_};
+  constexpr size_t kExact = 32;
+  if (n <= kExact) {
+    // Few values (the keyed path): count the new buckets exactly, so quiet
+    // sparse stores stay sparse.
+    int32_t idx[2][kExact];
+    for (size_t k = 0; k < n; ++k) {
+      if (x[k] >= kMinIndexable || x[k] <= -kMinIndexable) {
+        int s = x[k] < 0;
+        int32_t i = map.Index(x[k]);
+        idx[s][need[s].n] = i;
+        need[s].Take(i);
+      }
+    }
+    for (int s = 0; s < 2; ++s) {
+      if (need[s].n == 0 || store[s]->Covers(need[s].lo, need[s].hi)) continue;
+      int32_t* b = idx[s];
+      size_t m = static_cast<size_t>(need[s].n);
+      std::sort(b, b + m);
+      m = static_cast<size_t>(std::unique(b, b + m) - b);
+      uint64_t distinct = store[s]->dense() ? m : store[s]->CountMissing(b, m);
+      store[s]->Reserve(need[s].lo, need[s].hi, distinct, need[s].n, *scope_);
+    }
+    return;
+  }
+  // Many values: the index is monotone in |x|, so min and max give the range
+  // when every value has one sign.
+  double mn = x[0], mx = x[0];
+  for (size_t k = 1; k < n; ++k) {
+    mn = x[k] < mn ? x[k] : mn;
+    mx = x[k] > mx ? x[k] : mx;
+  }
+  if (mn >= kMinIndexable) {
+    need[0].lo = map.Index(mn);
+    need[0].hi = map.Index(mx);
+    need[0].n = n;
+  } else if (mx <= -kMinIndexable) {
+    need[1].lo = map.Index(mx);
+    need[1].hi = map.Index(mn);
+    need[1].n = n;
+  } else {
+    for (size_t k = 0; k < n; ++k) {
+      if (x[k] >= kMinIndexable) {
+        need[0].Take(map.Index(x[k]));
+      } else if (x[k] <= -kMinIndexable) {
+        need[1].Take(map.Index(x[k]));
+      }
+    }
+  }
+  for (int s = 0; s < 2; ++s) {
+    if (need[s].n == 0) continue;
+    uint64_t span = static_cast<uint64_t>(int64_t{need[s].hi} - need[s].lo + 1);
+    store[s]->Reserve(need[s].lo, need[s].hi, std::min(need[s].n, span), need[s].n, *scope_);
+  }
+}
+
+void Sketch::ReserveMerge(const Sketch& o) {
+  const BucketStore* from[2] = {&o.pos_, &o.neg_};
+  BucketStore* to[2] = {&pos_, &neg_};
+  for (int s = 0; s < 2; ++s) {
+    int32_t lo, hi;
+    if (!from[s]->NonZeroRange(&lo, &hi)) continue;
+    uint64_t buckets = 0;
+    from[s]->ForEach([&](int32_t, uint64_t) { ++buckets; });
+    to[s]->Reserve(lo, hi, buckets, from[s]->total(), *scope_);
   }
 }
 
@@ -294,6 +430,11 @@ void Sketch::RemoveSpan(const double* x, size_t n, const SketchMapping& map) {
 }
 
 void Sketch::MergeFrom(const Sketch& o) {
+  ReserveMerge(o);
+  MergeReserved(o);
+}
+
+void Sketch::MergeReserved(const Sketch& o) {
   pos_.MergeFrom(o.pos_, *scope_);
   neg_.MergeFrom(o.neg_, *scope_);
   zero_ += o.zero_;

@@ -45,12 +45,11 @@ class BucketStore {
   BucketStore(const BucketStore&) = delete;
   BucketStore& operator=(const BucketStore&) = delete;
   void Swap(BucketStore& o) noexcept {
-    std::swap(buf_, o.buf_);
-    std::swap(offset_, o.offset_);
-    std::swap(size_, o.size_);
-    std::swap(cap_, o.cap_);
-    std::swap(dense_, o.dense_);
-    std::swap(total_, o.total_);
+    BucketStore t;
+    t.Assign(*this);
+    Assign(o);
+    o.Assign(t);
+    t.buf_ = nullptr;
   }
 
   void Free(const MemoryScope& scope) noexcept;
@@ -62,6 +61,19 @@ class BucketStore {
     }
     AddSlow(i, n, scope);
   }
+  // Makes room for n more counts in at most `distinct` buckets not stored
+  // yet, all in [lo, hi], on top of what this call reserved before (a push
+  // reserves every run before it applies any): adding them then allocates
+  // nothing. Changes only the representation, never a count.
+  void Reserve(int32_t lo, int32_t hi, uint64_t distinct, uint64_t n, const MemoryScope& scope);
+  // Ends this call's reservations (after applying them, or when undoing).
+  void ClearPending() { pending_ = 0; }
+  bool Covers(int32_t lo, int32_t hi) const {
+    return dense_ && lo >= offset_ && hi < offset_ + static_cast<int32_t>(size_);
+  }
+  // Sparse only: buckets among idx[0..n) (sorted, unique) not stored yet.
+  uint32_t CountMissing(const int32_t* idx, size_t n) const;
+
   // Precondition: at least n counted at i.
   void Remove(int32_t i, uint64_t n);
   uint64_t total() const { return total_; }
@@ -150,16 +162,28 @@ class BucketStore {
   uint32_t Find(int32_t i) const;  // sparse: first entry with index >= i
   void AddSlow(int32_t i, uint64_t n, const MemoryScope& scope);
   void MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope);
-  void MakeSparse(const MemoryScope& scope);
+  void MakeSparse(const MemoryScope& scope, uint64_t extra = 0);
+  void GrowSparse(uint64_t need, const MemoryScope& scope);
   bool DenseFits(int32_t lo, int32_t hi) const;
+  void Assign(const BucketStore& o) {
+    buf_ = o.buf_;
+    offset_ = o.offset_;
+    size_ = o.size_;
+    cap_ = o.cap_;
+    dense_ = o.dense_;
+    pending_ = o.pending_;
+    total_ = o.total_;
+  }
 
   void* buf_ = nullptr;
-  int32_t offset_ = 0;  // dense: index of buf_[0]
-  uint32_t size_ = 0;   // dense: buckets in buf_; sparse: entries used
-  uint32_t cap_ = 0;    // sparse: entries allocated
-  bool dense_ = false;
+  int32_t offset_ = 0;     // dense: index of buf_[0]
+  uint32_t size_ = 0;      // dense: buckets in buf_; sparse: entries used
+  uint32_t cap_ : 31 = 0;  // sparse: entries allocated
+  uint32_t dense_ : 1 = 0;
+  uint32_t pending_ = 0;   // sparse: new entries reserved by the current call
   uint64_t total_ = 0;
 };
+static_assert(sizeof(BucketStore) == 32, "one per sign in every pane: keep it small");
 
 class Sketch {
  public:
@@ -189,10 +213,30 @@ class Sketch {
       --zero_;
     }
   }
+  // Reserve, then Add/AddSpan of the same values allocates nothing (the
+  // two-phase push: every allocation happens before any state changes).
+  void Reserve(const double* x, size_t n, const SketchMapping& map);
+  void ReserveOne(double x, const SketchMapping& map) {
+    if (x >= kMinIndexable) {
+      int32_t i = map.Index(x);
+      if (!pos_.Covers(i, i)) pos_.Reserve(i, i, pos_.dense() ? 1 : pos_.CountMissing(&i, 1), 1, *scope_);
+    } else if (x <= -kMinIndexable) {
+      int32_t i = map.Index(x);
+      if (!neg_.Covers(i, i)) neg_.Reserve(i, i, neg_.dense() ? 1 : neg_.CountMissing(&i, 1), 1, *scope_);
+    }
+  }
+  // Makes MergeFrom(o) allocation-free.
+  void ReserveMerge(const Sketch& o);
+  void ClearPending() {
+    pos_.ClearPending();
+    neg_.ClearPending();
+  }
   void AddSpan(const double* x, size_t n, const SketchMapping& map);
   void RemoveSpan(const double* x, size_t n, const SketchMapping& map);
 
   void MergeFrom(const Sketch& o);
+  // MergeFrom after ReserveMerge(o): allocates nothing.
+  void MergeReserved(const Sketch& o);
   void Clear();
 
   uint64_t count() const { return pos_.total() + neg_.total() + zero_; }

@@ -515,31 +515,26 @@ class StateReader {
       int64_t last_event = in.I64("last_event");
       uint64_t last_touch = in.U64("last_touch");
       Series* s = nullptr;
-      bool fresh = true;  // the series did not exist in the target before
       if (target != nullptr) {
-        s = target->Find(key);
-        fresh = s == nullptr;
-        if (s == nullptr) {
-          s = target->NewSeries(key);
-          try {
-            s->SetName({reinterpret_cast<const char*>(name), name_len});
-            target->ShardOf(key).map.emplace(key, s);
-          } catch (...) {
-            target->DeleteSeries(s);
-            throw;
-          }
-          if (key != kOverflowKey) target->live_keys_.fetch_add(1);
+        s = target->NewSeries(key);
+        try {
+          s->SetName({reinterpret_cast<const char*>(name), name_len});
+          target->ShardOf(key).map.emplace(key, s);
+        } catch (...) {
+          target->DeleteSeries(s);
+          throw;
         }
-        s->late += late;
-        s->rejected += rejected;
-        if (total > 0 && (s->total == 0 || last_event > s->last_event)) s->last_event = last_event;
-        s->total += total;
-        s->last_touch = std::max(s->last_touch, last_touch);
+        if (key != kOverflowKey) target->live_keys_.fetch_add(1);
+        s->late = late;
+        s->rejected = rejected;
+        s->last_event = last_event;
+        s->total = total;
+        s->last_touch = last_touch;
       }
       if (c.kind == WindowKind::kCount) {
         ReadCountWindow(in, c, s, target);
       } else {
-        ReadPanes(in, c, s, target, fresh);
+        ReadPanes(in, c, s, target);
       }
     }
     uint64_t nqueue = in.U64("queued window count");
@@ -559,11 +554,9 @@ class StateReader {
         ClosedWindow w{key, st, Sketch(&target->scope_)};
         LoadSketch(sv, &w.sketch);
         absl::MutexLock lock(&target->queue_mu_);
-        if (target->queue_.size() >= target->config_.max_pending_windows) {
-          target->queue_.pop_front();
-          ++target->dropped_windows_;
-        }
-        target->queue_.push_back(std::move(w));
+        target->queue_.Reserve(1);
+        target->queue_.PushReserved(std::move(w), target->config_.max_pending_windows,
+                                    &target->dropped_windows_);
       }
     }
   }
@@ -589,19 +582,10 @@ class StateReader {
     }
     if (target == nullptr) return;
     Sketch* sketch = c.quantiles && !s->count->small() ? &s->count_sketch : nullptr;
-    if (s->count->total() == 0) {
-      s->count->Restore(values.data(), n, wtotal, sketch, target->mapping_, s->scope);
-    } else {
-      // Merging count windows: the source's values arrive after ours.
-      s->count->Push(values.data(), n, sketch, target->mapping_, s->scope);
-    }
+    s->count->Restore(values.data(), n, wtotal, sketch, target->mapping_, s->scope);
   }
 
-  // Into a fresh series the panes and bound are copied. Into an existing one
-  // (merge) the target's bound stays: panes it has already closed cannot
-  // take values any more, so the source's values for them count as late
-  // (left out, like any late value) instead of vanishing.
-  static void ReadPanes(Source& in, const Config& c, Series* s, Aggregator* target, bool fresh) {
+  static void ReadPanes(Source& in, const Config& c, Series* s, Aggregator* target) {
     int64_t closed_below = in.I64("closed_below");
     uint32_t npanes = in.U32("pane count");
     const IndexRange valid(SketchMapping(c.relative_accuracy));
@@ -620,33 +604,21 @@ class StateReader {
       }
       prev = index;
       Moments m = ReadMoments(in, "pane moments");
+      // Panes exist only with values (a push that fails drops the empty
+      // ones it made), so an empty one is not something we wrote.
+      if (m.count == 0) Fail(Status::kCorrupt, "pane %d is empty", index);
       SketchView sv = ReadSketch(in, valid, "pane sketch");
       if (c.quantiles ? sv.total != m.count : sv.total != 0) {
         Fail(Status::kCorrupt, "pane %d: sketch holds %u values, moments count %u", index,
              sv.total, m.count);
       }
       if (target == nullptr) continue;
-      PaneWindow& pw = *s->panes;
-      if (!fresh && index < pw.closed_below()) {
-        s->late += m.count;
-        s->total -= std::min(s->total, m.count);
-        continue;
-      }
-      auto& panes = pw.mutable_panes();
-      auto it = std::lower_bound(panes.begin(), panes.end(), index,
-                                 [](const Pane& p, int64_t i) { return p.index < i; });
-      if (it != panes.end() && it->index == index) {
-        it->moments.Merge(m);
-        Sketch tmp(&s->scope);
-        LoadSketch(sv, &tmp);
-        it->sketch.MergeFrom(tmp);
-      } else {
-        it = panes.insert(it, Pane{index, m, Sketch(&s->scope)});
-        LoadSketch(sv, &it->sketch);
-      }
+      auto& panes = s->panes->mutable_panes();
+      panes.push_back(Pane{index, m, Sketch(&s->scope)});
+      LoadSketch(sv, &panes.back().sketch);
     }
     if (target == nullptr) return;
-    if (fresh) s->panes->set_closed_below(closed_below);
+    s->panes->set_closed_below(closed_below);
   }
 };
 
@@ -675,37 +647,31 @@ Parsed Validate(const uint8_t* buf, size_t len) {
 
 class StateApplier {
  public:
-  static void SetHandle(Aggregator* a, const StateReader::Handle& h, bool merge) {
+  static void SetHandle(Aggregator* a, const StateReader::Handle& h) {
     if (h.has_wm) a->RaiseWatermark(h.wm);
-    if (merge) {
-      uint64_t clock = a->clock_.load();
-      while (h.clock > clock && !a->clock_.compare_exchange_weak(clock, h.clock)) {
-      }
-      int mode = a->timestamp_mode_.load();
-      if (mode == 0) a->timestamp_mode_.store(static_cast<int>(h.mode));
-      a->tick_.store(std::max(a->tick_.load(), h.tick));
-      absl::MutexLock lock(&a->queue_mu_);
-      a->dropped_windows_ += h.dropped;
-    } else {
-      a->clock_.store(h.clock);
-      a->timestamp_mode_.store(static_cast<int>(h.mode));
-      a->tick_.store(h.tick);
-      absl::MutexLock lock(&a->queue_mu_);
-      a->dropped_windows_ = h.dropped;
-    }
+    a->clock_.store(h.clock);
+    a->timestamp_mode_.store(static_cast<int>(h.mode));
+    a->tick_.store(h.tick);
+    absl::MutexLock lock(&a->queue_mu_);
+    a->dropped_windows_ = h.dropped;
+  }
+
+  // A new handle from validated bytes.
+  static Aggregator* Build(const Parsed& p, const uint8_t* buf, size_t len, bool thread_safe) {
+    Config c = p.config;
+    c.thread_safe = thread_safe;
+    std::unique_ptr<Aggregator, void (*)(Aggregator*)> a(Aggregator::Create(c),
+                                                        &Aggregator::Destroy);
+    SetHandle(a.get(), p.handle);
+    Source in(buf + p.body_offset, len - p.body_offset);
+    StateReader::ReadBody(in, c, a.get());
+    return a.release();
   }
 };
 
 Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe) {
   Parsed p = Validate(buf, len);
-  Config c = p.config;
-  c.thread_safe = thread_safe;
-  std::unique_ptr<Aggregator, void (*)(Aggregator*)> a(Aggregator::Create(c),
-                                                      &Aggregator::Destroy);
-  StateApplier::SetHandle(a.get(), p.handle, false);
-  Source in(buf + p.body_offset, len - p.body_offset);
-  StateReader::ReadBody(in, c, a.get());
-  return a.release();
+  return StateApplier::Build(p, buf, len, thread_safe);
 }
 
 void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
@@ -718,6 +684,10 @@ void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
          p.config.pane_width, p.config.allowed_lateness, p.config.relative_accuracy,
          p.config.quantiles ? 1 : 0);
   }
+  // The state as a private handle first: building it can fail without
+  // touching dst, and merging it in is then two-phase (Aggregator::Merge).
+  std::unique_ptr<Aggregator, void (*)(Aggregator*)> src(
+      StateApplier::Build(p, buf, len, /*thread_safe=*/false), &Aggregator::Destroy);
   Aggregator::TableLock table(dst, true);
   int mode = dst->timestamp_mode_.load();
   if (mode != 0 && p.handle.mode != 0 && static_cast<uint32_t>(mode) != p.handle.mode) {
@@ -734,13 +704,7 @@ void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
     }
   }
   dst->account_.CheckRoom(len, "merging this state");
-  StateApplier::SetHandle(dst, p.handle, true);
-  Source in(buf + p.body_offset, len - p.body_offset);
-  StateReader::ReadBody(in, p.config, dst);
-  Aggregator::Watermark wm = dst->CurrentWatermark();
-  for (auto& shard : dst->shards_) {
-    for (auto& [key, s] : shard->map) dst->BringUpToDate(s, wm);
-  }
+  dst->Merge(*src);
 }
 
 void MergeHandles(Aggregator* dst, Aggregator& src) {
