@@ -8,6 +8,7 @@
 #include <mutex>
 #include <new>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -338,6 +339,26 @@ Series* Aggregator::Find(uint64_t key) {
   return it == sh.map.end() ? nullptr : it->second;
 }
 
+void Aggregator::MakeRoomForInsert(SeriesMap& map) {
+  // Abseil's raw_hash_set (Debian's 20220623) records the new capacity
+  // before it allocates, so a growing rehash that fails to allocate leaves
+  // the table corrupt. So an insert must never grow the table: with size+1
+  // at most 25/32 of a capacity above one group, a table out of free slots
+  // rehashes in place, without allocating. Growing happens here, into a new
+  // table; the allocation-failure tests cover every insert site.
+  const size_t cap = map.capacity();
+  if (cap > 16 && (map.size() + 1) * 32 <= cap * 25) return;
+  alignas(SeriesMap) unsigned char raw[sizeof(SeriesMap)];
+  auto* grown = new (raw) SeriesMap(map.get_allocator());
+  // If this throws, `grown` made only the failed allocation and owns
+  // nothing: it is abandoned, not destroyed (its destructor would trust the
+  // capacity it recorded).
+  grown->reserve(std::max<size_t>(2 * (map.size() + 1), 32));
+  for (auto& [key, s] : map) grown->emplace(key, s);  // reserved: no rehash
+  map.swap(*grown);
+  grown->~SeriesMap();
+}
+
 Series* Aggregator::NewSeries(uint64_t key) {
   void* mem = Allocate(&account_, sizeof(Series));
   try {
@@ -520,6 +541,8 @@ bool Aggregator::Resolve(const Batch& b, Work& w) {
     Series* last = nullptr;
     const uint32_t end = w.shard_begin[sh + 1];
     for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
+      // Keys scatter over a big table: ask for the slot a few keys ahead.
+      if (k + 8 < end) shard.map.prefetch(w.keys[w.order[k + 8]]);
       uint32_t i = w.order[k];
       uint64_t key = w.keys[i];
       if (last == nullptr || key != last_key) {
@@ -553,7 +576,7 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
             b.key_offsets[i + 1] - b.key_offsets[i]};
   };
   // New keys in batch order, first element of each; existing ones marked.
-  // (std::unordered_map: see SeriesMap.)
+  // (std::unordered_map: a failed insert leaves it whole; see MakeRoomForInsert.)
   std::unordered_map<uint64_t, uint32_t, std::hash<uint64_t>, std::equal_to<uint64_t>,
                      ScratchAllocator<std::pair<const uint64_t, uint32_t>>>
       fresh;
@@ -666,6 +689,7 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
       Series* s = NewSeries(key);
       try {
         if (key != kOverflowKey) s->SetName(name_of(fresh[key]));
+        MakeRoomForInsert(ShardOf(key).map);
         ShardOf(key).map.emplace(key, s);
       } catch (...) {
         DeleteSeries(s);
@@ -686,12 +710,14 @@ void Aggregator::ForEachRun(const Batch& b, const Work& w, size_t sh, F&& f) {
   // Agents ship points in bursts: consecutive accepted elements of one
   // series (and, for time windows, one pane) form one run, which goes in
   // through the vectorized span paths. Prepare and Commit walk the same runs.
+  constexpr uint32_t kAhead = 12;
   const int64_t* times = b.timestamps ? b.timestamps : w.times.data();
   const uint32_t end = w.shard_begin[sh + 1];
   for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
-    if (k + 4 < end) {
-      // The series a few elements ahead: its header now, its window next.
-      const Series* ahead = w.series[w.order[k + 4]];
+    if (k + kAhead < end) {
+      // The series some elements ahead: a miss to memory takes about as
+      // long as a dozen elements' work.
+      const Series* ahead = w.series[w.order[k + kAhead]];
       __builtin_prefetch(ahead);
       __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
       __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 128);
@@ -751,7 +777,6 @@ void Aggregator::Touch(Series* s, Work& w, const Watermark& start) {
   if (s->touch_epoch == w.epoch) return;
   w.touched.push_back(s);  // first: Undo must see every series it reserved in
   s->touch_epoch = w.epoch;
-  s->reserved = 0;
   // Windows the watermark closed before this batch are emitted before its
   // values land (pushes and advance leave that to the next call that looks).
   if (s->panes && !geometry_.sliding) BringUpToDate(s, start);
@@ -825,9 +850,9 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
                  Touch(s, w, start);
                  if (st != Work::kAccept) return;
                  if (s->count) {
-                   // Runs of one series add up: room for all of them.
-                   s->count->Reserve(uint64_t{s->reserved} + run, s->scope);
-                   s->reserved += run;
+                   s->count->Reserve(run, s->scope);  // runs of one series add up
+                   // The commit pass writes there: have it in cache by then.
+                   __builtin_prefetch(s->count->next_slot(), 1);
                    if (quantiles && !s->count->small()) {
                      if (run == 1) {
                        s->count_sketch.ReserveOne(b.values[i], mapping_);
@@ -858,8 +883,8 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
 
 void Aggregator::Undo(Work& w) noexcept {
   for (Series* s : w.touched) {
-    s->reserved = 0;
     if (s->count) {
+      s->count->EndReservation();
       s->count_sketch.ClearPending();
     } else {
       s->panes->UndoReservations();
@@ -868,9 +893,10 @@ void Aggregator::Undo(Work& w) noexcept {
 }
 
 void Aggregator::FinishSeries(Series* s, const Watermark& wm) noexcept {
-  s->reserved = 0;
   if (s->count) {
-    s->count_sketch.ClearPending();
+    s->count->EndReservation();
+    // (Small windows keep no sketch: leave its cache line alone.)
+    if (config_.quantiles && !s->count->small()) s->count_sketch.ClearPending();
   } else if (geometry_.sliding) {
     BringUpToDate(s, wm);  // slides out old panes; emits (allocates) nothing
   }
@@ -1085,6 +1111,7 @@ void Aggregator::Merge(Aggregator& src) {
       Series* s = NewSeries(key);
       try {
         s->SetName(it.from->name());
+        MakeRoomForInsert(ShardOf(key).map);
         ShardOf(key).map.emplace(key, s);
       } catch (...) {
         DeleteSeries(s);
@@ -1139,6 +1166,7 @@ void Aggregator::Merge(Aggregator& src) {
     for (Item& it : items) {
       if (it.to == nullptr || it.fresh) continue;
       if (it.to->count) {
+        it.to->count->EndReservation();
         it.to->count_sketch.ClearPending();
       } else {
         it.to->panes->UndoReservations();
@@ -1178,6 +1206,7 @@ void Aggregator::Merge(Aggregator& src) {
           to->count->Push(v, it.n, sketch, mapping_, to->scope);
         }
       }
+      to->count->EndReservation();
       to->count_sketch.ClearPending();
       continue;
     }

@@ -16,9 +16,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "core/config.h"
 #include "core/memory.h"
@@ -141,13 +141,9 @@ class Aggregator {
   static constexpr size_t kShards = size_t{1} << kShardBits;
 
  private:
-  // std::unordered_map, not absl::flat_hash_map: an insert that fails to
-  // allocate must leave the table as it was (the standard's strong
-  // guarantee); Abseil's raw_hash_set records its new capacity before
-  // allocating, so a failed rehash corrupts it.
   using SeriesMap =
-      std::unordered_map<uint64_t, Series*, std::hash<uint64_t>, std::equal_to<uint64_t>,
-                         ScopeAllocator<std::pair<const uint64_t, Series*>>>;
+      absl::flat_hash_map<uint64_t, Series*, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
+                          ScopeAllocator<std::pair<const uint64_t, Series*>>>;
   struct Shard {
     explicit Shard(const MemoryScope* scope) : map(ScopeAllocator<std::pair<const uint64_t, Series*>>(scope)) {}
     absl::Mutex mu;
@@ -196,6 +192,8 @@ class Aggregator {
   void RaiseWatermark(int64_t wm);
 
   Series* Find(uint64_t key);  // shard lock held by caller
+  // Call before each insert into a shard's map: see aggregator.cc.
+  static void MakeRoomForInsert(SeriesMap& map);
   Series* NewSeries(uint64_t key);
   void DeleteSeries(Series* s) noexcept;
   void EraseSeries(Series* s);  // table held exclusively

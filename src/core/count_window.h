@@ -15,6 +15,7 @@
 #ifndef WINDOWAGG_CORE_COUNT_WINDOW_H_
 #define WINDOWAGG_CORE_COUNT_WINDOW_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -40,10 +41,21 @@ class CountWindow {
   void Push(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
             const MemoryScope& scope);
 
-  // Grows the ring (and block stacks) for `more` values beyond those held,
-  // so Push/PushOne of them allocate nothing but the sketch's share (which
-  // Sketch::Reserve covers). The two-phase push calls it first.
-  void Reserve(uint64_t more, const MemoryScope& scope) { EnsureRing(total_ + more, scope); }
+  // Grows the ring (and block stacks) for `more` values on top of what the
+  // current call reserved before, so pushing them allocates nothing but the
+  // sketch's share (Sketch::Reserve). EndReservation when the call is done.
+  void Reserve(uint64_t more, const MemoryScope& scope) {
+    uint64_t pending = reserved_ + more;
+    uint64_t needed = std::min(total_ + pending, capacity_);
+    if (needed > ring_cap_ || (stack_cap_ == 0 && !small() && needed >= block_)) {
+      EnsureRing(needed, scope);
+    }
+    reserved_ = static_cast<uint32_t>(std::min<uint64_t>(pending, UINT32_MAX));
+  }
+  void EndReservation() { reserved_ = 0; }
+
+  // Where the next value goes (for prefetching ahead of a push).
+  const double* next_slot() const { return ring_ + head_; }
 
   // One value: the keyed path, where batches scatter over many series.
   void PushOne(double x, Sketch* sketch, const SketchMapping& map, const MemoryScope& scope);
@@ -73,6 +85,7 @@ class CountWindow {
 
   uint64_t capacity_;
   uint32_t block_;  // values per block, power of two
+  uint32_t reserved_ = 0;  // values the current call reserved room for
   uint64_t total_ = 0;
   uint64_t head_ = 0;  // ring position of the next value (total_ mod capacity_)
   double* ring_ = nullptr;

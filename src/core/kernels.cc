@@ -111,6 +111,33 @@ Moments SummarizeSpan(const double* x, size_t n) {
 }
 
 WINDOWAGG_MULTIVERSION
+MinMax SpanMinMax(const double* x, size_t n) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  V4 lo0 = Splat(kInf), lo1 = Splat(kInf), hi0 = Splat(-kInf), hi1 = Splat(-kInf);
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    V4 a = Load(x + i), b = Load(x + i + 4);
+    lo0 = Min(a, lo0);
+    lo1 = Min(b, lo1);
+    hi0 = Max(a, hi0);
+    hi1 = Max(b, hi1);
+  }
+  double lo[8], hi[8];
+  Spill(lo0, lo1, lo);
+  Spill(hi0, hi1, hi);
+  MinMax r{kInf, -kInf};
+  for (int k = 0; k < 8; ++k) {
+    r.min = lo[k] < r.min ? lo[k] : r.min;
+    r.max = hi[k] > r.max ? hi[k] : r.max;
+  }
+  for (; i < n; ++i) {
+    r.min = x[i] < r.min ? x[i] : r.min;
+    r.max = x[i] > r.max ? x[i] : r.max;
+  }
+  return r;
+}
+
+WINDOWAGG_MULTIVERSION
 size_t FindNonFinite(const double* x, size_t n) {
   // Branch-free scan in blocks; the exact index is found only on a hit.
   constexpr uint64_t kExp = 0x7FF0000000000000ull;

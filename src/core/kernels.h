@@ -13,6 +13,13 @@ namespace windowagg {
 // Index of the first NaN or +-Inf in x[0..n), or n if none.
 size_t FindNonFinite(const double* x, size_t n);
 
+// Smallest and largest of x[0..n) (n > 0, no NaN).
+struct MinMax {
+  double min;
+  double max;
+};
+MinMax SpanMinMax(const double* x, size_t n);
+
 // Length of the longest prefix of t with lo <= t[i] < hi and t
 // non-decreasing: the values that fall into one pane in arrival order.
 size_t SortedRunLength(const int64_t* t, size_t n, int64_t lo, int64_t hi);

@@ -45,10 +45,6 @@ struct Series {
   uint8_t* name_ = nullptr;
   uint32_t name_len_ = 0;
 
- public:
-  // COUNT windows: values the current push has reserved room for (next to
-  // name_len_, where it costs no padding).
-  uint32_t reserved = 0;
 };
 
 }  // namespace windowagg

@@ -365,11 +365,8 @@ void Sketch::Reserve(const double* x, size_t n, const SketchMapping& map) {
   }
   // Many values: the index is monotone in |x|, so min and max give the range
   // when every value has one sign.
-  double mn = x[0], mx = x[0];
-  for (size_t k = 1; k < n; ++k) {
-    mn = x[k] < mn ? x[k] : mn;
-    mx = x[k] > mx ? x[k] : mx;
-  }
+  const MinMax range = SpanMinMax(x, n);
+  const double mn = range.min, mx = range.max;
   if (mn >= kMinIndexable) {
     need[0].lo = map.Index(mn);
     need[0].hi = map.Index(mx);

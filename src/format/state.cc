@@ -519,6 +519,7 @@ class StateReader {
         s = target->NewSeries(key);
         try {
           s->SetName({reinterpret_cast<const char*>(name), name_len});
+          Aggregator::MakeRoomForInsert(target->ShardOf(key).map);
           target->ShardOf(key).map.emplace(key, s);
         } catch (...) {
           target->DeleteSeries(s);
