@@ -47,7 +47,11 @@
  *    allowed_lateness (saturating: bounds past INT64_MAX clamp to INT64_MAX);
  *    a closed window that received at least one value is queued per handle
  *    until the host polls it (aggregator_poll_windows); within one series,
- *    windows are queued in order of their start. Reads (aggregator_get_stats)
+ *    windows are queued in order of their start. A window joins the queue
+ *    when the handle next looks at its series after the watermark closed it
+ *    (a push to it, a read, poll, pending count or serialization), never
+ *    later than the next poll; its stats.watermark is the watermark that
+ *    closes it, min(end, INT64_MAX) + allowed_lateness (saturating). Reads (aggregator_get_stats)
  *    of a tumbling/hopping series describe the window containing the
  *    watermark that closes first: [e - D, e) with e the end of the pane
  *    (tumbling: window; hopping: slide) that contains the watermark.
@@ -113,7 +117,9 @@ enum {
   AGGREGATOR_EVALUE = 3,           /* NaN/Inf value under AGGREGATOR_NONFINITE_REJECT */
   AGGREGATOR_ENOTFOUND = 4,        /* unknown series key */
   AGGREGATOR_EBUFFER = 5,          /* output buffer too small; nothing written */
-  AGGREGATOR_ENOMEM = 6,           /* allocation failed; state unchanged */
+  AGGREGATOR_ENOMEM = 6,           /* allocation failed; state unchanged (every call:
+                                      a push or merge reserves all it needs before it
+                                      changes anything) */
   AGGREGATOR_EKEYLIMIT = 7,        /* max_keys reached under AGGREGATOR_KEYS_REJECT */
   AGGREGATOR_EMEMLIMIT = 8,        /* memory_limit reached; state unchanged */
   AGGREGATOR_ECORRUPT = 9,         /* serialized state is malformed */
@@ -248,7 +254,8 @@ AGGREGATOR_API int aggregator_push_named(aggregator* a, const double* values,
 AGGREGATOR_API uint64_t aggregator_key_hash(const void* bytes, size_t len);
 
 /* Advances the watermark to `watermark` (no effect if not larger): closes
- * tumbling/hopping windows, slides time windows, expires idle keys. */
+ * tumbling/hopping windows (queued by the next poll, read or push; see
+ * "Tumbling/hopping" above), slides time windows, expires idle keys. */
 AGGREGATOR_API int aggregator_advance(aggregator* a, int64_t watermark);
 
 /* ---- Reading ------------------------------------------------------------ */
