@@ -44,7 +44,6 @@ struct Series {
  private:
   uint8_t* name_ = nullptr;
   uint32_t name_len_ = 0;
-
 };
 
 }  // namespace windowagg

@@ -25,12 +25,7 @@ constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 aggregator_config Config(uint32_t kind, int64_t size, int64_t slide = 0, int64_t lateness = 0) {
-  aggregator_config c = tu::default_config();
-  c.window_kind = kind;
-  c.window_size = size;
-  c.slide = slide;
-  c.allowed_lateness = lateness;
-  return c;
+  return tu::window_config(kind, size, slide, lateness);
 }
 
 std::vector<uint8_t> Serialize(aggregator* a) {

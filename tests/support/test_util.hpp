@@ -51,6 +51,17 @@ inline aggregator_config default_config() {
   return c;
 }
 
+// Defaults plus a window geometry.
+inline aggregator_config window_config(uint32_t kind, int64_t size, int64_t slide = 0,
+                                       int64_t lateness = 0) {
+  aggregator_config c = default_config();
+  c.window_kind = kind;
+  c.window_size = size;
+  c.slide = slide;
+  c.allowed_lateness = lateness;
+  return c;
+}
+
 inline Handle make(const aggregator_config& c) {
   aggregator* a = nullptr;
   int rc = aggregator_create(&c, &a);
