@@ -427,6 +427,12 @@ void WindowQueue::pop_front() noexcept {
   if (++head_ == v_.size()) {
     v_.clear();
     head_ = 0;
+    if (v_.capacity() > 1024) {
+      // Drained after a burst: give the room back (an empty vector
+      // allocates nothing, so this cannot throw).
+      std::vector<ClosedWindow, ScopeAllocator<ClosedWindow>> empty(v_.get_allocator());
+      v_.swap(empty);
+    }
   } else if (head_ >= 32 && head_ * 2 >= v_.size()) {
     Compact();
   }
