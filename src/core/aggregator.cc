@@ -825,13 +825,11 @@ void Aggregator::PrepareSingle(Series* s, const Batch& b, Work& w) {
     return;
   }
   PaneWindow& pw = *s->panes;
-  ForEachPaneRun(w, [&](size_t, size_t, int64_t p, int64_t) {
-    if (pw.PaneOpen(p)) pw.ReservePane(p);
-  });
-  if (!config_.quantiles) return;
-  // Once every pane exists: inserting one moves the others.
+  const bool quantiles = config_.quantiles;
   ForEachPaneRun(w, [&](size_t i, size_t run, int64_t p, int64_t) {
-    if (pw.PaneOpen(p)) pw.PaneAt(p).sketch.Reserve(v + i, run, mapping_);
+    if (!pw.PaneOpen(p)) return;
+    Pane& pane = pw.ReservePane(p);
+    if (quantiles) pane.sketch.Reserve(v + i, run, mapping_);
   });
 }
 
@@ -867,22 +865,15 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
                      }
                    }
                  } else if (s->panes->PaneOpen(pane)) {
-                   s->panes->ReservePane(pane);
-                 }
-               });
-    if (quantiles && config_.kind != WindowKind::kCount) {
-      // Sketches once every pane of the push exists (an insert moves panes).
-      ForEachRun(b, w, sh,
-                 [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t, uint8_t st) {
-                   if (st != Work::kAccept || !s->panes->PaneOpen(pane)) return;
-                   Sketch& sketch = s->panes->PaneAt(pane).sketch;
+                   Sketch& sketch = s->panes->ReservePane(pane).sketch;
+                   if (!quantiles) return;
                    if (run == 1) {
                      sketch.ReserveOne(b.values[i], mapping_);
                    } else {
                      sketch.Reserve(b.values + i, run, mapping_);
                    }
-                 });
-    }
+                 }
+               });
   }
   w.touched_begin[kShards] = static_cast<uint32_t>(w.touched.size());
 }
@@ -891,7 +882,7 @@ void Aggregator::Undo(Work& w) noexcept {
   for (Series* s : w.touched) {
     if (s->count) {
       s->count->EndReservation();
-      s->count_sketch.ClearPending();
+      s->count_sketch.UndoReservations();
     } else {
       s->panes->UndoReservations();
     }
@@ -1141,23 +1132,14 @@ void Aggregator::Merge(Aggregator& src) {
         const CountWindow& c = *it.to->count;
         bool whole = c.total() == 0 && it.from->count->total() != it.n;
         it.to->count->Reserve(whole ? c.capacity() : it.n, it.to->scope);
+        if (quantiles && !c.small() && it.n > 0) {
+          it.to->count_sketch.Reserve(values.data() + it.values_at, it.n, mapping_);
+        }
       } else {
         for (const Pane& p : it.from->panes->panes()) {
-          if (takes(it, p)) it.to->panes->ReservePane(p.index);
-        }
-      }
-    }
-    if (quantiles) {
-      // Sketch room once every pane exists (creating one moves the others).
-      for (Item& it : items) {
-        if (it.to->count) {
-          if (!it.to->count->small() && it.n > 0) {
-            it.to->count_sketch.Reserve(values.data() + it.values_at, it.n, mapping_);
-          }
-          continue;
-        }
-        for (const Pane& p : it.from->panes->panes()) {
-          if (takes(it, p)) it.to->panes->PaneAt(p.index).sketch.ReserveMerge(p.sketch);
+          if (!takes(it, p)) continue;
+          Pane& into = it.to->panes->ReservePane(p.index);
+          if (quantiles) into.sketch.ReserveMerge(p.sketch);
         }
       }
     }
@@ -1173,7 +1155,7 @@ void Aggregator::Merge(Aggregator& src) {
       if (it.to == nullptr || it.fresh) continue;
       if (it.to->count) {
         it.to->count->EndReservation();
-        it.to->count_sketch.ClearPending();
+        it.to->count_sketch.UndoReservations();
       } else {
         it.to->panes->UndoReservations();
       }

@@ -31,7 +31,7 @@ void PaneWindow::UndoReservations() noexcept {
   // Panes hold values from the moment they are created, except the ones a
   // failed push created: those are the empty ones.
   for (size_t k = panes_.size(); k-- > 0;) {
-    panes_[k].sketch.ClearPending();
+    panes_[k].sketch.UndoReservations();
     if (panes_[k].moments.count == 0) panes_.erase(panes_.begin() + static_cast<ptrdiff_t>(k));
   }
 }

@@ -67,8 +67,9 @@ class PaneWindow {
 
   // Two-phase ingest: a push first creates (empty) every pane its values
   // need and reserves their sketches; Add/AddRun then allocate nothing. A
-  // push that fails before applying drops the empty panes again.
-  void ReservePane(int64_t pane_index) { PaneFor(pane_index); }
+  // push that fails before applying drops the empty panes again. (Creating
+  // a pane may move others; what a reservation made moves with them.)
+  Pane& ReservePane(int64_t pane_index) { return PaneFor(pane_index); }
   Pane& PaneAt(int64_t pane_index);  // the pane must exist
   void UndoReservations() noexcept;
 

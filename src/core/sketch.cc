@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace windowagg {
@@ -59,12 +60,7 @@ void BucketStore::MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
   // grew so a drifting range does not reallocate on every new bucket.
   int64_t new_lo = lo, new_hi = hi;
   int32_t cur_lo, cur_hi;
-  bool any = NonZeroRange(&cur_lo, &cur_hi);
-  if (dense_ && size_ != 0) {
-    cur_lo = offset_;
-    cur_hi = offset_ + static_cast<int32_t>(size_) - 1;
-    any = true;
-  }
+  bool any = StoredRange(&cur_lo, &cur_hi);
   if (any) {
     int64_t span = int64_t{cur_hi} - cur_lo + 1;
     int64_t slack = std::max<int64_t>(8, span / 2);
@@ -89,12 +85,22 @@ void BucketStore::MakeDense(int32_t lo, int32_t hi, const MemoryScope& scope) {
   pending_ = 0;
 }
 
+bool BucketStore::StoredRange(int32_t* lo, int32_t* hi) const {
+  if (size_ == 0) return false;
+  if (dense_) {
+    *lo = offset_;
+    *hi = offset_ + static_cast<int32_t>(size_) - 1;
+  } else {
+    // Every entry, the empty ones a reservation made included.
+    *lo = Sparse()[0].index;
+    *hi = Sparse()[size_ - 1].index;
+  }
+  return true;
+}
+
 bool BucketStore::DenseFits(int32_t lo, int32_t hi) const {
   int32_t a, b;
-  if (dense_ && size_ != 0) {
-    a = offset_;
-    b = offset_ + static_cast<int32_t>(size_) - 1;
-  } else if (!NonZeroRange(&a, &b)) {
+  if (!StoredRange(&a, &b)) {
     a = lo;
     b = hi;
   }
@@ -182,6 +188,61 @@ void BucketStore::Reserve(int32_t lo, int32_t hi, uint64_t distinct, uint64_t n,
   }
   if (need > cap_) GrowSparse(need, scope);
   pending_ = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{pending_} + distinct, UINT32_MAX));
+}
+
+void BucketStore::ReserveExact(const int32_t* idx, size_t m, uint64_t n,
+                               const MemoryScope& scope) {
+  if (m == 0 || Covers(idx[0], idx[m - 1])) return;
+  if (dense_ || pending_ > 0 || total_ + n >= (uint64_t{1} << 31)) {
+    Reserve(idx[0], idx[m - 1], m, n, scope);
+    return;
+  }
+  if (m == 1) {
+    // One value (the keyed path): present, or one empty entry put in place.
+    const uint32_t k = Find(idx[0]);
+    if (k < size_ && Sparse()[k].index == idx[0]) return;
+    if (size_ + 1 > kSparseMax && DenseFits(idx[0], idx[0])) {
+      MakeDense(idx[0], idx[0], scope);
+      return;
+    }
+    if (size_ == cap_) GrowSparse(size_ + 1, scope);
+    Entry* e = Sparse();
+    std::memmove(e + k + 1, e + k, (size_ - k) * sizeof(Entry));
+    e[k] = Entry{idx[0], 0};
+    ++size_;
+    return;
+  }
+  const uint32_t missing = CountMissing(idx, m);
+  const uint64_t need = uint64_t{size_} + missing;
+  if (DenseFits(idx[0], idx[m - 1]) && (need > kSparseMax || n >= kSparseMax)) {
+    MakeDense(idx[0], idx[m - 1], scope);  // covers every entry, placeholders too
+    return;
+  }
+  if (missing == 0) return;
+  if (need > cap_) GrowSparse(need, scope);
+  // Merge the missing indexes in as empty entries, from the back.
+  Entry* e = Sparse();
+  size_t from = size_, out = size_ + missing;
+  for (size_t k = m; k-- > 0;) {
+    while (from > 0 && e[from - 1].index > idx[k]) e[--out] = e[--from];
+    if (from > 0 && e[from - 1].index == idx[k]) {
+      e[--out] = e[--from];
+    } else {
+      e[--out] = Entry{idx[k], 0};
+    }
+  }
+  size_ += missing;
+}
+
+void BucketStore::Undo() {
+  pending_ = 0;
+  if (dense_) return;
+  Entry* e = Sparse();
+  uint32_t kept = 0;
+  for (uint32_t k = 0; k < size_; ++k) {
+    if (e[k].count != 0) e[kept++] = e[k];
+  }
+  size_ = kept;
 }
 
 void BucketStore::AddSlow(int32_t i, uint64_t n, const MemoryScope& scope) {
@@ -358,8 +419,7 @@ void Sketch::Reserve(const double* x, size_t n, const SketchMapping& map) {
       size_t m = static_cast<size_t>(need[s].n);
       std::sort(b, b + m);
       m = static_cast<size_t>(std::unique(b, b + m) - b);
-      uint64_t distinct = store[s]->dense() ? m : store[s]->CountMissing(b, m);
-      store[s]->Reserve(need[s].lo, need[s].hi, distinct, need[s].n, *scope_);
+      store[s]->ReserveExact(b, m, need[s].n, *scope_);
     }
     return;
   }

@@ -66,8 +66,14 @@ class BucketStore {
   // reserves every run before it applies any): adding them then allocates
   // nothing. Changes only the representation, never a count.
   void Reserve(int32_t lo, int32_t hi, uint64_t distinct, uint64_t n, const MemoryScope& scope);
-  // Ends this call's reservations (after applying them, or when undoing).
+  // Reserve for the bucket indexes idx[0..m) (sorted, unique) of n values:
+  // a sparse store gets an entry (count 0 until the values land) for each
+  // missing one, so a later reservation that turns it dense covers them.
+  void ReserveExact(const int32_t* idx, size_t m, uint64_t n, const MemoryScope& scope);
+  // Ends this call's reservations (after applying them).
   void ClearPending() { pending_ = 0; }
+  // Undoes this call's reservations: pending room and empty entries.
+  void Undo();
   bool Covers(int32_t lo, int32_t hi) const {
     return dense_ && lo >= offset_ && hi < offset_ + static_cast<int32_t>(size_);
   }
@@ -165,6 +171,8 @@ class BucketStore {
   void MakeSparse(const MemoryScope& scope, uint64_t extra = 0);
   void GrowSparse(uint64_t need, const MemoryScope& scope);
   bool DenseFits(int32_t lo, int32_t hi) const;
+  // Bounds of what the buffer holds (dense: its whole range); false if none.
+  bool StoredRange(int32_t* lo, int32_t* hi) const;
   void Assign(const BucketStore& o) {
     buf_ = o.buf_;
     offset_ = o.offset_;
@@ -219,10 +227,10 @@ class Sketch {
   void ReserveOne(double x, const SketchMapping& map) {
     if (x >= kMinIndexable) {
       int32_t i = map.Index(x);
-      if (!pos_.Covers(i, i)) pos_.Reserve(i, i, pos_.dense() ? 1 : pos_.CountMissing(&i, 1), 1, *scope_);
+      if (!pos_.Covers(i, i)) pos_.ReserveExact(&i, 1, 1, *scope_);
     } else if (x <= -kMinIndexable) {
       int32_t i = map.Index(x);
-      if (!neg_.Covers(i, i)) neg_.Reserve(i, i, neg_.dense() ? 1 : neg_.CountMissing(&i, 1), 1, *scope_);
+      if (!neg_.Covers(i, i)) neg_.ReserveExact(&i, 1, 1, *scope_);
     }
   }
   // Makes MergeFrom(o) allocation-free.
@@ -230,6 +238,10 @@ class Sketch {
   void ClearPending() {
     pos_.ClearPending();
     neg_.ClearPending();
+  }
+  void UndoReservations() {
+    pos_.Undo();
+    neg_.Undo();
   }
   void AddSpan(const double* x, size_t n, const SketchMapping& map);
   void RemoveSpan(const double* x, size_t n, const SketchMapping& map);

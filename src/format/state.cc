@@ -604,10 +604,7 @@ class StateReader {
         Fail(Status::kCorrupt, "pane %d is below the closed bound %d", index, closed_below);
       }
       prev = index;
-      Moments m = ReadMoments(in, "pane moments");
-      // Panes exist only with values (a push that fails drops the empty
-      // ones it made), so an empty one is not something we wrote.
-      if (m.count == 0) Fail(Status::kCorrupt, "pane %d is empty", index);
+      Moments m = ReadMoments(in, "pane moments");  // never empty (see UndoReservations)
       SketchView sv = ReadSketch(in, valid, "pane sketch");
       if (c.quantiles ? sv.total != m.count : sv.total != 0) {
         Fail(Status::kCorrupt, "pane %d: sketch holds %u values, moments count %u", index,
