@@ -1457,8 +1457,10 @@ void Aggregator::AllRead(Stats* out, const double* q, size_t n, double* out_q) {
           view.exact->Segments(&a, &na, &b, &nb);
           merged.Reserve(a, na, mapping_);
           merged.AddSpan(a, na, mapping_);
+          merged.ClearPending();
           merged.Reserve(b, nb, mapping_);
           merged.AddSpan(b, nb, mapping_);
+          merged.ClearPending();
         }
       }
     });

@@ -489,6 +489,7 @@ void Sketch::RemoveSpan(const double* x, size_t n, const SketchMapping& map) {
 void Sketch::MergeFrom(const Sketch& o) {
   ReserveMerge(o);
   MergeReserved(o);
+  ClearPending();  // a whole operation: the next one reserves afresh
 }
 
 void Sketch::MergeReserved(const Sketch& o) {
