@@ -245,31 +245,11 @@ def plot_native_push(plt, rows, out, written):
              if any(r["family"] == "push" and r.get("kind") == k for r in rows)]
     if not kinds:
         return
-    base = defaultdict(dict)
-    for r in rows:
-        if r["family"] == "baseline" and r["ns"]:
-            base[r["kind"]][int(r["batch"])] = r["ns"]
+    base = native_report.push_baselines(rows)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     for ax, kind in zip(axes.flat, kinds):
-        series = defaultdict(dict)
-        for r in rows:
-            if r["family"] in ("push", "process_batch") and r.get("kind") == kind and r["ns"]:
-                label = (f"{'process_batch ' if r['family'] == 'process_batch' else ''}"
-                         f"{r['window']}, q {'on' if r['q'] == '1' else 'off'}")
-                series[label][int(r["batch"])] = r["ns"]
-        for label, pts in sorted(series.items()):
-            xs = sorted(pts)
-            ax.plot(xs, [pts[x] for x in xs], marker="o", ms=3, label=label)
-        for name, style in (("plain_sum", ":"), ("original", "--")):
-            pts = base.get(name, {})
-            if pts:
-                xs = sorted(pts)
-                ax.plot(xs, [pts[x] for x in xs], linestyle=style, color="gray",
-                        label=f"baseline: {name.replace('_', ' ')}")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
+        native_report.plot_push_kind(ax, rows, base, kind, short=True, ms=3)
         ax.set_title(f"{kind} window", fontsize=10)
-        ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6.5)
     for ax in axes[1]:
         ax.set_xlabel("values per push (batch size)")

@@ -226,6 +226,43 @@ def build(rows: list[dict], context: dict) -> tuple[str, list[tuple]]:
     return "\n".join(md), checks
 
 
+def push_baselines(rows: list[dict]) -> dict:
+    """baseline name -> {batch: ns/value} (plain sum loop, original design)."""
+    base = defaultdict(dict)
+    for r in rows:
+        if r["family"] == "baseline" and r["ns"]:
+            base[r["kind"]][int(r["batch"])] = r["ns"]
+    return base
+
+
+def plot_push_kind(ax, rows: list[dict], base: dict, kind: str, short: bool,
+                   **marker) -> bool:
+    """One window kind's push cost per batch size, with the baselines, on a
+    log-log ax; False (nothing drawn) when the run has no such rows."""
+    series = defaultdict(dict)
+    for r in rows:
+        if r["family"] in ("push", "process_batch") and r.get("kind") == kind and r["ns"]:
+            window, q = (r["window"], "q") if short else (f"window {r['window']}", "quantiles")
+            label = (f"{'process_batch ' if r['family'] == 'process_batch' else ''}"
+                     f"{window}, {q} {'on' if r['q'] == '1' else 'off'}")
+            series[label][int(r["batch"])] = r["ns"]
+    if not series:
+        return False
+    for label, pts in sorted(series.items()):
+        xs = sorted(pts)
+        ax.plot(xs, [pts[x] for x in xs], marker="o", label=label, **marker)
+    for name, style in (("plain_sum", ":"), ("original", "--")):
+        pts = base.get(name, {})
+        if pts:
+            xs = sorted(pts)
+            ax.plot(xs, [pts[x] for x in xs], linestyle=style, color="gray",
+                    label=f"baseline: {name.replace('_', ' ')}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    return True
+
+
 def plots(rows: list[dict], out: str) -> list[str]:
     try:
         import matplotlib
@@ -236,35 +273,15 @@ def plots(rows: list[dict], out: str) -> list[str]:
               file=sys.stderr)
         return []
     written = []
-    base = defaultdict(dict)
-    for r in rows:
-        if r["family"] == "baseline" and r["ns"]:
-            base[r["kind"]][int(r["batch"])] = r["ns"]
+    base = push_baselines(rows)
     for kind in KINDS:
-        series = defaultdict(dict)
-        for r in rows:
-            if r["family"] in ("push", "process_batch") and r.get("kind") == kind and r["ns"]:
-                label = (f"{'process_batch ' if r['family'] == 'process_batch' else ''}"
-                         f"window {r['window']}, quantiles {'on' if r['q'] == '1' else 'off'}")
-                series[label][int(r["batch"])] = r["ns"]
-        if not series:
-            continue
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for label, pts in sorted(series.items()):
-            xs = sorted(pts)
-            ax.plot(xs, [pts[x] for x in xs], marker="o", label=label)
-        for name, style in (("plain_sum", ":"), ("original", "--")):
-            pts = base.get(name, {})
-            if pts:
-                xs = sorted(pts)
-                ax.plot(xs, [pts[x] for x in xs], linestyle=style, color="gray",
-                        label=f"baseline: {name.replace('_', ' ')}")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
+        if not plot_push_kind(ax, rows, base, kind, short=False):
+            plt.close(fig)
+            continue
         ax.set_xlabel("values per push (batch size)")
         ax.set_ylabel("ns/value")
         ax.set_title(f"windowagg push cost — {kind} window")
-        ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
         path = os.path.join(out, f"push_{kind}.png")

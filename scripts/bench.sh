@@ -101,12 +101,8 @@ else
 fi
 
 # The bindings use the same release library (see scripts/test.sh).
-export PKG_CONFIG_PATH="$BENCH_BUILD_DIR/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-export LD_LIBRARY_PATH="$BENCH_BUILD_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export CGO_ENABLED=1
-export CGO_CFLAGS="-O2 -I$repo/include"
-export CGO_LDFLAGS="-O2 -L$BENCH_BUILD_DIR/lib -Wl,-rpath,$BENCH_BUILD_DIR/lib"
-export WINDOWAGG_LIBRARY="$BENCH_BUILD_DIR/lib/libwindowagg.so"
+. "$repo/scripts/build_env.sh"
+use_build_tree "$BENCH_BUILD_DIR"
 mkdir -p "$out/go" "$out/python"
 
 # ---- 4. Go benchmarks -----------------------------------------------------------------

@@ -27,9 +27,8 @@ if [ "${1:-}" = "--c" ]; then
 fi
 
 cmake --build "$build" -j "${WINDOWAGG_JOBS:-2}" --target windowagg
-export PKG_CONFIG_PATH="$build/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-export LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export CGO_ENABLED=1
+. "$repo/scripts/build_env.sh"
+use_build_tree "$build"
 cd examples/go
 go build -o "$build/windowagg-showdown" ./showdown
 exec "$build/windowagg-showdown" "$@"

@@ -80,13 +80,8 @@ ctest --test-dir "$build_root/release" --output-on-failure -j "$jobs" --no-tests
 passed
 
 # ---- Bindings against the release build tree (see the header comment) ----
-export WINDOWAGG_BUILD_DIR="$build_root/release"
-export PKG_CONFIG_PATH="$WINDOWAGG_BUILD_DIR/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-export CGO_ENABLED=1
-export CGO_CFLAGS="-O2 -g -I$repo/include"
-export CGO_LDFLAGS="-O2 -g -L$WINDOWAGG_BUILD_DIR/lib -Wl,-rpath,$WINDOWAGG_BUILD_DIR/lib"
-export LD_LIBRARY_PATH="$WINDOWAGG_BUILD_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export WINDOWAGG_LIBRARY="$WINDOWAGG_BUILD_DIR/lib/libwindowagg.so"
+. "$repo/scripts/build_env.sh"
+use_build_tree "$build_root/release"
 
 for mod in bindings/go bindings/go/prometheus bindings/go/peerbench examples/go examples/fleet; do
   if [ -f "$mod/go.mod" ]; then
@@ -129,19 +124,26 @@ if [ -f examples/python/windowed_stats.py ]; then
 fi
 
 # ---- Sanitizers ---------------------------------------------------------------
+# sanitizer_suites <preset> <label> [ctest args...]: builds the preset, then
+# runs its ctest; the in-tree binaries must load the instrumented library,
+# not the release one.
+sanitizer_suites() {
+  local preset="$1" label="$2"
+  shift 2
+  suite "$label: build"
+  build_preset "$preset"
+  passed
+  suite "$label: ctest"
+  LD_LIBRARY_PATH="$build_root/$preset/lib" PKG_CONFIG_PATH="$build_root/$preset/pkgconfig" \
+    ctest --test-dir "$build_root/$preset" --output-on-failure -j "$jobs" --no-tests=error "$@"
+  passed
+}
+
 if [ "${WINDOWAGG_SKIP_ASAN:-0}" != 1 ]; then
   # Same settings as the "asan" test preset.
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  suite "asan+ubsan: build"
-  build_preset asan
-  passed
-  suite "asan+ubsan: ctest"
-  # The in-tree binaries must load the instrumented library, not the release one.
-  LD_LIBRARY_PATH="$build_root/asan/lib" PKG_CONFIG_PATH="$build_root/asan/pkgconfig" \
-    ctest --test-dir "$build_root/asan" --output-on-failure -j "$jobs" --no-tests=error \
-    ${WINDOWAGG_ASAN_CTEST_ARGS--LE heavy}
-  passed
+  sanitizer_suites asan "asan+ubsan" ${WINDOWAGG_ASAN_CTEST_ARGS--LE heavy}
 else
   skipped+=("asan+ubsan (WINDOWAGG_SKIP_ASAN=1)")
 fi
@@ -204,14 +206,7 @@ fi
 # crashed before main with it).
 if [ "${WINDOWAGG_SKIP_TSAN:-0}" != 1 ]; then
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
-  suite "tsan: build"
-  build_preset tsan
-  passed
-  suite "tsan: ctest"
-  LD_LIBRARY_PATH="$build_root/tsan/lib" PKG_CONFIG_PATH="$build_root/tsan/pkgconfig" \
-    ctest --test-dir "$build_root/tsan" --output-on-failure -j "$jobs" --no-tests=error \
-    ${WINDOWAGG_TSAN_CTEST_ARGS--LE heavy}
-  passed
+  sanitizer_suites tsan tsan ${WINDOWAGG_TSAN_CTEST_ARGS--LE heavy}
 else
   skipped+=("tsan (WINDOWAGG_SKIP_TSAN=1)")
 fi

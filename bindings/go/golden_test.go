@@ -68,12 +68,19 @@ type golden struct {
 	Files         []goldenFile `json:"files"`
 }
 
-func loadGolden(t *testing.T) golden {
+// readGoldenFile returns tests/golden/<name>, failing the test if it cannot.
+func readGoldenFile(t *testing.T, name string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(goldenDir, "golden.json"))
+	data, err := os.ReadFile(filepath.Join(goldenDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+func loadGolden(t *testing.T) golden {
+	t.Helper()
+	raw := readGoldenFile(t, "golden.json")
 	var g golden
 	if err := json.Unmarshal(raw, &g); err != nil {
 		t.Fatal(err)
@@ -130,10 +137,7 @@ func TestGoldenV1Restore(t *testing.T) {
 	g := loadGolden(t)
 	for _, f := range g.Files {
 		t.Run(f.File, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(goldenDir, f.File))
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := readGoldenFile(t, f.File)
 			if len(data) != f.Bytes {
 				t.Fatalf("%d bytes, golden.json says %d", len(data), f.Bytes)
 			}
@@ -219,10 +223,7 @@ func TestGoldenV1Canonical(t *testing.T) {
 	g := loadGolden(t)
 	for _, f := range g.Files {
 		t.Run(f.File, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(goldenDir, f.File))
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := readGoldenFile(t, f.File)
 			var a Aggregator // the zero Aggregator unmarshals too
 			if err := a.UnmarshalBinary(data); err != nil {
 				t.Fatal(err)
@@ -243,10 +244,7 @@ func TestGoldenV1Damaged(t *testing.T) {
 	g := loadGolden(t)
 	for _, f := range g.Files {
 		t.Run(f.File, func(t *testing.T) {
-			good, err := os.ReadFile(filepath.Join(goldenDir, f.File))
-			if err != nil {
-				t.Fatal(err)
-			}
+			good := readGoldenFile(t, f.File)
 			fix := func(b []byte) {
 				binary.LittleEndian.PutUint64(b[len(b)-8:], HashKey(b[:len(b)-8]))
 			}
