@@ -1,7 +1,12 @@
 package windowagg
 
 import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,18 +21,38 @@ import (
 //
 // Batching delays visibility: reads on the Aggregator see an event after the
 // flush that carries it. Flush forces one.
+//
+// No event is dropped silently, and a bad event never costs its neighbours:
+//
+//   - Add refuses what it can check alone: a non-finite value on a handle
+//     that rejects them (the default) returns an *Error matching ErrValue,
+//     and the event is not buffered.
+//   - A flush whose batch the library refuses for one element's sake
+//     (ErrValue, ErrKeyLimit, ErrInvalidArgument: the batch is applied whole
+//     or not at all) splits the batch in halves and pushes them in order,
+//     recursively, so every event that the library accepts on its own is
+//     kept, in the original order, and only the offending events are
+//     dropped. A refusal that is not about one element (ErrMemoryLimit,
+//     ErrNoMemory, ErrClosed, ...) drops the batch. Either way the dropped
+//     events, each with the library's reason, are reported as a *FlushError:
+//     to the WithErrorHandler handler if one is set (from whichever goroutine
+//     flushed), otherwise by the next Flush or Close. Dropped counts them all.
 type Batcher struct {
-	agg     *Aggregator
-	size    int
-	noTS    bool
-	onError func(error)
+	agg          *Aggregator
+	size         int
+	noTS         bool
+	rejectNonFin bool
+	onError      func(error)
 
 	mu     sync.Mutex // guards cur and closed
 	cur    batchBuf
 	closed bool
 
-	flushMu sync.Mutex // serializes flushes; guards spare
+	flushMu sync.Mutex // serializes flushes; guards spare and pending
 	spare   batchBuf
+	pending *FlushError // drops not yet reported (no handler)
+
+	dropped atomic.Uint64
 
 	stop chan struct{}
 	done chan struct{}
@@ -41,6 +66,71 @@ type batchBuf struct {
 
 func newBatchBuf(n int) batchBuf {
 	return batchBuf{vals: make([]float64, 0, n), ts: make([]int64, 0, n), keys: make([]uint64, 0, n)}
+}
+
+// DroppedEvent is one event a flush could not push, with the library's
+// reason for refusing it.
+type DroppedEvent struct {
+	Key       uint64
+	Timestamp int64 // as given to Add (ignored under WithoutTimestamps)
+	Value     float64
+	Err       error
+}
+
+// maxListedDrops bounds FlushError.Events when drops of several flushes are
+// kept for the next Flush or Close.
+const maxListedDrops = 4096
+
+// FlushError reports the events one or more flushes dropped. Events lists
+// them in order (at most 4096; Dropped counts every one). errors.Is matches
+// the reasons: errors.Is(err, ErrKeyLimit).
+type FlushError struct {
+	Dropped int
+	Events  []DroppedEvent
+}
+
+func (e *FlushError) Error() string {
+	s := "windowagg: batcher dropped " + strconv.Itoa(e.Dropped) + " event"
+	if e.Dropped != 1 {
+		s += "s"
+	}
+	if len(e.Events) > 0 {
+		d := e.Events[0]
+		s += fmt.Sprintf("; first: key %d, timestamp %d, value %g: %v", d.Key, d.Timestamp, d.Value, d.Err)
+	}
+	return s
+}
+
+// Unwrap returns the distinct reasons, for errors.Is and errors.As.
+func (e *FlushError) Unwrap() []error {
+	var out []error
+	for _, d := range e.Events {
+		dup := false
+		for _, o := range out {
+			if o.Error() == d.Err.Error() {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, d.Err)
+		}
+		if len(out) == 16 {
+			break
+		}
+	}
+	return out
+}
+
+func (e *FlushError) merge(o *FlushError) {
+	e.Dropped += o.Dropped
+	room := maxListedDrops - len(e.Events)
+	if room > len(o.Events) {
+		room = len(o.Events)
+	}
+	if room > 0 {
+		e.Events = append(e.Events, o.Events[:room]...)
+	}
 }
 
 // BatcherOption configures NewBatcher.
@@ -61,8 +151,12 @@ func WithFlushInterval(d time.Duration) BatcherOption {
 	return func(_ *Batcher, iv *time.Duration) { *iv = d }
 }
 
-// WithErrorHandler receives the errors of background (timer) flushes, which
-// have no caller to return them to. By default they are dropped.
+// WithErrorHandler receives, as a *FlushError, the events each flush
+// dropped, whichever goroutine ran the flush (the timer, an Add that found
+// the buffer full, Flush or Close). The handler runs on that goroutine with
+// the flush lock held: it must not call Flush or Close. Without a handler the
+// drops are kept (counts, and the first 4096 events) and returned by the
+// next Flush or Close.
 func WithErrorHandler(f func(error)) BatcherOption {
 	return func(b *Batcher, _ *time.Duration) { b.onError = f }
 }
@@ -76,7 +170,10 @@ func WithoutTimestamps() BatcherOption {
 // NewBatcher returns a Batcher feeding agg. Close it to flush the rest and
 // stop its timer; closing the Batcher does not close agg.
 func NewBatcher(agg *Aggregator, opts ...BatcherOption) *Batcher {
-	b := &Batcher{agg: agg, size: 4096}
+	b := &Batcher{agg: agg, size: 4096, rejectNonFin: true}
+	if cfg, err := agg.Config(); err == nil {
+		b.rejectNonFin = !cfg.SkipNonFinite
+	}
 	interval := 100 * time.Millisecond
 	for _, o := range opts {
 		o(b, &interval)
@@ -100,17 +197,24 @@ func (b *Batcher) loop(interval time.Duration) {
 		case <-b.stop:
 			return
 		case <-t.C:
-			if err := b.flush(); err != nil && b.onError != nil {
-				b.onError(err)
-			}
+			b.flushLocked(false)
 		}
 	}
 }
 
-// Add appends one event (series key, event time ts, value v). When the
-// buffer is full, the calling goroutine flushes it and returns the flush's
-// error. Add allocates nothing.
+// Add appends one event (series key, event time ts, value v). It returns an
+// error only about this event: ErrClosed after Close, or an *Error matching
+// ErrValue for a non-finite v on a handle that rejects non-finite values (the
+// event is not added). When the buffer is full, the calling goroutine
+// flushes it first; what that flush dropped goes to the error handler (or
+// the next Flush/Close), not to this Add, whose event was buffered. Add
+// allocates nothing on success.
 func (b *Batcher) Add(key uint64, ts int64, v float64) error {
+	if b.rejectNonFin && (math.IsNaN(v) || math.IsInf(v, 0)) {
+		return &Error{Status: StatusValue, Msg: fmt.Sprintf(
+			"Batcher.Add: value %g for key %d (timestamp %d) is not finite: non-finite values are refused "+
+				"(nonfinite_policy = REJECT); the event was not added", v, key, ts)}
+	}
 	b.mu.Lock()
 	for len(b.cur.vals) >= b.size {
 		if b.closed {
@@ -118,9 +222,7 @@ func (b *Batcher) Add(key uint64, ts int64, v float64) error {
 			return ErrClosed
 		}
 		b.mu.Unlock()
-		if err := b.flush(); err != nil {
-			return err
-		}
+		b.flushLocked(false)
 		b.mu.Lock()
 	}
 	if b.closed {
@@ -142,34 +244,101 @@ func (b *Batcher) Len() int {
 	return n
 }
 
-// flush swaps the current buffer for the spare one under mu (so producers
-// wait only for the swap) and pushes the full one outside mu.
-func (b *Batcher) flush() error {
+// Dropped returns the number of events flushes have dropped so far.
+func (b *Batcher) Dropped() uint64 { return b.dropped.Load() }
+
+// flushLocked swaps the current buffer for the spare one under mu (so
+// producers wait only for the swap), pushes the full one outside mu, and
+// reports what it dropped: to the handler, or kept in pending. With take, it
+// returns (and clears) the pending report instead of keeping it.
+func (b *Batcher) flushLocked(take bool) *FlushError {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 	b.mu.Lock()
 	if len(b.cur.vals) == 0 {
 		b.mu.Unlock()
-		return nil
+		return b.takePending(take)
 	}
 	b.cur, b.spare = b.spare, b.cur
 	b.mu.Unlock()
 	full := &b.spare
-	ts := full.ts
-	if b.noTS {
-		ts = nil
+	var fe *FlushError
+	if err := b.push(full, 0, len(full.vals)); err != nil {
+		fe = &FlushError{}
+		b.salvage(full, 0, len(full.vals), err, fe)
 	}
-	err := b.agg.Push(full.vals, ts, full.keys)
 	full.vals, full.ts, full.keys = full.vals[:0], full.ts[:0], full.keys[:0]
-	return err
+	if fe != nil {
+		b.dropped.Add(uint64(fe.Dropped))
+		if b.onError != nil {
+			b.onError(fe)
+		} else if b.pending == nil {
+			b.pending = fe
+		} else {
+			b.pending.merge(fe)
+		}
+	}
+	return b.takePending(take)
 }
 
-// Flush pushes every pending event now. A batch the library refuses is
-// dropped (it is applied whole or not at all) and its error returned.
-func (b *Batcher) Flush() error { return b.flush() }
+func (b *Batcher) takePending(take bool) *FlushError {
+	if !take {
+		return nil
+	}
+	p := b.pending
+	b.pending = nil
+	return p
+}
+
+func (b *Batcher) push(buf *batchBuf, lo, hi int) error {
+	var ts []int64
+	if !b.noTS {
+		ts = buf.ts[lo:hi]
+	}
+	return b.agg.Push(buf.vals[lo:hi], ts, buf.keys[lo:hi])
+}
+
+// perElement reports whether the library refused a batch for one element's
+// sake (so that a part of the batch without it may be accepted).
+func perElement(err error) bool {
+	return errors.Is(err, ErrValue) || errors.Is(err, ErrKeyLimit) || errors.Is(err, ErrInvalidArgument)
+}
+
+// salvage handles buf[lo:hi], which the library refused with err: it pushes
+// the halves in order and recurses into a refused half, down to single
+// events, which are dropped with their own error. O(k log n) pushes for k
+// bad events among n.
+func (b *Batcher) salvage(buf *batchBuf, lo, hi int, err error, fe *FlushError) {
+	if hi-lo == 1 || !perElement(err) {
+		for i := lo; i < hi; i++ {
+			fe.Dropped++
+			if len(fe.Events) < maxListedDrops {
+				fe.Events = append(fe.Events, DroppedEvent{Key: buf.keys[i], Timestamp: buf.ts[i], Value: buf.vals[i], Err: err})
+			}
+		}
+		return
+	}
+	mid := lo + (hi-lo)/2
+	if err := b.push(buf, lo, mid); err != nil {
+		b.salvage(buf, lo, mid, err, fe)
+	}
+	if err := b.push(buf, mid, hi); err != nil {
+		b.salvage(buf, mid, hi, err, fe)
+	}
+}
+
+// Flush pushes every pending event now. It returns a *FlushError listing the
+// events this flush dropped, together with those of earlier flushes not yet
+// reported (when no error handler is set); nil if none were dropped.
+func (b *Batcher) Flush() error {
+	if fe := b.flushLocked(true); fe != nil {
+		return fe
+	}
+	return nil
+}
 
 // Close stops the timer, flushes pending events and makes later Adds return
-// ErrClosed. It is idempotent.
+// ErrClosed. It returns what Flush would. It is idempotent.
 func (b *Batcher) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -182,5 +351,5 @@ func (b *Batcher) Close() error {
 		close(b.stop)
 		<-b.done
 	}
-	return b.flush()
+	return b.Flush()
 }
