@@ -35,6 +35,12 @@ type Opts struct {
 	// HandleMetrics adds <name>_series (live series) and
 	// <name>_memory_bytes (native memory held) gauges.
 	HandleMetrics bool
+	// MaxSeries caps the series exposed per scrape (0: all). A handle with
+	// more exposes the first MaxSeries in the library's listing order, and
+	// the <name>_series_omitted gauge says how many were left out (0 when
+	// none), so one scrape's size and cost stay bounded whatever the number
+	// of series.
+	MaxSeries int
 }
 
 // Collector is a prometheus.Collector over an Aggregator. It is safe for
@@ -44,7 +50,9 @@ type Collector struct {
 	desc      *prom.Desc
 	seriesD   *prom.Desc
 	memoryD   *prom.Desc
+	omittedD  *prom.Desc
 	quantiles []float64
+	maxSeries int
 
 	mu    sync.Mutex // guards the buffers and the label cache
 	stats []windowagg.KeyStats
@@ -80,6 +88,11 @@ func NewCollector(agg *windowagg.Aggregator, o Opts) *Collector {
 		desc:      prom.NewDesc(name, o.Help, []string{o.KeyLabel}, o.ConstLabels),
 		quantiles: append([]float64(nil), o.Quantiles...),
 		label:     map[uint64]labelEntry{},
+		maxSeries: o.MaxSeries,
+	}
+	if o.MaxSeries > 0 {
+		c.omittedD = prom.NewDesc(name+"_series_omitted",
+			"Series left out of this scrape by the collector's MaxSeries cap.", nil, o.ConstLabels)
 	}
 	if o.HandleMetrics {
 		c.seriesD = prom.NewDesc(name+"_series", "Live series in the windowagg handle.", nil, o.ConstLabels)
@@ -95,6 +108,46 @@ func (c *Collector) Describe(ch chan<- *prom.Desc) {
 		ch <- c.seriesD
 		ch <- c.memoryD
 	}
+	if c.omittedD != nil {
+		ch <- c.omittedD
+	}
+}
+
+// capped reads the stats of at most c.maxSeries series, page by page.
+func (c *Collector) capped(qs []float64) error {
+	nq := len(qs)
+	if cap(c.stats) < c.maxSeries {
+		c.stats = make([]windowagg.KeyStats, 0, c.maxSeries)
+	}
+	if cap(c.qbuf) < c.maxSeries*nq {
+		c.qbuf = make([]float64, 0, c.maxSeries*nq)
+	}
+	c.stats, c.qbuf = c.stats[:0], c.qbuf[:0]
+	var cur windowagg.Cursor
+	for !cur.Done() && len(c.stats) < c.maxSeries {
+		room := min(c.maxSeries-len(c.stats), 1024)
+		page := c.stats[len(c.stats) : len(c.stats)+room]
+		pageQ := c.qbuf[len(c.stats)*nq : (len(c.stats)+room)*nq]
+		n, err := c.agg.StatsPage(&cur, page, qs, pageQ)
+		if err != nil {
+			return err
+		}
+		if n == 0 && !cur.Done() {
+			break
+		}
+		c.stats = c.stats[:len(c.stats)+n]
+		c.qbuf = c.qbuf[:len(c.stats)*nq]
+	}
+	return nil
+}
+
+func (c *Collector) read(qs []float64) error {
+	if c.maxSeries > 0 {
+		return c.capped(qs)
+	}
+	var err error
+	c.stats, c.qbuf, err = c.agg.AllStats(c.stats, qs, c.qbuf)
+	return err
 }
 
 // labelFor returns the label of key: its name if it has one, else its
@@ -120,26 +173,27 @@ func (c *Collector) labelFor(key uint64) string {
 func (c *Collector) Collect(ch chan<- prom.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var err error
-	c.stats, c.qbuf, err = c.agg.AllStats(c.stats, c.quantiles, c.qbuf)
+	qs := c.quantiles
+	err := c.read(qs)
 	if errors.Is(err, windowagg.ErrClosed) {
 		return
 	}
-	if errors.Is(err, windowagg.ErrUnsupported) && len(c.quantiles) > 0 {
+	if errors.Is(err, windowagg.ErrUnsupported) && len(qs) > 0 {
 		// a handle without the sketch: counts and sums only
-		c.stats, c.qbuf, err = c.agg.AllStats(c.stats, nil, c.qbuf)
+		qs = nil
+		err = c.read(nil)
 	}
 	if err != nil {
 		ch <- prom.NewInvalidMetric(c.desc, err)
 		return
 	}
 	c.gen++
-	nq := len(c.qbuf) / max(1, len(c.stats))
+	nq := len(qs)
 	for i, e := range c.stats {
 		var qm map[float64]float64
 		if nq > 0 {
 			qm = make(map[float64]float64, nq)
-			for j, q := range c.quantiles[:nq] {
+			for j, q := range qs {
 				qm[q] = c.qbuf[i*nq+j]
 			}
 		}
@@ -156,6 +210,11 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 		}
 		if m, err := c.agg.MemoryUsage(); err == nil {
 			ch <- prom.MustNewConstMetric(c.memoryD, prom.GaugeValue, float64(m))
+		}
+	}
+	if c.omittedD != nil {
+		if n, err := c.agg.KeyCount(); err == nil {
+			ch <- prom.MustNewConstMetric(c.omittedD, prom.GaugeValue, float64(max(0, n-len(c.stats))))
 		}
 	}
 }

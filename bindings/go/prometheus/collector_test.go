@@ -111,3 +111,46 @@ func TestCollectorWithoutQuantiles(t *testing.T) {
 		t.Fatalf("%d, %v", n, err)
 	}
 }
+
+// Issue 12 item 18: a scrape's size is bounded by MaxSeries, and the series
+// left out are counted.
+func TestCollectorMaxSeries(t *testing.T) {
+	agg, err := windowagg.New(windowagg.WithCountWindow(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agg.Close()
+	const n = 5000
+	vals := make([]float64, n)
+	keys := make([]uint64, n)
+	for i := range vals {
+		vals[i], keys[i] = float64(i), uint64(i+1)
+	}
+	if err := agg.Push(vals, nil, keys); err != nil {
+		t.Fatal(err)
+	}
+	reg := prom.NewPedanticRegistry()
+	reg.MustRegister(wprom.NewCollector(agg, wprom.Opts{Name: "w", MaxSeries: 1500}))
+	if got, err := testutil.GatherAndCount(reg, "w"); err != nil || got != 1500 {
+		t.Fatalf("series exposed: %d, %v; want 1500", got, err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	omitted := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "w_series_omitted" {
+			omitted = mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	if omitted != n-1500 {
+		t.Fatalf("w_series_omitted = %v, want %d", omitted, n-1500)
+	}
+	// under the cap: everything, nothing omitted
+	reg2 := prom.NewPedanticRegistry()
+	reg2.MustRegister(wprom.NewCollector(agg, wprom.Opts{Name: "w", MaxSeries: 10000}))
+	if got, err := testutil.GatherAndCount(reg2, "w"); err != nil || got != n {
+		t.Fatalf("series exposed under the cap: %d, %v", got, err)
+	}
+}
