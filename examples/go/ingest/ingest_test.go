@@ -183,7 +183,7 @@ func TestInProcess(t *testing.T) {
 	}
 	defer agg.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ts := httptest.NewServer(newServer(agg, log, 1<<20).handler())
+	ts := httptest.NewServer(newServer(agg, log, testOptions()).handler())
 	defer ts.Close()
 	checkService(t, ts.URL)
 

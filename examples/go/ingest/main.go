@@ -3,14 +3,32 @@
 //
 //	POST /ingest          one JSON event or an array of them:
 //	                      {"event_id": "...", "timestamp": <int64 ns>, "series": "...", "value": <number>}
-//	                      200 {"accepted": n}; 400 bad JSON; 422 invalid event (the reason and index in the body)
+//	                      200 {"accepted": n, "duplicates": d}; 400 bad JSON; 422 invalid event (the reason
+//	                      and index in the body); 503 over a limit (-max-keys, -memory-limit)
 //	GET  /stats?series=S  windowed count/sum/mean/min/max/variance/stddev + p50/p99/p999 (404 unknown series;
 //	                      NaN fields are null)
-//	GET  /metrics         Prometheus text: one Summary per series (windowagg's collector) + Go runtime metrics
+//	GET  /metrics         Prometheus text: one Summary per series, at most -metrics-max-series of them
+//	                      (windowagg's collector) + Go runtime metrics
 //
-// SIGTERM or SIGINT shut it down gracefully (in-flight requests finish).
-// With -snapshot PATH the state is restored from PATH at start and written
-// there at shutdown (if the library supports serialized state).
+// Durability: with -snapshot PATH every accepted request is appended to a
+// write-ahead log (PATH.wal/) and fsync'd before it is acknowledged
+// (concurrent requests share an fsync), the state is snapshotted to PATH
+// every -snapshot-interval and at shutdown (which drops the log segments it
+// covers), and at start the snapshot is restored and the log replayed. A
+// snapshot that cannot be restored, or that was written with other window
+// or key settings than the flags give, stops the start with a message.
+//
+// Retries: an event whose event_id is among the last -dedup-ids accepted ids
+// is not counted again (it is reported in "duplicates"); the horizon is kept
+// in the snapshot and the log, so it survives restarts and crashes.
+//
+// Event time may run at most -max-ahead past the server's clock (422 for an
+// event beyond it): one far-future timestamp would otherwise raise the
+// watermark for good and make every later event late.
+//
+// SIGTERM or SIGINT shut it down gracefully (in-flight requests finish, for
+// at most -shutdown-timeout; then their connections are closed, and the
+// snapshot is written either way).
 package main
 
 import (
@@ -23,7 +41,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -31,16 +48,21 @@ import (
 )
 
 type options struct {
-	addr            string
-	window          time.Duration
-	pane            time.Duration
-	lateness        time.Duration
-	alpha           float64
-	maxKeys         uint64
-	keyTTL          time.Duration
-	snapshot        string
-	maxBody         int64
-	shutdownTimeout time.Duration
+	addr             string
+	window           time.Duration
+	pane             time.Duration
+	lateness         time.Duration
+	alpha            float64
+	maxKeys          uint64
+	keyTTL           time.Duration
+	snapshot         string
+	maxBody          int64
+	shutdownTimeout  time.Duration
+	maxAhead         time.Duration
+	memoryLimit      uint64
+	metricsMaxSeries int
+	dedupIDs         int
+	snapshotInterval time.Duration
 }
 
 func main() {
@@ -50,9 +72,14 @@ func main() {
 	flag.DurationVar(&o.pane, "pane", 0, "pane width (0 = window/60); must divide -window")
 	flag.DurationVar(&o.lateness, "lateness", 5*time.Second, "allowed lateness behind the newest timestamp")
 	flag.Float64Var(&o.alpha, "alpha", 0.01, "quantile sketch relative accuracy")
-	flag.Uint64Var(&o.maxKeys, "max-keys", 0, "series limit (0 = unlimited; beyond it pushes are refused with 503)")
+	flag.Uint64Var(&o.maxKeys, "max-keys", 100_000, "series limit (0 = unlimited; beyond it requests that create a series are refused with 503); about 1.2 KiB per series")
+	flag.Uint64Var(&o.memoryLimit, "memory-limit", 512<<20, "bytes the series may hold (library memory; 0 = unlimited); at or past it requests are refused with 503")
+	flag.IntVar(&o.metricsMaxSeries, "metrics-max-series", 10_000, "series exposed per GET /metrics (0 = all); ingest_window_series_omitted counts the rest")
+	flag.DurationVar(&o.maxAhead, "max-ahead", 5*time.Minute, "how far an event's timestamp may be ahead of the server's clock (0 = no bound); beyond it the request gets 422")
+	flag.IntVar(&o.dedupIDs, "dedup-ids", 200_000, "event_ids remembered to recognise retries (the last N accepted; 0 = no deduplication)")
+	flag.DurationVar(&o.snapshotInterval, "snapshot-interval", time.Minute, "write the snapshot (and drop the log it covers) this often (0 = only at shutdown)")
 	flag.DurationVar(&o.keyTTL, "key-ttl", 0, "drop series idle this long in event time (0 = never)")
-	flag.StringVar(&o.snapshot, "snapshot", "", "restore state from this file at start and write it at shutdown")
+	flag.StringVar(&o.snapshot, "snapshot", "", "keep the state durable here: snapshot file, plus write-ahead log directory PATH.wal")
 	flag.Int64Var(&o.maxBody, "max-body", 8<<20, "largest accepted request body in bytes")
 	flag.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
 	flag.Parse()
@@ -79,75 +106,26 @@ func newAggregator(o options) (*windowagg.Aggregator, error) {
 	return windowagg.New(opts...)
 }
 
-// restoreSnapshot replaces agg's state with the snapshot at path, if any.
-// A library without serialized state (ErrUnsupported), a missing file or a
-// bad snapshot are logged and the service starts empty.
-func restoreSnapshot(agg *windowagg.Aggregator, path string, log *slog.Logger) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		log.Info("no snapshot yet, starting empty", "path", path)
-		return
-	}
-	if err != nil {
-		log.Warn("cannot read snapshot, starting empty", "path", path, "err", err)
-		return
-	}
-	if err := agg.UnmarshalBinary(data); err != nil {
-		if errors.Is(err, windowagg.ErrUnsupported) {
-			log.Warn("library does not support serialized state; snapshot ignored", "err", err)
-		} else {
-			log.Warn("snapshot not restored, starting empty", "path", path, "err", err)
-		}
-		return
-	}
-	n, _ := agg.KeyCount()
-	log.Info("snapshot restored", "path", path, "bytes", len(data), "series", n)
-}
-
-// writeSnapshot writes agg's state to path atomically (temp file + rename).
-func writeSnapshot(agg *windowagg.Aggregator, path string, log *slog.Logger) error {
-	data, err := agg.MarshalBinary()
-	if errors.Is(err, windowagg.ErrUnsupported) {
-		log.Warn("library does not support serialized state; no snapshot written", "err", err)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	log.Info("snapshot written", "path", path, "bytes", len(data))
-	return nil
-}
-
 func run(o options, log *slog.Logger) error {
 	agg, err := newAggregator(o)
 	if err != nil {
 		return err
 	}
 	defer agg.Close()
+	s := newServer(agg, log, o)
 	if o.snapshot != "" {
-		restoreSnapshot(agg, o.snapshot, log)
+		seq, err := s.restore(o.snapshot)
+		if err != nil {
+			return err
+		}
+		w, n, err := openWAL(walDir(o.snapshot), seq, log, s.applyRecord)
+		if err != nil {
+			return err
+		}
+		s.wal = w
+		if n > 0 {
+			log.Info("write-ahead log replayed", "records", n, "log_position", w.lastSeq())
+		}
 	}
 
 	ln, err := net.Listen("tcp", o.addr)
@@ -155,38 +133,59 @@ func run(o options, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newServer(agg, log, o.maxBody).handler(),
+		Handler:           s.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
 	// The address line on stdout is what scripts (and the test) read.
 	fmt.Printf("listening on %s\n", ln.Addr())
-	log.Info("listening", "addr", ln.Addr().String(), "window", o.window, "library", windowagg.Version())
+	log.Info("listening", "addr", ln.Addr().String(), "window", o.window, "max_keys", o.maxKeys,
+		"memory_limit", o.memoryLimit, "max_ahead", o.maxAhead, "library", windowagg.Version())
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	select {
-	case err := <-serveErr:
-		return err
-	case <-ctx.Done():
+	var tick <-chan time.Time
+	if o.snapshot != "" && o.snapshotInterval > 0 {
+		t := time.NewTicker(o.snapshotInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+loop:
+	for {
+		select {
+		case err := <-serveErr:
+			return err
+		case <-ctx.Done():
+			break loop
+		case <-tick:
+			if err := s.snapshot(o.snapshot); err != nil {
+				log.Error("periodic snapshot", "err", err)
+			}
+		}
 	}
 	stop()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Requests still running (a client holding a partial body): close
+		// their connections. Nothing acknowledged is lost: it is in the log.
+		log.Warn("shutdown timed out; closing the remaining connections", "err", err)
+		srv.Close()
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	if o.snapshot != "" {
-		if err := writeSnapshot(agg, o.snapshot, log); err != nil {
-			return err
+		if err := s.snapshot(o.snapshot); err != nil {
+			log.Error("final snapshot; the write-ahead log keeps everything since the last one", "err", err)
+		}
+		if err := s.wal.close(); err != nil {
+			return fmt.Errorf("closing the write-ahead log: %w", err)
 		}
 	}
 	log.Info("shutdown complete")

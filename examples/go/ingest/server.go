@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,14 +23,27 @@ import (
 // maxSeriesLen bounds a series name (bytes).
 const maxSeriesLen = 256
 
+// maxEventIDLen bounds an event_id (bytes of its JSON text).
+const maxEventIDLen = 256
+
 // server is the /ingest service over one windowagg handle.
 type server struct {
-	agg     *windowagg.Aggregator
-	reg     *prometheus.Registry
-	log     *slog.Logger
-	maxBody int64
-	bufs    sync.Pool // *pushBuf
-	qs      []float64
+	agg      *windowagg.Aggregator
+	reg      *prometheus.Registry
+	log      *slog.Logger
+	maxBody  int64
+	maxAhead time.Duration // 0: no bound
+	memLimit uint64        // library bytes; 0: no limit
+	bufs     sync.Pool     // *pushBuf
+	qs       []float64
+	now      func() time.Time
+
+	// mu is the ingest lock: it orders the id check, the push and the log
+	// append of each request, so that the log replays in the order the state
+	// saw, and a snapshot is a cut between two requests.
+	mu  sync.Mutex
+	dd  *dedup
+	wal *walLog // nil without -snapshot
 }
 
 // pushBuf is the per-request scratch of a push, reused across requests.
@@ -38,6 +52,9 @@ type pushBuf struct {
 	ts   []int64
 	keys []string
 	evs  []event
+	ids  []string
+	wevs []walEvent
+	rec  []byte
 }
 
 // event is one ingested point. Pointers tell "missing" from zero; value is
@@ -50,12 +67,13 @@ type event struct {
 	Value     json.RawMessage `json:"value"`
 }
 
-func newServer(agg *windowagg.Aggregator, log *slog.Logger, maxBody int64) *server {
-	s := &server{agg: agg, log: log, maxBody: maxBody, qs: []float64{0.5, 0.99, 0.999}}
+func newServer(agg *windowagg.Aggregator, log *slog.Logger, o options) *server {
+	s := &server{agg: agg, log: log, maxBody: o.maxBody, maxAhead: o.maxAhead, memLimit: o.memoryLimit,
+		qs: []float64{0.5, 0.99, 0.999}, now: time.Now, dd: newDedup(o.dedupIDs)}
 	s.bufs.New = func() any { return &pushBuf{} }
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(
-		wprom.NewCollector(agg, wprom.Opts{Namespace: "ingest", Name: "window", HandleMetrics: true,
+		wprom.NewCollector(agg, wprom.Opts{Namespace: "ingest", Name: "window", HandleMetrics: true, MaxSeries: o.metricsMaxSeries,
 			Help: "Windowed values of each ingested series (windowagg sliding window): count, sum and quantiles."}),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -144,7 +162,11 @@ func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 
 	n := len(b.evs)
-	b.vals, b.ts, b.keys = b.vals[:0], b.ts[:0], b.keys[:0]
+	b.vals, b.ts, b.keys, b.ids = b.vals[:0], b.ts[:0], b.keys[:0], b.ids[:0]
+	var horizon int64 = math.MaxInt64
+	if s.maxAhead > 0 {
+		horizon = s.now().UnixNano() + int64(s.maxAhead)
+	}
 	for i := range b.evs {
 		e := &b.evs[i]
 		switch {
@@ -162,6 +184,11 @@ func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
 			return
 		case *e.Timestamp <= 0:
 			fail(w, http.StatusUnprocessableEntity, i, "event %d: bad timestamp %d: must be positive nanoseconds since the epoch", i, *e.Timestamp)
+			return
+		case *e.Timestamp > horizon:
+			fail(w, http.StatusUnprocessableEntity, i,
+				"event %d: timestamp %d is %v ahead of the server clock, more than -max-ahead %v allows (it would make every later event late)",
+				i, *e.Timestamp, time.Duration(*e.Timestamp-(horizon-int64(s.maxAhead))).Round(time.Millisecond), s.maxAhead)
 			return
 		case len(e.Value) == 0 || string(e.Value) == "null":
 			fail(w, http.StatusUnprocessableEntity, i, "event %d: missing value", i)
@@ -181,31 +208,143 @@ func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusUnprocessableEntity, i, "event %d: non-finite value %s", i, raw)
 			return
 		}
+		id, msg := eventID(e.EventID)
+		if msg != "" {
+			fail(w, http.StatusUnprocessableEntity, i, "event %d: %s", i, msg)
+			return
+		}
 		b.vals = append(b.vals, v)
 		b.ts = append(b.ts, *e.Timestamp)
 		b.keys = append(b.keys, *e.Series)
+		b.ids = append(b.ids, id)
 	}
-	if n > 0 {
-		if err := s.agg.PushStrings(b.vals, b.ts, b.keys); err != nil {
-			code := http.StatusInternalServerError
-			switch {
-			case errors.Is(err, windowagg.ErrValue), errors.Is(err, windowagg.ErrInvalidArgument):
-				code = http.StatusUnprocessableEntity
-			case errors.Is(err, windowagg.ErrKeyLimit), errors.Is(err, windowagg.ErrMemoryLimit), errors.Is(err, windowagg.ErrNoMemory):
-				code = http.StatusServiceUnavailable
-			case errors.Is(err, windowagg.ErrClosed):
-				code = http.StatusServiceUnavailable
-			}
-			if code == http.StatusInternalServerError {
-				s.log.Error("push failed", "err", err, "events", n)
-			}
-			fail(w, code, -1, "%v", err)
+	accepted, dups, wait, code, err := s.apply(b)
+	if err != nil {
+		if code == http.StatusInternalServerError {
+			s.log.Error("push failed", "err", err, "events", n)
+		}
+		fail(w, code, -1, "%v", err)
+		return
+	}
+	// Acknowledge only what is on disk: the record of this request, or of
+	// the request that first carried a retried event_id.
+	if s.wal != nil && wait > 0 {
+		if err := s.wal.waitDurable(wait); err != nil {
+			s.log.Error("write-ahead log", "err", err)
+			fail(w, http.StatusServiceUnavailable, -1, "not durable: %v", err)
 			return
 		}
 	}
 	clear(b.keys) // don't keep request strings alive in the pool
+	clear(b.ids)
+	clear(b.wevs)
 	clear(b.evs)
-	writeJSON(w, http.StatusOK, map[string]int{"accepted": n})
+	writeJSON(w, http.StatusOK, map[string]int{"accepted": accepted, "duplicates": dups})
+}
+
+// eventID returns the dedup key of a raw event_id: "" for none, the string
+// for a JSON string, "#" + the JSON text for a number. Anything else is
+// refused (msg says why).
+func eventID(raw json.RawMessage) (id, msg string) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", ""
+	}
+	if len(raw) > maxEventIDLen {
+		return "", fmt.Sprintf("event_id longer than %d bytes", maxEventIDLen)
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", "bad event_id"
+		}
+		if s == "" {
+			return "", "empty event_id (leave it out for none)"
+		}
+		return s, ""
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "#" + string(raw), ""
+	}
+	return "", "event_id must be a string or a number, got " + string(raw)
+}
+
+// apply drops the events whose event_id was already accepted (within the
+// horizon, or earlier in this request), pushes the rest as one batch and
+// appends them to the write-ahead log, all under the ingest lock. It returns
+// the events accepted and recognised as duplicates, and the log record to
+// wait for before acknowledging; on error the HTTP status and nothing was
+// applied.
+func (s *server) apply(b *pushBuf) (accepted, dups int, wait uint64, code int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Compact the batch to the new events.
+	var inBatch map[string]struct{}
+	k := 0
+	for i := range b.vals {
+		id := b.ids[i]
+		if id != "" {
+			if seq, ok := s.dd.lookup(id); ok {
+				dups++
+				wait = max(wait, seq)
+				continue
+			}
+			if inBatch == nil {
+				inBatch = make(map[string]struct{})
+			}
+			if _, ok := inBatch[id]; ok {
+				dups++
+				continue
+			}
+			inBatch[id] = struct{}{}
+		}
+		b.vals[k], b.ts[k], b.keys[k], b.ids[k] = b.vals[i], b.ts[i], b.keys[i], id
+		k++
+	}
+	b.vals, b.ts, b.keys, b.ids = b.vals[:k], b.ts[:k], b.keys[:k], b.ids[:k]
+	if k == 0 {
+		return 0, dups, wait, 0, nil
+	}
+	if s.memLimit > 0 {
+		if used, err := s.agg.MemoryUsage(); err == nil && used >= s.memLimit {
+			return 0, 0, 0, http.StatusServiceUnavailable, fmt.Errorf(
+				"memory limit reached: the series hold %d bytes, -memory-limit is %d; nothing from this request was applied", used, s.memLimit)
+		}
+	}
+	if err := s.agg.PushStrings(b.vals, b.ts, b.keys); err != nil {
+		code := http.StatusInternalServerError
+		switch {
+		case errors.Is(err, windowagg.ErrValue), errors.Is(err, windowagg.ErrInvalidArgument):
+			code = http.StatusUnprocessableEntity
+		case errors.Is(err, windowagg.ErrKeyLimit), errors.Is(err, windowagg.ErrMemoryLimit), errors.Is(err, windowagg.ErrNoMemory):
+			code = http.StatusServiceUnavailable
+		case errors.Is(err, windowagg.ErrClosed):
+			code = http.StatusServiceUnavailable
+		}
+		return 0, 0, 0, code, err
+	}
+	var seq uint64
+	if s.wal != nil {
+		b.wevs = b.wevs[:0]
+		for i := range b.vals {
+			b.wevs = append(b.wevs, walEvent{ts: b.ts[i], value: b.vals[i], series: b.keys[i], id: b.ids[i]})
+		}
+		b.rec = encodeRecord(b.rec[:0], b.wevs)
+		if seq, err = s.wal.append(b.rec); err != nil {
+			// The state holds events the log does not: nothing is
+			// acknowledged from now on (the error is sticky).
+			s.log.Error("write-ahead log append failed; refusing further ingestion", "err", err)
+			return 0, 0, 0, http.StatusServiceUnavailable, fmt.Errorf("not durable: %v", err)
+		}
+		if cap(b.rec) > 1<<20 {
+			b.rec = nil
+		}
+	}
+	for _, id := range b.ids {
+		if id != "" {
+			s.dd.add(id, seq)
+		}
+	}
+	return k, dups, max(wait, seq), 0, nil
 }
 
 // statsResponse is GET /stats's answer; NaN fields (empty window) are null.
