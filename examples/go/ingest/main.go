@@ -67,21 +67,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free one; the address is printed)")
-	flag.DurationVar(&o.window, "window", time.Minute, "sliding window length (event time)")
-	flag.DurationVar(&o.pane, "pane", 0, "pane width (0 = window/60); must divide -window")
-	flag.DurationVar(&o.lateness, "lateness", 5*time.Second, "allowed lateness behind the newest timestamp")
-	flag.Float64Var(&o.alpha, "alpha", 0.01, "quantile sketch relative accuracy")
-	flag.Uint64Var(&o.maxKeys, "max-keys", 100_000, "series limit (0 = unlimited; beyond it requests that create a series are refused with 503); about 1.2 KiB per series")
-	flag.Uint64Var(&o.memoryLimit, "memory-limit", 512<<20, "bytes the series may hold (library memory; 0 = unlimited); at or past it requests are refused with 503")
-	flag.IntVar(&o.metricsMaxSeries, "metrics-max-series", 10_000, "series exposed per GET /metrics (0 = all); ingest_window_series_omitted counts the rest")
-	flag.DurationVar(&o.maxAhead, "max-ahead", 5*time.Minute, "how far an event's timestamp may be ahead of the server's clock (0 = no bound); beyond it the request gets 422")
-	flag.IntVar(&o.dedupIDs, "dedup-ids", 200_000, "event_ids remembered to recognise retries (the last N accepted; 0 = no deduplication)")
-	flag.DurationVar(&o.snapshotInterval, "snapshot-interval", time.Minute, "write the snapshot (and drop the log it covers) this often (0 = only at shutdown)")
-	flag.DurationVar(&o.keyTTL, "key-ttl", 0, "drop series idle this long in event time (0 = never)")
-	flag.StringVar(&o.snapshot, "snapshot", "", "keep the state durable here: snapshot file, plus write-ahead log directory PATH.wal")
-	flag.Int64Var(&o.maxBody, "max-body", 8<<20, "largest accepted request body in bytes")
-	flag.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
+	defineFlags(flag.CommandLine, &o)
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -89,6 +75,25 @@ func main() {
 		log.Error("ingest", "err", err)
 		os.Exit(1)
 	}
+}
+
+// defineFlags registers the command's flags, with their defaults, on fs.
+func defineFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free one; the address is printed)")
+	fs.DurationVar(&o.window, "window", time.Minute, "sliding window length (event time)")
+	fs.DurationVar(&o.pane, "pane", 0, "pane width (0 = window/60); must divide -window")
+	fs.DurationVar(&o.lateness, "lateness", 5*time.Second, "allowed lateness behind the newest timestamp")
+	fs.Float64Var(&o.alpha, "alpha", 0.01, "quantile sketch relative accuracy")
+	fs.Uint64Var(&o.maxKeys, "max-keys", 100_000, "series limit (0 = unlimited; beyond it requests that create a series are refused with 503); about 1.2 KiB per series")
+	fs.Uint64Var(&o.memoryLimit, "memory-limit", 512<<20, "bytes the series may hold (library memory; 0 = unlimited); at or past it requests are refused with 503")
+	fs.IntVar(&o.metricsMaxSeries, "metrics-max-series", 10_000, "series exposed per GET /metrics (0 = all); ingest_window_series_omitted counts the rest")
+	fs.DurationVar(&o.maxAhead, "max-ahead", 5*time.Minute, "how far an event's timestamp may be ahead of the server's clock (0 = no bound); beyond it the request gets 422")
+	fs.IntVar(&o.dedupIDs, "dedup-ids", 200_000, "event_ids remembered to recognise retries (the last N accepted; 0 = no deduplication)")
+	fs.DurationVar(&o.snapshotInterval, "snapshot-interval", time.Minute, "write the snapshot (and drop the log it covers) this often (0 = only at shutdown)")
+	fs.DurationVar(&o.keyTTL, "key-ttl", 0, "drop series idle this long in event time (0 = never)")
+	fs.StringVar(&o.snapshot, "snapshot", "", "keep the state durable here: snapshot file, plus write-ahead log directory PATH.wal")
+	fs.Int64Var(&o.maxBody, "max-body", 8<<20, "largest accepted request body in bytes")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
 }
 
 func newAggregator(o options) (*windowagg.Aggregator, error) {

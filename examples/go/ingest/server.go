@@ -242,8 +242,8 @@ func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"accepted": accepted, "duplicates": dups})
 }
 
-// eventID returns the dedup key of a raw event_id: "" for none, the string
-// for a JSON string, "#" + the JSON text for a number. Anything else is
+// eventID returns the dedup key of a raw event_id: "" for none (missing,
+// null or ""), the string for a JSON string, "#" + the JSON text for a number. Anything else is
 // refused (msg says why).
 func eventID(raw json.RawMessage) (id, msg string) {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -258,10 +258,7 @@ func eventID(raw json.RawMessage) (id, msg string) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", "bad event_id"
 		}
-		if s == "" {
-			return "", "empty event_id (leave it out for none)"
-		}
-		return s, ""
+		return s, "" // "" (empty): no id, like a missing one
 	case c == '-' || (c >= '0' && c <= '9'):
 		return "#" + string(raw), ""
 	}
