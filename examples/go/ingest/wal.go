@@ -311,6 +311,9 @@ func (w *walLog) close() error {
 	}
 	w.closed = true
 	err := w.f.Sync()
+	if err == nil {
+		w.synced.Store(w.last)
+	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
