@@ -199,7 +199,7 @@ typedef struct aggregator_config {
   uint32_t struct_size;      /* sizeof(aggregator_config); set by init */
   uint32_t window_kind;      /* AGGREGATOR_WINDOW_*; default COUNT */
   int64_t window_size;       /* COUNT: values (1..2^32); time kinds: width D > 0. Default 1024 */
-  int64_t slide;             /* HOPPING: S, 0 < S <= D and D % S == 0. Default 0 */
+  int64_t slide;             /* HOPPING: S, 0 < S <= D, D % S == 0 and D/S <= 2^20 (each value is in D/S windows). Default 0 */
   int64_t pane_width;        /* SLIDING: 0 = D/k, k the smallest divisor of D >= 60 (1 if D < 60); else must divide D */
   int64_t allowed_lateness;  /* >= 0; default 0 */
   double relative_accuracy;  /* sketch alpha, 1e-4 <= alpha <= 0.5; default 0.01 */
