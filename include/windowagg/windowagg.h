@@ -68,6 +68,10 @@
  *  count, sum (compensated: Neumaier), mean, min, max, variance (sample
  *  variance, divisor n-1, like pandas' default ddof=1; NaN when n < 2),
  *  stddev = sqrt(variance). Empty window: count 0, sum 0, other fields NaN.
+ *  Every finite value is accepted, DBL_MAX included; where double arithmetic
+ *  overflows the answer is IEEE's: sum +-Inf (NaN once partial sums
+ *  overflowed both ways), variance +Inf (e.g. {1e200, -1e200}, as NumPy);
+ *  mean stays in [min, max]. Such state serializes and restores like any.
  *  Quantiles come from a relative-error sketch (DDSketch-style log buckets,
  *  one store per sign plus a zero count): for 0 < q < 1 the answer x' for the
  *  true rank-floor(q*(n-1)) value x satisfies |x' - x| <= alpha*|x|; q = 0 and
@@ -383,7 +387,13 @@ AGGREGATOR_API int aggregator_serialize(const aggregator* a, void* buf, size_t c
 
 /* Builds a new handle from serialized bytes. `threading` picks the new
  * handle's AGGREGATOR_THREADING_* (it is not part of the state). Everything
- * is validated before anything is built; on failure *out is NULL. */
+ * is validated before anything is built; on failure *out is NULL. Beyond
+ * the envelope (length, checksum, configuration), fields that contradict
+ * each other are AGGREGATOR_ECORRUPT, the message naming the field: a named
+ * series' key not the hash of its name, a window holding more values than
+ * its series accepted, sums/means/variances impossible for the stored count,
+ * min and max, sketches disagreeing with them, panes after the watermark,
+ * more series than max_keys or queued windows than max_pending_windows. */
 AGGREGATOR_API int aggregator_restore(const void* buf, size_t len, uint32_t threading,
                                       aggregator** out);
 

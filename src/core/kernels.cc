@@ -75,7 +75,9 @@ Moments SummarizeSpan(const double* x, size_t n) {
   }
   for (size_t j = 0; j < kLanes; ++j) {
     TwoSumAdd(m.sum, m.comp, sl[j]);
-    m.comp += cl[j];
+    // A lane whose TwoSum overflowed in between (values near DBL_MAX) has
+    // an Inf/NaN compensation: drop it (see TwoSumAdd), keeping comp finite.
+    m.comp += cl[j] - cl[j] == 0 ? cl[j] : 0;
     m.min = lol[j] < m.min ? lol[j] : m.min;
     m.max = hil[j] > m.max ? hil[j] : m.max;
   }

@@ -5,8 +5,8 @@
 // Every finite input is accepted, so the fields must stay meaningful when
 // double arithmetic overflows (values or spreads near DBL_MAX):
 //   - sum may overflow to +-Inf (or NaN once both directions overflowed),
-//     like any IEEE summation; comp is then meaningless (often NaN) and
-//     Sum() answers the overflowed high part. A finite sum has a finite comp.
+//     like any IEEE summation; Sum() then answers the overflowed high part.
+//     comp is always finite (TwoSumAdd drops an overflowed error term).
 //   - mean is always finite and within [min, max] (up to rounding): where
 //     x - mean would overflow, the update is done in scaled form.
 //   - m2 is in [0, +Inf]: +Inf when the sum of squared deviations overflows
@@ -25,10 +25,14 @@ namespace windowagg {
 
 // s + c += x, exactly representable error kept in c (Knuth's TwoSum: correct
 // whatever the magnitudes, unlike Fast2Sum; no branch, so it vectorizes).
+// Near DBL_MAX an intermediate (t - s) or t itself overflows and the error
+// term is Inf/NaN: it is dropped (a select, not a branch), so c stays
+// finite and a finite s + c never turns into NaN.
 inline void TwoSumAdd(double& s, double& c, double x) {
   double t = s + x;
   double z = t - s;
-  c += (s - (t - z)) + (x - z);
+  double e = (s - (t - z)) + (x - z);
+  c += e - e == 0 ? e : 0;
   s = t;
 }
 

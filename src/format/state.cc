@@ -309,9 +309,8 @@ bool SumPossible(double v, const ValueBounds& b) {
 
 void CheckSum(double sum, double comp, uint64_t count, double min, double max, const char* what) {
   const ValueBounds b = BoundsOf(count, min, max);
-  if (std::isfinite(sum) && !std::isfinite(comp)) {
-    Fail(Status::kCorrupt, "%s: the sum is finite (%g) but its compensation is %g", what, sum,
-         comp);
+  if (!std::isfinite(comp)) {
+    Fail(Status::kCorrupt, "%s: the sum's compensation is %g (always finite)", what, comp);
   }
   const double total = std::isfinite(sum) ? sum + comp : sum;  // Moments::Sum()
   if (!SumPossible(sum, b) || !SumPossible(total, b)) {
@@ -330,16 +329,18 @@ void CheckMean(double mean, uint64_t count, double min, double max, const char* 
 }
 
 // Sum of squared deviations (scale 1: M2; scale 1/(n-1): the variance):
-// never NaN or negative; at most n * (spread)^2, a quarter of which is the
-// exact maximum; +Inf only where that bound is beyond DBL_MAX.
+// never NaN or negative; at most n * (spread)^2 * scale, a quarter of which
+// is the exact maximum; +Inf only where M2's bound (scale 1) is beyond
+// DBL_MAX (a variance is M2 / (n-1), Inf once M2 overflowed).
 void CheckSpread(double v, uint64_t count, double min, double max, long double scale,
                  const char* what, const char* field) {
   if (std::isnan(v) || v < 0) Fail(Status::kCorrupt, "%s: %s is %g", what, field, v);
   const ValueBounds b = BoundsOf(count, min, max);
   if (!b.checked) return;
   const long double spread = static_cast<long double>(max) - min + 2 * b.tol;
-  const long double bound = static_cast<long double>(count) * spread * spread * scale;
-  const bool possible = std::isinf(v) ? bound >= std::numeric_limits<double>::max() : v <= bound;
+  const long double m2_bound = static_cast<long double>(count) * spread * spread;
+  const bool possible = std::isinf(v) ? m2_bound >= std::numeric_limits<double>::max()
+                                      : v <= m2_bound * scale;
   if (!possible) {
     Fail(Status::kCorrupt, "%s: %s %g is impossible for %u values in [min %g, max %g]", what,
          field, v, count, min, max);
@@ -349,7 +350,7 @@ void CheckSpread(double v, uint64_t count, double min, double max, long double s
 Moments ReadMoments(Source& in, const char* what) {
   Moments m;
   m.count = in.U64(what);
-  // sum, comp and m2 may be non-finite (overflow, see moments.h); checked below.
+  // sum and m2 may be non-finite (overflow, see moments.h); checked below.
   m.sum = in.F64(what);
   m.comp = in.F64(what);
   m.mean = in.F64(what);
@@ -643,6 +644,7 @@ class StateReader {
     }
     uint64_t prev_key = 0;
     uint64_t live = 0;
+    uint64_t held_all = 0;  // values held by every window: a read merges them
     for (uint64_t i = 0; i < nseries; ++i) {
       uint64_t key = in.U64("series key");
       if (i > 0 && key <= prev_key) {
@@ -694,6 +696,9 @@ class StateReader {
       if (total < held) {
         Fail(Status::kCorrupt, "series %u: total %u accepted values, but its window holds %u", i,
              total, held);
+      }
+      if (__builtin_add_overflow(held_all, held, &held_all)) {
+        Fail(Status::kCorrupt, "series %u: the windows hold more than 2^64 values in all", i);
       }
     }
     if (c.max_keys != 0 && live > c.max_keys) {
