@@ -130,7 +130,8 @@ func WithTumblingWindow(d time.Duration) Option {
 	}
 }
 
-// WithHoppingWindow makes windows [k*slide, k*slide+d); slide must divide d.
+// WithHoppingWindow makes windows [k*slide, k*slide+d); slide must divide d
+// and d/slide must be at most 2^20 (each value belongs to d/slide windows).
 func WithHoppingWindow(d, slide time.Duration) Option {
 	return func(c *config) {
 		c.c.window_kind = C.AGGREGATOR_WINDOW_HOPPING

@@ -68,6 +68,10 @@
  *  count, sum (compensated: Neumaier), mean, min, max, variance (sample
  *  variance, divisor n-1, like pandas' default ddof=1; NaN when n < 2),
  *  stddev = sqrt(variance). Empty window: count 0, sum 0, other fields NaN.
+ *  Every finite value is accepted, DBL_MAX included; where double arithmetic
+ *  overflows the answer is IEEE's: sum +-Inf (NaN once partial sums
+ *  overflowed both ways), variance +Inf (e.g. {1e200, -1e200}, as NumPy);
+ *  mean stays in [min, max]. Such state serializes and restores like any.
  *  Quantiles come from a relative-error sketch (DDSketch-style log buckets,
  *  one store per sign plus a zero count): for 0 < q < 1 the answer x' for the
  *  true rank-floor(q*(n-1)) value x satisfies |x' - x| <= alpha*|x|; q = 0 and
@@ -199,7 +203,7 @@ typedef struct aggregator_config {
   uint32_t struct_size;      /* sizeof(aggregator_config); set by init */
   uint32_t window_kind;      /* AGGREGATOR_WINDOW_*; default COUNT */
   int64_t window_size;       /* COUNT: values (1..2^32); time kinds: width D > 0. Default 1024 */
-  int64_t slide;             /* HOPPING: S, 0 < S <= D and D % S == 0. Default 0 */
+  int64_t slide;             /* HOPPING: S, 0 < S <= D, D % S == 0 and D/S <= 2^20 (each value is in D/S windows). Default 0 */
   int64_t pane_width;        /* SLIDING: 0 = D/k, k the smallest divisor of D >= 60 (1 if D < 60); else must divide D */
   int64_t allowed_lateness;  /* >= 0; default 0 */
   double relative_accuracy;  /* sketch alpha, 1e-4 <= alpha <= 0.5; default 0.01 */
@@ -383,7 +387,13 @@ AGGREGATOR_API int aggregator_serialize(const aggregator* a, void* buf, size_t c
 
 /* Builds a new handle from serialized bytes. `threading` picks the new
  * handle's AGGREGATOR_THREADING_* (it is not part of the state). Everything
- * is validated before anything is built; on failure *out is NULL. */
+ * is validated before anything is built; on failure *out is NULL. Beyond
+ * the envelope (length, checksum, configuration), fields that contradict
+ * each other are AGGREGATOR_ECORRUPT, the message naming the field: a named
+ * series' key not the hash of its name, a window holding more values than
+ * its series accepted, sums/means/variances impossible for the stored count,
+ * min and max, sketches disagreeing with them, panes after the watermark,
+ * more series than max_keys or queued windows than max_pending_windows. */
 AGGREGATOR_API int aggregator_restore(const void* buf, size_t len, uint32_t threading,
                                       aggregator** out);
 

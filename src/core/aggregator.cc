@@ -161,6 +161,12 @@ Stats MakeStats(const Moments& m, int64_t start, int64_t end, const Series* s,
   st.count = m.count;
   st.sum = m.count ? m.Sum() : 0.0;
   st.mean = m.count ? m.Sum() / static_cast<double>(m.count) : kNaN;
+  if (m.count && !(st.mean >= m.min && st.mean <= m.max)) {
+    // The sum overflowed (its Welford mean is finite, moments.h), or the
+    // division rounded past an extreme (three times 0.1): the mean of
+    // values in [min, max] lies in [min, max].
+    st.mean = std::clamp(std::isfinite(st.mean) ? st.mean : m.mean, m.min, m.max);
+  }
   st.min = m.count ? m.min : kNaN;
   st.max = m.count ? m.max : kNaN;
   st.variance = m.Variance();
@@ -1092,7 +1098,7 @@ void Aggregator::Merge(Aggregator& src) {
   // Source panes below a closed bound of this handle count as late values
   // (those windows were emitted already), as any value would.
   auto takes = [](const Item& it, const Pane& p) {
-    return it.fresh || p.index >= it.to->panes->closed_below();
+    return it.fresh || it.to->panes->PaneOpen(p.index);
   };
   try {
     // Close what this handle's watermark has closed, so the bounds above are

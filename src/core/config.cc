@@ -103,6 +103,14 @@ void ValidateConfig(Config* c) {
       if (d % c->slide != 0) {
         Fail(Status::kConfig, "slide %d must divide window_size %d", c->slide, d);
       }
+      // Each value belongs to window_size/slide windows and each of them is
+      // emitted: bounded like a SLIDING window's panes (restore validates
+      // the stored configuration through here too).
+      if (d / c->slide > kMaxPanesPerSeries) {
+        Fail(Status::kConfig,
+             "slide %d is too small: window_size/slide = %d windows per value, at most 2^20",
+             c->slide, d / c->slide);
+      }
       break;
   }
 }

@@ -14,6 +14,8 @@ enum class KeyPolicy : uint32_t { kReject = 0, kEvictLru = 1, kOverflow = 2 };
 inline constexpr uint64_t kDefaultKey = 0;
 inline constexpr uint64_t kOverflowKey = ~uint64_t{0};
 inline constexpr int64_t kMaxCountWindow = int64_t{1} << 32;
+// SLIDING: window_size/pane_width; HOPPING: window_size/slide (the windows
+// one value belongs to, each emitted when it closes).
 inline constexpr int64_t kMaxPanesPerSeries = int64_t{1} << 20;
 
 struct Config {

@@ -2,6 +2,7 @@
 // fixed order at the end, so the compiler vectorizes them without being
 // allowed to reassociate, and every ISA (AVX-512, AVX2, SSE2 via
 // target_clones) produces bit-identical results.
+#include <cmath>
 #include <cstring>
 
 #include "core/kernels.h"
@@ -74,7 +75,9 @@ Moments SummarizeSpan(const double* x, size_t n) {
   }
   for (size_t j = 0; j < kLanes; ++j) {
     TwoSumAdd(m.sum, m.comp, sl[j]);
-    m.comp += cl[j];
+    // A lane whose TwoSum overflowed in between (values near DBL_MAX) has
+    // an Inf/NaN compensation: drop it (see TwoSumAdd), keeping comp finite.
+    m.comp += cl[j] - cl[j] == 0 ? cl[j] : 0;
     m.min = lol[j] < m.min ? lol[j] : m.min;
     m.max = hil[j] > m.max ? hil[j] : m.max;
   }
@@ -107,6 +110,15 @@ Moments SummarizeSpan(const double* x, size_t n) {
   m.mean = mean + ds / static_cast<double>(n);
   double m2 = qs - ds * ds / static_cast<double>(n);
   m.m2 = m2 < 0 ? 0 : m2;
+  if (!std::isfinite(m.mean) || std::isnan(m.m2)) [[unlikely]] {
+    // The sum or the deviations overflowed (values or spread near DBL_MAX):
+    // the two-pass mean is Inf/NaN. Welford keeps the mean finite and M2 in
+    // [0, Inf] (see moments.h); count, sum, min and max stay as computed.
+    Moments w;
+    for (size_t k = 0; k < n; ++k) w.Add(x[k]);
+    m.mean = w.mean;
+    m.m2 = w.m2;
+  }
   return m;
 }
 

@@ -1,6 +1,18 @@
 // Exact aggregates of a bag of values: count, compensated sum, Welford mean
 // and M2, min, max. Mergeable (Chan et al.), so panes, blocks and series
 // combine without revisiting values.
+//
+// Every finite input is accepted, so the fields must stay meaningful when
+// double arithmetic overflows (values or spreads near DBL_MAX):
+//   - sum may overflow to +-Inf (or NaN once both directions overflowed),
+//     like any IEEE summation; Sum() then answers the overflowed high part.
+//     comp is always finite (TwoSumAdd drops an overflowed error term).
+//   - mean is always finite and within [min, max] (up to rounding): where
+//     x - mean would overflow, the update is done in scaled form.
+//   - m2 is in [0, +Inf]: +Inf when the sum of squared deviations overflows
+//     (e.g. {1e200, -1e200}: variance Inf, as NumPy reports); never NaN.
+// Serialized state (src/format/state.cc) stores these fields as they are,
+// and restore accepts exactly these domains.
 #ifndef WINDOWAGG_CORE_MOMENTS_H_
 #define WINDOWAGG_CORE_MOMENTS_H_
 
@@ -13,10 +25,14 @@ namespace windowagg {
 
 // s + c += x, exactly representable error kept in c (Knuth's TwoSum: correct
 // whatever the magnitudes, unlike Fast2Sum; no branch, so it vectorizes).
+// Near DBL_MAX an intermediate (t - s) or t itself overflows and the error
+// term is Inf/NaN: it is dropped (a select, not a branch), so c stays
+// finite and a finite s + c never turns into NaN.
 inline void TwoSumAdd(double& s, double& c, double x) {
   double t = s + x;
   double z = t - s;
-  c += (s - (t - z)) + (x - z);
+  double e = (s - (t - z)) + (x - z);
+  c += e - e == 0 ? e : 0;
   s = t;
 }
 
@@ -29,15 +45,24 @@ struct Moments {
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
 
-  double Sum() const { return sum + comp; }
+  // The compensated sum; once the high part overflowed, that (+-Inf/NaN).
+  double Sum() const { return std::isfinite(sum) ? sum + comp : sum; }
   bool empty() const { return count == 0; }
 
   void Add(double x) {
     ++count;
     TwoSumAdd(sum, comp, x);
     double d = x - mean;
-    mean += d / static_cast<double>(count);
-    m2 += d * (x - mean);
+    if (std::isfinite(d)) [[likely]] {
+      mean += d / static_cast<double>(count);
+      m2 += d * (x - mean);
+    } else {
+      // |x - mean| > DBL_MAX: the squared deviation overflows; keep the
+      // mean finite (count >= 2 here, so each term is within range).
+      double n = static_cast<double>(count);
+      mean += x / n - mean / n;
+      m2 = std::numeric_limits<double>::infinity();
+    }
     min = x < min ? x : min;
     max = x > max ? x : max;
   }
@@ -50,8 +75,15 @@ struct Moments {
     }
     double n = static_cast<double>(count + o.count);
     double delta = o.mean - mean;
-    mean += delta * (static_cast<double>(o.count) / n);
-    m2 += o.m2 + delta * delta * (static_cast<double>(count) * static_cast<double>(o.count) / n);
+    if (std::isfinite(delta)) [[likely]] {
+      mean += delta * (static_cast<double>(o.count) / n);
+      m2 += o.m2 + delta * delta * (static_cast<double>(count) * static_cast<double>(o.count) / n);
+    } else {
+      // The means are more than DBL_MAX apart: weighted average in scaled
+      // form (finite), and the squared spread overflows.
+      mean = mean * (static_cast<double>(count) / n) + o.mean * (static_cast<double>(o.count) / n);
+      m2 = std::numeric_limits<double>::infinity();
+    }
     count += o.count;
     TwoSumAdd(sum, comp, o.sum);
     TwoSumAdd(sum, comp, o.comp);

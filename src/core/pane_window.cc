@@ -7,7 +7,7 @@ namespace windowagg {
 PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
     : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)) {}
 
-bool PaneWindow::PaneOpen(int64_t pane_index) const { return pane_index >= closed_below_; }
+bool PaneWindow::PaneOpen(int64_t pane_index) const { return Wide(pane_index) >= closed_below_; }
 
 Pane& PaneWindow::PaneFor(int64_t index) {
   if (panes_.empty() || index > panes_.back().index) {
@@ -38,7 +38,7 @@ void PaneWindow::UndoReservations() noexcept {
 
 bool PaneWindow::Add(double x, int64_t t, bool quantiles, const SketchMapping& map) {
   int64_t p = PaneOf(t, geo_->pane);
-  if (p < closed_below_) return false;
+  if (!PaneOpen(p)) return false;
   Pane& pane = PaneFor(p);
   if (quantiles) {
     pane.sketch.Add(x, map);
@@ -69,18 +69,18 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
     quiet_until_ = (Wide(cur) + 1) * geo_->pane;  // the next pane boundary
     Wide lowest = Wide(cur) - geo_->panes_per_window + 1;
     while (!panes_.empty() && panes_.front().index < lowest) panes_.pop_front();
-    closed_below_ = std::max(closed_below_, Saturate(lowest));
+    closed_below_ = std::max(closed_below_, lowest);
     return;
   }
   Wide jmax = LastClosing(wm);
-  if (jmax < Wide(closed_below_)) {
+  if (jmax < closed_below_) {
     quiet_until_ = std::min<Wide>(
-        Wide(closed_below_) * geo_->pane + geo_->width + geo_->lateness, kTimeMax);
+        closed_below_ * geo_->pane + geo_->width + geo_->lateness, kTimeMax);
     return;
   }
   // Each window is closed only once emitted: if emit throws, what was
   // emitted is recorded and the rest stays open.
-  Wide done = Wide(closed_below_) - 1;
+  Wide done = closed_below_ - 1;
   try {
     WalkClosing(jmax, [&](const WindowView& view, Wide j) {
       emit(view);
@@ -95,7 +95,7 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
   // (Close times past INT64_MAX saturate: such windows close at INT64_MAX.)
   quiet_until_ = wm == kTimeMax
                      ? Wide(kTimeMax) + 1
-                     : std::min<Wide>(Wide(closed_below_) * geo_->pane + geo_->width + geo_->lateness,
+                     : std::min<Wide>(closed_below_ * geo_->pane + geo_->width + geo_->lateness,
                                       kTimeMax);
 }
 
@@ -114,7 +114,7 @@ Wide PaneWindow::LastClosing(int64_t wm) const {
 template <class F>
 void PaneWindow::WalkClosing(Wide jmax, F&& visit) const {
   const Wide r = geo_->panes_per_window;
-  Wide next = Wide(closed_below_);  // first window not yet closed
+  Wide next = closed_below_;  // first window not yet closed
   WindowView view;
   for (size_t k = 0; k < panes_.size(); ++k) {
     Wide p = panes_[k].index;
@@ -138,7 +138,7 @@ void PaneWindow::WalkClosing(Wide jmax, F&& visit) const {
 void PaneWindow::CloseThrough(Wide j) {
   // A pane is done once the last window containing it (number = its index) is.
   while (!panes_.empty() && Wide(panes_.front().index) <= j) panes_.pop_front();
-  if (j >= Wide(closed_below_)) closed_below_ = Saturate(j + 1);
+  if (j >= closed_below_) closed_below_ = j + 1;
 }
 
 void PaneWindow::Current(int64_t wm, WindowView* view) const {

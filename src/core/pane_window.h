@@ -87,7 +87,11 @@ class PaneWindow {
   bool empty() const { return panes_.empty(); }
   size_t pane_count() const { return panes_.size(); }
   const std::deque<Pane, ScopeAllocator<Pane>>& panes() const { return panes_; }
-  int64_t closed_below() const { return closed_below_; }
+  // The closed bound as stored (format v1: an int64). It saturates at
+  // INT64_MAX when the window numbered INT64_MAX is closed too (watermark
+  // INT64_MAX with 1-wide panes); the next Advance re-derives that from the
+  // watermark, and PaneOpen uses the exact bound.
+  int64_t closed_below() const { return Saturate(closed_below_); }
   // Serialization restores raw state through these.
   std::deque<Pane, ScopeAllocator<Pane>>& mutable_panes() { return panes_; }
   void set_closed_below(int64_t v) {
@@ -107,8 +111,11 @@ class PaneWindow {
   const MemoryScope* scope_;
   std::deque<Pane, ScopeAllocator<Pane>> panes_;
   // Panes below this number never receive values again (slid out, or every
-  // window containing them closed).
-  int64_t closed_below_ = std::numeric_limits<int64_t>::min();
+  // window containing them closed). Wide: after window INT64_MAX closes it
+  // is INT64_MAX + 1, so pane INT64_MAX is closed as well (an int64 bound
+  // saturating at INT64_MAX left that pane open: a value there after
+  // watermark INT64_MAX was accepted and never emitted).
+  Wide closed_below_ = std::numeric_limits<int64_t>::min();
   // Advance is a no-op below this watermark (nothing slides or closes);
   // lets the per-push catch-up of every touched series skip the division.
   Wide quiet_until_ = std::numeric_limits<int64_t>::min();

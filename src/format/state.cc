@@ -38,8 +38,10 @@
 #include <vector>
 
 
+#include "absl/strings/str_format.h"
 #include "core/error.h"
 #include "core/kernels.h"
+#include "core/key_hash.h"
 #include "core/time_math.h"
 
 namespace windowagg {
@@ -260,25 +262,113 @@ void LoadSketch(const SketchView& v, Sketch* out) {
   out->AddZeros(v.zero);
 }
 
+// ---- Semantic invariants ----------------------------------------------------
+//
+// The checksum only says the bytes are the ones written; a blob whose fields
+// contradict each other (crafted, or from a buggy writer that recomputed the
+// checksum) must be refused too. These checks accept exactly what the core
+// can produce from finite inputs (moments.h: sums may overflow to +-Inf, M2
+// to +Inf; means stay in [min, max]) and refuse what cannot arise. Rounding
+// slack: n values of magnitude <= M summed (recursive or compensated) are
+// off by at most (n-1)u/(1-(n-1)u) * n*M (u = 2^-53, Higham's gamma); we
+// allow n*M*(n+2)*2^-52, twice that, for n <= 2^50 (beyond, no real stream,
+// the bound is not checked). Bounds are computed in long double, so they do
+// not overflow where the double they bound does.
+
+constexpr uint64_t kMaxCheckedCount = uint64_t{1} << 50;
+
+struct ValueBounds {
+  bool checked;        // false: count too large for a meaningful bound
+  long double lo, hi;  // of the sum
+  long double tol;     // of the mean, and of each value's deviation
+};
+
+ValueBounds BoundsOf(uint64_t count, double min, double max) {
+  ValueBounds b{count <= kMaxCheckedCount, 0, 0, 0};
+  if (!b.checked) return b;
+  const long double n = static_cast<long double>(count);
+  const long double mag = std::max(std::fabs(static_cast<long double>(min)),
+                                   std::fabs(static_cast<long double>(max)));
+  b.tol = mag * (n + 2) * 0x1p-52L + std::numeric_limits<double>::denorm_min();
+  b.lo = n * min - n * b.tol;
+  b.hi = n * max + n * b.tol;
+  return b;
+}
+
+// A sum (or its high part) of `count` values in [min, max]: finite within
+// the bounds, +Inf only if the upper bound is beyond DBL_MAX, -Inf likewise,
+// NaN only if both are.
+bool SumPossible(double v, const ValueBounds& b) {
+  if (!b.checked) return true;
+  constexpr long double kBig = std::numeric_limits<double>::max();
+  const bool up = b.hi >= kBig, down = b.lo <= -kBig;
+  if (std::isnan(v)) return up && down;
+  if (std::isinf(v)) return v > 0 ? up : down;
+  return v >= b.lo && v <= b.hi;
+}
+
+void CheckSum(double sum, double comp, uint64_t count, double min, double max, const char* what) {
+  const ValueBounds b = BoundsOf(count, min, max);
+  if (!std::isfinite(comp)) {
+    Fail(Status::kCorrupt, "%s: the sum's compensation is %g (always finite)", what, comp);
+  }
+  const double total = std::isfinite(sum) ? sum + comp : sum;  // Moments::Sum()
+  if (!SumPossible(sum, b) || !SumPossible(total, b)) {
+    Fail(Status::kCorrupt,
+         "%s: sum %g of %u values is impossible for values in [min %g, max %g]", what, total,
+         count, min, max);
+  }
+}
+
+void CheckMean(double mean, uint64_t count, double min, double max, const char* what) {
+  const ValueBounds b = BoundsOf(count, min, max);
+  if (!std::isfinite(mean) ||
+      (b.checked && (mean < min - b.tol || mean > max + b.tol))) {
+    Fail(Status::kCorrupt, "%s: mean %g is outside [min %g, max %g]", what, mean, min, max);
+  }
+}
+
+// Sum of squared deviations (scale 1: M2; scale 1/(n-1): the variance):
+// never NaN or negative; at most n * (spread)^2 * scale, a quarter of which
+// is the exact maximum; +Inf only where M2's bound (scale 1) is beyond
+// DBL_MAX (a variance is M2 / (n-1), Inf once M2 overflowed).
+void CheckSpread(double v, uint64_t count, double min, double max, long double scale,
+                 const char* what, const char* field) {
+  if (std::isnan(v) || v < 0) Fail(Status::kCorrupt, "%s: %s is %g", what, field, v);
+  const ValueBounds b = BoundsOf(count, min, max);
+  if (!b.checked) return;
+  const long double spread = static_cast<long double>(max) - min + 2 * b.tol;
+  const long double m2_bound = static_cast<long double>(count) * spread * spread;
+  const bool possible = std::isinf(v) ? m2_bound >= std::numeric_limits<double>::max()
+                                      : v <= m2_bound * scale;
+  if (!possible) {
+    Fail(Status::kCorrupt, "%s: %s %g is impossible for %u values in [min %g, max %g]", what,
+         field, v, count, min, max);
+  }
+}
+
 Moments ReadMoments(Source& in, const char* what) {
   Moments m;
   m.count = in.U64(what);
-  m.sum = in.Finite(what);
-  m.comp = in.Finite(what);
-  m.mean = in.Finite(what);
-  m.m2 = in.Finite(what);
+  // sum and m2 may be non-finite (overflow, see moments.h); checked below.
+  m.sum = in.F64(what);
+  m.comp = in.F64(what);
+  m.mean = in.F64(what);
+  m.m2 = in.F64(what);
   m.min = in.Finite(what);
   m.max = in.Finite(what);
   if (m.count == 0) Fail(Status::kCorrupt, "%s: a stored pane is empty", what);
   if (m.min > m.max) Fail(Status::kCorrupt, "%s: min %g > max %g", what, m.min, m.max);
-  if (m.m2 < 0) Fail(Status::kCorrupt, "%s: negative sum of squares %g", what, m.m2);
+  CheckSum(m.sum, m.comp, m.count, m.min, m.max, what);
+  CheckMean(m.mean, m.count, m.min, m.max, what);
+  CheckSpread(m.m2, m.count, m.min, m.max, 1, what, "sum of squared deviations");
   return m;
 }
 
 Stats ReadStats(Source& in) {
   Stats st;
   st.count = in.U64("window count");
-  st.sum = in.Finite("window sum");
+  st.sum = in.F64("window sum");
   st.mean = in.F64("window mean");
   st.min = in.F64("window min");
   st.max = in.F64("window max");
@@ -295,7 +385,55 @@ Stats ReadStats(Source& in) {
     Fail(Status::kCorrupt, "a queued window has invalid stats (count %u, min %g, max %g)",
          st.count, st.min, st.max);
   }
+  const char* what = "queued window stats";
+  if (!SumPossible(st.sum, BoundsOf(st.count, st.min, st.max))) {
+    Fail(Status::kCorrupt, "%s: sum %g of %u values is impossible for values in [min %g, max %g]",
+         what, st.sum, st.count, st.min, st.max);
+  }
+  CheckMean(st.mean, st.count, st.min, st.max, what);
+  if (st.count < 2) {
+    if (!std::isnan(st.variance)) {
+      Fail(Status::kCorrupt, "%s: variance %g of a single value (must be NaN)", what, st.variance);
+    }
+  } else {
+    CheckSpread(st.variance, st.count, st.min, st.max,
+                1.0L / static_cast<long double>(st.count - 1), what, "variance");
+  }
+  const double sd = std::sqrt(st.variance);
+  if (std::bit_cast<uint64_t>(sd) != std::bit_cast<uint64_t>(st.stddev) &&
+      !(std::isnan(sd) && std::isnan(st.stddev))) {
+    Fail(Status::kCorrupt, "%s: stddev %g is not the square root of variance %g", what,
+         st.stddev, st.variance);
+  }
+  if (st.total < st.count) {
+    Fail(Status::kCorrupt, "%s: the series had accepted %u values, the window holds %u", what,
+         st.total, st.count);
+  }
   return st;
+}
+
+// A sketch holding exactly the values of a pane or window in [min, max]
+// (quantiles on): each store is non-empty exactly when a value falls in
+// its range, and its top bucket is that of the extreme value.
+int32_t EntryIndex(const uint8_t* entries, uint32_t k) {
+  Source e(entries + size_t{k} * kEntrySize, kEntrySize);
+  return e.I32("bucket");
+}
+
+void CheckSketchRange(const SketchView& v, double min, double max, const SketchMapping& map,
+                      const char* what) {
+  const bool pos = max >= kMinIndexable, neg = min <= -kMinIndexable;
+  const bool zero = min < kMinIndexable && max > -kMinIndexable;
+  if ((v.npos > 0) != pos || (v.nneg > 0) != neg || (v.zero > 0 && !zero)) {
+    Fail(Status::kCorrupt,
+         "%s: its buckets (%u positive, %u negative, %u zeros) contradict min %g, max %g", what,
+         v.npos, v.nneg, v.zero, min, max);
+  }
+  if ((pos && EntryIndex(v.pos, v.npos - 1) != map.Index(max)) ||
+      (neg && EntryIndex(v.neg, v.nneg - 1) != map.Index(min))) {
+    Fail(Status::kCorrupt, "%s: its largest bucket is not that of min %g / max %g", what, min,
+         max);
+  }
 }
 
 }  // namespace
@@ -489,12 +627,15 @@ class StateReader {
     if (h.mode > 2) Fail(Status::kCorrupt, "timestamp mode %u is unknown", h.mode);
     h.tick = in.U64("tick");
     h.dropped = in.U64("dropped windows");
+    if (!h.has_wm && h.wm != 0) {
+      Fail(Status::kCorrupt, "watermark %d is stored but has_watermark is 0", h.wm);
+    }
     return h;
   }
 
   // One pass over the body. With `target` null it only validates; otherwise
   // it builds into target (restore: an empty handle; merge: an existing one).
-  static void ReadBody(Source& in, const Config& c, Aggregator* target,
+  static void ReadBody(Source& in, const Config& c, const Handle& h, Aggregator* target,
                        ScratchVector<uint64_t>* keys = nullptr) {
     uint64_t nseries = in.U64("series count");
     // Each series takes at least 52 bytes: bounds the count before use.
@@ -502,6 +643,8 @@ class StateReader {
       Fail(Status::kCorrupt, "series count %u is larger than the input can hold", nseries);
     }
     uint64_t prev_key = 0;
+    uint64_t live = 0;
+    uint64_t held_all = 0;  // values held by every window: a read merges them
     for (uint64_t i = 0; i < nseries; ++i) {
       uint64_t key = in.U64("series key");
       if (i > 0 && key <= prev_key) {
@@ -514,6 +657,22 @@ class StateReader {
       uint64_t late = in.U64("late"), rejected = in.U64("rejected"), total = in.U64("total");
       int64_t last_event = in.I64("last_event");
       uint64_t last_touch = in.U64("last_touch");
+      // A named series lives under its name's hash (KeyHash, as a push
+      // computes it); the overflow series has no name.
+      if (name_len > 0 && (key == kOverflowKey || KeyHash(name, name_len) != key)) {
+        Fail(Status::kCorrupt, "series %u: key %u is not the hash of its %u-byte name", i, key,
+             name_len);
+      }
+      if (key != kOverflowKey) ++live;
+      if (total == 0 && last_event != 0) {
+        Fail(Status::kCorrupt, "series %u: last_event %d but no value was accepted", i,
+             last_event);
+      }
+      if (total > 0 && (!h.has_wm || h.mode == 0)) {
+        Fail(Status::kCorrupt,
+             "series %u: total %u values accepted, but the handle has %s", i, total,
+             h.has_wm ? "no timestamp mode" : "no watermark");
+      }
       Series* s = nullptr;
       if (target != nullptr) {
         s = target->NewSeries(key);
@@ -532,25 +691,44 @@ class StateReader {
         s->total = total;
         s->last_touch = last_touch;
       }
-      if (c.kind == WindowKind::kCount) {
-        ReadCountWindow(in, c, s, target);
-      } else {
-        ReadPanes(in, c, s, target);
+      uint64_t held = c.kind == WindowKind::kCount ? ReadCountWindow(in, c, s, target)
+                                                   : ReadPanes(in, c, h, s, target);
+      if (total < held) {
+        Fail(Status::kCorrupt, "series %u: total %u accepted values, but its window holds %u", i,
+             total, held);
       }
+      if (__builtin_add_overflow(held_all, held, &held_all)) {
+        Fail(Status::kCorrupt, "series %u: the windows hold more than 2^64 values in all", i);
+      }
+    }
+    if (c.max_keys != 0 && live > c.max_keys) {
+      Fail(Status::kCorrupt, "%u live series, above the configuration's max_keys = %u", live,
+           c.max_keys);
     }
     uint64_t nqueue = in.U64("queued window count");
     if (nqueue > in.remaining() / 120) {
       Fail(Status::kCorrupt, "queued window count %u is larger than the input can hold", nqueue);
     }
+    if (nqueue > 0 && c.kind != WindowKind::kTumbling && c.kind != WindowKind::kHopping) {
+      Fail(Status::kCorrupt, "%u queued windows, but only TUMBLING and HOPPING handles close windows",
+           nqueue);
+    }
+    // (The queue never holds more: PushReserved drops the oldest past it.)
+    if (nqueue > c.max_pending_windows) {
+      Fail(Status::kCorrupt, "%u queued windows, above max_pending_windows = %u", nqueue,
+           c.max_pending_windows);
+    }
+    const SketchMapping map(c.relative_accuracy);
     for (uint64_t i = 0; i < nqueue; ++i) {
       uint64_t key = in.U64("queued window key");
       Stats st = ReadStats(in);
-      SketchView sv = ReadSketch(in, IndexRange(SketchMapping(c.relative_accuracy)),
-                                 "queued window sketch");
+      CheckWindowBounds(st, c, i);
+      SketchView sv = ReadSketch(in, IndexRange(map), "queued window sketch");
       if (c.quantiles ? sv.total != st.count : sv.total != 0) {
         Fail(Status::kCorrupt, "queued window %u: sketch holds %u values, stats say %u", i,
              sv.total, st.count);
       }
+      if (c.quantiles) CheckSketchRange(sv, st.min, st.max, map, "queued window sketch");
       if (target != nullptr) {
         ClosedWindow w{key, st, Sketch(&target->scope_)};
         LoadSketch(sv, &w.sketch);
@@ -563,7 +741,8 @@ class StateReader {
   }
 
  private:
-  static void ReadCountWindow(Source& in, const Config& c, Series* s, Aggregator* target) {
+  // Both return the number of values the window holds.
+  static uint64_t ReadCountWindow(Source& in, const Config& c, Series* s, Aggregator* target) {
     uint64_t wtotal = in.U64("count window total");
     uint64_t n = in.U64("count window size");
     uint64_t cap = static_cast<uint64_t>(c.window_size);
@@ -581,15 +760,20 @@ class StateReader {
       double v = vals.Finite("count window value");
       if (target != nullptr) values[i] = v;
     }
-    if (target == nullptr) return;
+    if (target == nullptr) return wtotal;
     Sketch* sketch = c.quantiles && !s->count->small() ? &s->count_sketch : nullptr;
     s->count->Restore(values.data(), n, wtotal, sketch, target->mapping_, s->scope);
+    return wtotal;
   }
 
-  static void ReadPanes(Source& in, const Config& c, Series* s, Aggregator* target) {
+  static uint64_t ReadPanes(Source& in, const Config& c, const Handle& h, Series* s,
+                            Aggregator* target) {
     int64_t closed_below = in.I64("closed_below");
     uint32_t npanes = in.U32("pane count");
-    const IndexRange valid(SketchMapping(c.relative_accuracy));
+    const SketchMapping map(c.relative_accuracy);
+    const IndexRange valid(map);
+    const int64_t pane_width = c.kind == WindowKind::kSliding ? c.pane_width : c.slide;
+    uint64_t held = 0;
     if (npanes > in.remaining() / 80) {
       Fail(Status::kCorrupt, "pane count %u is larger than the input can hold", npanes);
     }
@@ -604,19 +788,47 @@ class StateReader {
         Fail(Status::kCorrupt, "pane %d is below the closed bound %d", index, closed_below);
       }
       prev = index;
+      // A pane holds values no later than the watermark.
+      if (!h.has_wm || index > PaneOf(h.wm, pane_width)) {
+        Fail(Status::kCorrupt, "pane %d holds values after the watermark (%s)", index,
+             h.has_wm ? absl::StrFormat("%d", h.wm) : std::string("none"));
+      }
       Moments m = ReadMoments(in, "pane moments");  // never empty (see UndoReservations)
+      if (__builtin_add_overflow(held, m.count, &held)) {
+        Fail(Status::kCorrupt, "pane %d: value counts overflow", index);
+      }
       SketchView sv = ReadSketch(in, valid, "pane sketch");
       if (c.quantiles ? sv.total != m.count : sv.total != 0) {
         Fail(Status::kCorrupt, "pane %d: sketch holds %u values, moments count %u", index,
              sv.total, m.count);
       }
+      if (c.quantiles) CheckSketchRange(sv, m.min, m.max, map, "pane sketch");
       if (target == nullptr) continue;
       auto& panes = s->panes->mutable_panes();
       panes.push_back(Pane{index, m, Sketch(&s->scope)});
       LoadSketch(sv, &panes.back().sketch);
     }
-    if (target == nullptr) return;
+    if (target == nullptr) return held;
     s->panes->set_closed_below(closed_below);
+    return held;
+  }
+
+  // A queued window is one the geometry has: [k*S, k*S + D) clamped to the
+  // int64 range, closed at its end plus the lateness (saturating).
+  static void CheckWindowBounds(const Stats& st, const Config& c, uint64_t i) {
+    const Wide start = st.window_start, end = st.window_end;
+    const bool clamped = st.window_start == kTimeMin || st.window_end == kTimeMax;
+    if (start > end || end - start > c.window_size ||
+        (!clamped && (end - start != c.window_size || FloorDiv(start, c.slide) * c.slide != start))) {
+      Fail(Status::kCorrupt, "queued window %u: [%d, %d) is not a window of this geometry", i,
+           st.window_start, st.window_end);
+    }
+    // (This library records end + lateness; older ones recorded the
+    // watermark at emission, which is at least that: golden files have it.)
+    if (st.watermark < Saturate(end + c.allowed_lateness)) {
+      Fail(Status::kCorrupt, "queued window %u: closed at watermark %d, before its end %d plus "
+           "the lateness %d", i, st.watermark, st.window_end, c.allowed_lateness);
+    }
   }
 };
 
@@ -635,7 +847,7 @@ Parsed Validate(const uint8_t* buf, size_t len) {
   p.config = StateReader::ReadHeader(in, buf, len);
   p.handle = StateReader::ReadHandle(in);
   p.body_offset = in.position();
-  StateReader::ReadBody(in, p.config, nullptr, &p.keys);
+  StateReader::ReadBody(in, p.config, p.handle, nullptr, &p.keys);
   if (in.remaining() != kTrailerSize) {
     Fail(Status::kCorrupt, "%u unexpected bytes before the checksum", in.remaining() - kTrailerSize);
   }
@@ -662,7 +874,7 @@ class StateApplier {
                                                         &Aggregator::Destroy);
     SetHandle(a.get(), p.handle);
     Source in(buf + p.body_offset, len - p.body_offset);
-    StateReader::ReadBody(in, c, a.get());
+    StateReader::ReadBody(in, c, p.handle, a.get());
     return a.release();
   }
 };

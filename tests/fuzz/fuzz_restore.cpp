@@ -9,6 +9,9 @@
 // the same geometry must succeed. On failure: a format status and *out NULL.
 #include <windowagg/windowagg.h>
 
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -29,13 +32,49 @@ void FixEnvelope(std::vector<uint8_t>& b) {
   for (int i = 0; i < 8; ++i) b[b.size() - 8 + i] = static_cast<uint8_t>(sum >> (8 * i));
 }
 
-void CheckStats(const aggregator_stats& s) {
+// Stats no set of finite values can have are a restore that let a
+// contradiction through (issue 12, item 16): the reader validates semantic
+// invariants, so every read of a restored handle must be possible.
+// Counts and lifetime totals add modulo 2^64 in merges (docs/bad-input.md),
+// and a crafted state may hold counts near 2^64: after the merges below,
+// only the checks that survive wrapping apply (g_merged).
+bool g_merged = false;
+
+void CheckStats(const aggregator_stats& s, bool series = true) {
   if (s.count == 0) {
     FZ_CHECK(s.sum == 0 && std::isnan(s.mean) && std::isnan(s.min) && std::isnan(s.max),
              "empty window stats %s", fz::Describe(s).c_str());
+    return;
+  }
+  FZ_CHECK(std::isfinite(s.min) && std::isfinite(s.max) && s.min <= s.max, "min/max: %s",
+           fz::Describe(s).c_str());
+  FZ_CHECK(s.mean >= s.min && s.mean <= s.max, "mean outside [min, max]: %s",
+           fz::Describe(s).c_str());
+  if (series && !g_merged) {
+    // (A handle's total adds series totals, lifetime counters that wrap.)
+    FZ_CHECK(s.total >= s.count, "window holds more values than were accepted: %s",
+             fz::Describe(s).c_str());
+  }
+  if (s.count < 2) {
+    FZ_CHECK(std::isnan(s.variance), "variance with n<2: %s", fz::Describe(s).c_str());
   } else {
-    FZ_CHECK(!(s.min > s.max), "min > max: %s", fz::Describe(s).c_str());
-    if (s.count < 2) FZ_CHECK(std::isnan(s.variance), "variance with n<2: %s", fz::Describe(s).c_str());
+    FZ_CHECK(s.variance >= 0, "variance NaN or negative with n>=2: %s", fz::Describe(s).c_str());
+  }
+  FZ_CHECK(fz::SameDouble(s.stddev, std::sqrt(s.variance)), "stddev != sqrt(variance): %s",
+           fz::Describe(s).c_str());
+  if (s.count <= (uint64_t{1} << 40) && !g_merged) {
+    // The sum of count values in [min, max], with a generous rounding
+    // allowance (compensated sums are within a few ulps); long double, so
+    // the bounds do not overflow. Inf only where the bound passes DBL_MAX.
+    const long double n = static_cast<long double>(s.count);
+    const long double mag = std::max(std::fabs((long double)s.min), std::fabs((long double)s.max));
+    const long double slack = n * mag * (n + 2) * 0x1p-50L;
+    const long double lo = n * s.min - slack, hi = n * s.max + slack;
+    const long double big = DBL_MAX;
+    bool ok = std::isnan(s.sum)   ? (lo <= -big && hi >= big)
+              : std::isinf(s.sum) ? (s.sum > 0 ? hi >= big : lo <= -big)
+                                  : (s.sum >= lo && s.sum <= hi);
+    FZ_CHECK(ok, "sum impossible for count values in [min, max]: %s", fz::Describe(s).c_str());
   }
 }
 
@@ -54,7 +93,7 @@ void CheckStats(const aggregator_stats& s) {
 void ReadEverything(aggregator* a, const aggregator_config& cfg) {
   aggregator_stats st;
   FZ_READ(aggregator_get_stats(a, &st), AGGREGATOR_OK);
-  CheckStats(st);
+  CheckStats(st, /*series=*/false);
   double out[kNq];
   FZ_READ(aggregator_get_quantiles(a, kQs, kNq, out),
             cfg.quantiles ? AGGREGATOR_OK : AGGREGATOR_EUNSUPPORTED);
@@ -70,6 +109,7 @@ void ReadEverything(aggregator* a, const aggregator_config& cfg) {
   // list_stats pages of 3 with quantiles; every key listed exactly once.
   aggregator_cursor cur{};
   std::vector<uint64_t> listed;
+  uint64_t listed_count = 0, listed_total = 0;
   aggregator_key_stats ks[3];
   double qs[3 * kNq];
   for (int guard = 0; !cur.done && guard < 1000000; ++guard) {
@@ -80,6 +120,8 @@ void ReadEverything(aggregator* a, const aggregator_config& cfg) {
     for (size_t i = 0; i < n; ++i) {
       CheckStats(ks[i].stats);
       listed.push_back(ks[i].key);
+      listed_count += ks[i].stats.count;
+      listed_total += ks[i].stats.total;
       aggregator_stats one;
       FZ_READ(aggregator_get_key_stats(a, ks[i].key, &one), AGGREGATOR_OK);
       FZ_CHECK(fz::StatsIdentical(one, ks[i].stats), "list_stats %s vs key stats %s",
@@ -98,6 +140,11 @@ void ReadEverything(aggregator* a, const aggregator_config& cfg) {
   }
   FZ_CHECK(listed.size() == nkeys, "listed %zu keys, key_count %llu", listed.size(),
            (unsigned long long)nkeys);
+  // The handle's window is the union of its series' windows.
+  FZ_CHECK(listed_count == st.count && listed_total == st.total,
+           "series hold %llu values (%llu accepted), the handle says %s",
+           (unsigned long long)listed_count, (unsigned long long)listed_total,
+           fz::Describe(st).c_str());
 
   aggregator_cursor kc{};
   uint64_t keys[4];
@@ -155,6 +202,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FZ_STATUS(rc, closes ? AGGREGATOR_OK : AGGREGATOR_EUNSUPPORTED);
       if (n == 0) break;
       FZ_CHECK(n <= 4, "poll returned %zu > cap", n);
+      for (size_t i = 0; i < n; ++i) {
+        CheckStats(w[i].stats);
+        FZ_CHECK(w[i].stats.window_start <= w[i].stats.window_end, "window [%lld, %lld)",
+                 (long long)w[i].stats.window_start, (long long)w[i].stats.window_end);
+      }
       polled += n;
     }
     FZ_CHECK(polled == pending, "polled %llu windows, pending said %llu",
@@ -195,6 +247,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fresh_cfg.threading = AGGREGATOR_THREADING_SHARED;
   aggregator* f = nullptr;
   FZ_STATUS(aggregator_create(&fresh_cfg, &f), AGGREGATOR_OK);
+  g_merged = true;
   FZ_STATUS(aggregator_merge(f, a), AGGREGATOR_OK);
   {
     uint64_t ka = 0, kf = 0;
@@ -211,6 +264,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ReadEverything(f, fresh_cfg);
   FZ_STATUS(aggregator_merge(a, a), AGGREGATOR_EINVAL);
 
+  g_merged = false;
   aggregator_free(f);
   aggregator_free(b);
   aggregator_free(a);

@@ -379,7 +379,8 @@ class Aggregator:
             or ``"hopping"`` (windows of width ``size`` every ``slide``).
         size: values (count windows, 1..2**32) or event-time width. Default: the
             library's (1024).
-        slide: hopping windows: the hop ``S`` (``0 < S <= size``, divides ``size``).
+        slide: hopping windows: the hop ``S`` (``0 < S <= size``, divides ``size``,
+            ``size / S <= 2**20``).
         pane: sliding windows: pane width (default ``size/60``; must divide ``size``).
         lateness: allowed lateness in event time (default 0).
         accuracy: the quantile sketch's relative accuracy α (1e-4..0.5).
