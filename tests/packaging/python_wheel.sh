@@ -136,8 +136,7 @@ EOF
 check "wheel from pip wheel ./bindings/python"
 
 if [ -f "$override_lib" ]; then
-  got="$(cd "$work" && WINDOWAGG_LIBRARY="$override_lib" LD_LIBRARY_PATH="$(dirname "$override_lib")" \
-    "$py" -c 'import windowagg, os; print(os.path.realpath(windowagg.library_path))')"
+  got="$(cd "$work" && WINDOWAGG_LIBRARY="$override_lib" "$py" -c 'import windowagg, os; print(os.path.realpath(windowagg.library_path))')"
   [ "$got" = "$(realpath "$override_lib")" ] || { log "WINDOWAGG_LIBRARY ignored: loaded $got"; exit 1; }
   log "WINDOWAGG_LIBRARY override: ok ($got)"
 else
