@@ -95,12 +95,14 @@ endforeach()
 
 file(COPY_FILE "${WINDOWAGG_LIBRARY_FILE}" "${WINDOWAGG_PACKAGE_DIR}/${WINDOWAGG_LIBRARY_NAME}")
 
-# New SONAMEs, rewritten DT_NEEDED entries, RUNPATH $ORIGIN.
+# New SONAMEs, rewritten DT_NEEDED entries, RUNPATH $ORIGIN: one patchelf
+# call per change, as auditwheel does (patchelf 0.14, Debian 12's, corrupts
+# the file when --set-rpath and --replace-needed share a call), then every
+# file is read back and checked.
 foreach(_file IN LISTS _bundled WINDOWAGG_LIBRARY_NAME)
   set(_path "${WINDOWAGG_PACKAGE_DIR}/${_file}")
-  set(_args --set-rpath "$ORIGIN")
   if(NOT _file STREQUAL WINDOWAGG_LIBRARY_NAME)
-    list(APPEND _args --set-soname "${_file}")
+    _patchelf_run(--set-soname "${_file}" "${_path}")
   endif()
   _patchelf_run(--print-needed "${_path}")
   string(REPLACE "\n" ";" _needs "${_patchelf_out}")
@@ -109,10 +111,32 @@ foreach(_file IN LISTS _bundled WINDOWAGG_LIBRARY_NAME)
     list(GET _pair 0 _old)
     list(GET _pair 1 _new)
     if(_old IN_LIST _needs)
-      list(APPEND _args --replace-needed "${_old}" "${_new}")
+      _patchelf_run(--replace-needed "${_old}" "${_new}" "${_path}")
     endif()
   endforeach()
-  _patchelf_run(${_args} "${_path}")
+  _patchelf_run(--set-rpath "$ORIGIN" "${_path}")
+endforeach()
+
+foreach(_file IN LISTS _bundled WINDOWAGG_LIBRARY_NAME)
+  set(_path "${WINDOWAGG_PACKAGE_DIR}/${_file}")
+  _patchelf_run(--print-soname "${_path}")
+  set(_soname "${_patchelf_out}")
+  _patchelf_run(--print-rpath "${_path}")
+  set(_rpath "${_patchelf_out}")
+  _patchelf_run(--print-needed "${_path}")
+  string(REPLACE "\n" ";" _needs "${_patchelf_out}")
+  set(_stale "")
+  foreach(_pair IN LISTS _renames)
+    string(REGEX REPLACE "=.*" "" _old "${_pair}")
+    if(_old IN_LIST _needs)
+      list(APPEND _stale "${_old}")
+    endif()
+  endforeach()
+  if(NOT _soname STREQUAL _file OR NOT _rpath STREQUAL "$ORIGIN" OR _stale)
+    message(FATAL_ERROR "windowagg: patching ${_path} with ${_patchelf} failed: SONAME "
+      "'${_soname}' (want '${_file}'), RUNPATH '${_rpath}' (want '$ORIGIN'), "
+      "still needs '${_stale}'")
+  endif()
 endforeach()
 
 list(LENGTH _bundled _n)
