@@ -10,9 +10,9 @@
 #   2. from a directory outside the repository: import windowagg, push and
 #      read (named keys, so xxHash is used; quantiles; a time window), and
 #      check in /proc/self/maps that libwindowagg, Abseil, mimalloc and
-#      xxHash are mapped from the installed package directory only, and in
+#      xxHash are mapped from the installed package directory only, in
 #      ldd of the loaded library that nothing resolves outside it or is
-#      missing;
+#      missing, and that the process's malloc is still glibc's;
 #   3. `pip wheel ./bindings/python`: the wheel holds one copy of each
 #      library (no symlinks), no headers or CMake files; installed over the
 #      first one, step 2 passes again;
@@ -107,7 +107,20 @@ for line in out.splitlines():
 system = sorted(set(re.findall(r"(lib(?:c|m|stdc\+\+|gcc_s)\.so\.\d+) =>", out)))
 print(f"  ldd {os.path.basename(lib)}: {n} Abseil/mimalloc/xxHash libraries, all in the package;"
       f" from the system: {' '.join(system)}")
-print(f"{label}: ok ({windowagg.version()}, {lib})")
+
+# The bundled mimalloc (it defines malloc) must not become the host's
+# allocator: malloc/free of the process stay glibc's.
+import ctypes
+class DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+proc = ctypes.CDLL(None)
+proc.dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(DlInfo)]
+for sym in ("malloc", "free", "realloc", "calloc"):
+    info = DlInfo()
+    assert proc.dladdr(ctypes.cast(getattr(proc, sym), ctypes.c_void_p), ctypes.byref(info))
+    assert os.path.basename(info.dli_fname.decode()).startswith("libc.so"), (sym, info.dli_fname)
+print(f"{label}: ok ({windowagg.version()}, {lib}; host malloc is libc's)")
 EOF
   )
 }
