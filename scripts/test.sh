@@ -6,7 +6,10 @@
 # 1. scripts/setup.sh (installs what is missing)
 # 2. release build (CMake preset "release") + ctest
 # 3. Go tests, `go test -race ./...` in bindings/go and examples/go (if present)
-# 4. pytest in bindings/python (if present)
+# 4. pytest in bindings/python (if present); then the Python package from a
+#    fresh venv: `pip install ./bindings/python` and `pip wheel`, no
+#    environment variable, the bundled libraries checked in /proc/self/maps
+#    (tests/packaging/python_wheel.sh; CMake build dir <build root>/python-wheel)
 # 5. asan preset (AddressSanitizer + UBSan) build + ctest
 # 6. Go tests again with GOEXPERIMENT=cgocheck2 (bindings/go)
 # 7. leak checks: valgrind --leak-check=full on the Go test binary and on
@@ -107,6 +110,13 @@ if [ -d bindings/python ] && [ -n "$(ls bindings/python/tests 2>/dev/null)" ]; t
   passed
 else
   skipped+=("pytest (no bindings/python/tests)")
+fi
+
+if [ -f tests/packaging/python_wheel.sh ] && [ -f bindings/python/pyproject.toml ]; then
+  # As a user installs it: a fresh venv, none of the variables above.
+  suite "python package: fresh venv, pip install ./bindings/python (bundled libraries)"
+  WINDOWAGG_BUILD_ROOT="$build_root" tests/packaging/python_wheel.sh
+  passed
 fi
 
 if [ -f examples/spark/test_spark.py ]; then

@@ -4,7 +4,9 @@ Lookup order:
 
 1. the ``WINDOWAGG_LIBRARY`` environment variable (a file, or a directory
    holding ``libwindowagg.so``);
-2. next to this package (``windowagg/libwindowagg.so*``);
+2. next to this package (``windowagg/libwindowagg.so.1``, where
+   ``pip install ./bindings/python`` puts the library it builds, with the
+   Abseil, mimalloc and xxHash libraries it needs and RUNPATH ``$ORIGIN``);
 3. the system library path (``ctypes.util.find_library("windowagg")``, then
    ``libwindowagg.so.1`` and ``libwindowagg.so`` through the dynamic loader,
    which honours ``LD_LIBRARY_PATH`` and ``ld.so.cache``).
@@ -172,9 +174,10 @@ def _load() -> Tuple[ctypes.CDLL, str]:
     raise LibraryNotFoundError(
         "windowagg: could not load the shared library libwindowagg. Tried:\n"
         + "\n".join(tried)
-        + "\nBuild it (cmake -S . -B build && cmake --build build) and set "
-        "WINDOWAGG_LIBRARY=/path/to/libwindowagg.so, copy it next to the "
-        "windowagg package, or install it on the system library path."
+        + "\nInstall the package with its library (pip install ./bindings/python "
+        "from a checkout), or build it (cmake -S . -B build && cmake --build build) "
+        "and set WINDOWAGG_LIBRARY=/path/to/libwindowagg.so, or install it on the "
+        "system library path."
     )
 
 
