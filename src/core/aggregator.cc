@@ -1132,7 +1132,15 @@ void Aggregator::Commit(const Batch& b, Work& w, ShardSet& locks) noexcept {
                  if (s->total == 0 || newest > s->last_event) s->last_event = newest;
                  s->total += run;
                });
-    for (uint32_t k = w.touched_begin[sh]; k < w.touched_begin[sh + 1]; ++k) {
+    const uint32_t touched_end = w.touched_begin[sh + 1];
+    for (uint32_t k = w.touched_begin[sh]; k < touched_end; ++k) {
+      if (lru_ && k + 8 < touched_end) {
+        // LruTouch rewrites the neighbours of a series a few ahead: have
+        // their links in cache by then (they are scattered in memory).
+        const Series* ahead = w.touched[k + 8];
+        if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
+        if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+      }
       FinishSeries(w.touched[k], wm);
       LruTouch(w.touched[k]);  // its last_touch is w.tick now
     }
