@@ -5,6 +5,8 @@
 // std::unordered_map<uint64_t, per-key window> with the same exact stats
 // (ring of the last 100 values, running sum and sum of squares, min/max
 // recomputed from the ring when the evicted value was the min or the max).
+// Also evict_lru/*: the cost of one EVICT_LRU eviction at max_keys 10^4 and
+// 10^5 against a push into an existing key (BM_EvictLru).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -198,9 +200,87 @@ void BM_KeyedUnorderedMap(benchmark::State& st, size_t series, bool zipf) {
                           map.bucket_count() * sizeof(void*)));
 }
 
+// EVICT_LRU at its budget (issue 12): a handle holding max_keys series,
+// count window of 16, each push one value. case "new_key": the key is new,
+// so every push evicts the least recently updated series; case
+// "existing_key" (the same-run baseline): the key exists, nothing is
+// evicted. The ratio new/existing is the price of one eviction. Cases
+// "existing_batch4096" (EVICT_LRU) and "existing_batch4096_reject" (REJECT)
+// push 4096 values into existing keys: the hot path's cost of LRU upkeep.
+enum class LruCase { kNewKey, kExistingKey, kExistingBatch, kExistingBatchReject };
+
+void BM_EvictLru(benchmark::State& st, uint64_t max_keys, LruCase which) {
+  const bool new_key = which == LruCase::kNewKey;
+  const bool batch = which == LruCase::kExistingBatch || which == LruCase::kExistingBatchReject;
+  aggregator_config c;
+  aggregator_config_init(&c);
+  c.window_kind = AGGREGATOR_WINDOW_COUNT;
+  c.window_size = 16;
+  c.max_keys = max_keys;
+  c.key_policy = which == LruCase::kExistingBatchReject ? AGGREGATOR_KEYS_REJECT
+                                                       : AGGREGATOR_KEYS_EVICT_LRU;
+  aggregator* a = nullptr;
+  if (aggregator_create(&c, &a) != AGGREGATOR_OK) {
+    st.SkipWithError(aggregator_last_error());
+    return;
+  }
+  std::vector<uint64_t> keys(kBatch);
+  std::vector<double> vals(kBatch, 1.0);
+  uint64_t next = 0;
+  while (next < max_keys) {  // fill the budget, untimed
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kBatch, max_keys - next));
+    for (size_t i = 0; i < n; ++i) keys[i] = KeyOf(next++);
+    aggregator_push(a, vals.data(), nullptr, keys.data(), n);
+  }
+  // batch: 4096 values into existing keys (uniform), the hot path's share
+  // of LRU upkeep under EVICT_LRU and, as its baseline, REJECT.
+  std::vector<uint64_t> pool;
+  if (batch) {
+    std::mt19937_64 rng(11);
+    std::uniform_int_distribution<uint64_t> d(0, max_keys - 1);
+    pool.resize(kKeyPool / 16);
+    for (auto& k : pool) k = KeyOf(d(rng));
+  }
+  uint64_t existing = 0;
+  size_t pos = 0;
+  for (auto _ : st) {
+    int rc;
+    if (batch) {
+      if (pos + kBatch > pool.size()) pos = 0;
+      rc = aggregator_push(a, vals.data(), nullptr, pool.data() + pos, kBatch);
+      pos += kBatch;
+    } else {
+      // new_key: the oldest series is evicted; existing_key: round robin
+      // over the live keys (every one is a hit).
+      uint64_t key = new_key ? KeyOf(next++) : KeyOf(existing++ % max_keys);
+      rc = aggregator_push(a, vals.data(), nullptr, &key, 1);
+    }
+    if (rc != AGGREGATOR_OK) {
+      st.SkipWithError(aggregator_last_error());
+      break;
+    }
+  }
+  if (batch) SetPerValueCounters(st, kBatch);
+  st.counters["max_keys"] = benchmark::Counter(static_cast<double>(max_keys));
+  SetMemoryCounter(st, a);
+  aggregator_free(a);
+}
+
 }  // namespace
 
 void RegisterKeyedBenchmarks() {
+  const std::pair<LruCase, const char*> kLruCases[] = {
+      {LruCase::kExistingKey, "existing_key"},
+      {LruCase::kNewKey, "new_key"},
+      {LruCase::kExistingBatch, "existing_batch4096"},
+      {LruCase::kExistingBatchReject, "existing_batch4096_reject"}};
+  for (uint64_t max_keys : {uint64_t{10'000}, uint64_t{100'000}}) {
+    for (const auto& [which, label] : kLruCases) {
+      std::string name = std::string("evict_lru/case:") + label + "/max_keys:" +
+                         std::to_string(max_keys);
+      benchmark::RegisterBenchmark(name.c_str(), BM_EvictLru, max_keys, which);
+    }
+  }
   const size_t kSeries[] = {1'000, 100'000, 1'000'000};
   for (int zipf = 0; zipf <= 1; ++zipf) {
     for (size_t series : kSeries) {

@@ -173,6 +173,15 @@ def build(rows: list[dict], context: dict) -> tuple[str, list[tuple]]:
                 checks.append((f"keyed {dist} {series} series: 2 threads ÷ 1 thread throughput",
                                r1["ns"] / r2["ns"], 1.7, "× (higher is better)"))
 
+    # EVICT_LRU (issue 12): one eviction against a push into an existing key,
+    # same run, CPU time (an eviction used to scan every series).
+    for max_keys in (10000, 100000):
+        new = by.get(f"evict_lru/case:new_key/max_keys:{max_keys}")
+        old = by.get(f"evict_lru/case:existing_key/max_keys:{max_keys}")
+        if new and old:
+            checks.append((f"EVICT_LRU one new key per push ÷ push to an existing key, max_keys {max_keys} (CPU)",
+                           ratio(new["cpu_ns"], old["cpu_ns"]), 10.0, "×"))
+
     md.append("## Targets (batch 4096)\n")
     md.append("| target | measured | limit | met |")
     md.append("|---|---|---|---|")

@@ -183,8 +183,11 @@ func WithMemoryLimit(bytes uint64) Option {
 	return func(c *config) { c.c.memory_limit = C.uint64_t(bytes) }
 }
 
-// WithMaxPendingWindows bounds the queue of closed windows waiting for
-// PollWindows; beyond it the oldest are dropped and counted.
+// WithMaxPendingWindows sets how many closed windows pushes, reads and polls
+// queue for PollWindows (default 65536). No window is ever dropped: past it,
+// closed windows wait in their series (counted in MemoryUsage, so
+// WithMemoryLimit bounds them with ErrMemoryLimit) and each PollWindows
+// closes more as it makes room; poll until it returns 0 to get them all.
 func WithMaxPendingWindows(n uint64) Option {
 	return func(c *config) { c.c.max_pending_windows = C.uint64_t(n) }
 }
@@ -672,8 +675,10 @@ func (a *Aggregator) PollWindows(dst []Window, qs, dstQ []float64) (int, error) 
 	return int(r.n), nil
 }
 
-// PendingWindows returns the number of closed windows queued for PollWindows
-// and the number dropped because the queue was full (lifetime).
+// PendingWindows returns the number of closed windows waiting for
+// PollWindows (queued, or waiting in their series while the queue is full),
+// and dropped, which is always 0: no closed window is dropped (the result
+// stays for compatibility).
 func (a *Aggregator) PendingWindows() (pending, dropped uint64, err error) {
 	h := a.lock()
 	if h == nil {

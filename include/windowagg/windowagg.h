@@ -50,8 +50,11 @@
  *    windows are queued in order of their start. A window joins the queue
  *    when the handle next looks at its series after the watermark closed it
  *    (a push to it, a read, poll, pending count or serialization), never
- *    later than the next poll; its stats.watermark is the watermark that
- *    closes it, min(end, INT64_MAX) + allowed_lateness (saturating). Reads (aggregator_get_stats)
+ *    later than the next poll that has room for it (see max_pending_windows:
+ *    no closed window is ever dropped); its stats.watermark is the watermark that
+ *    closes it, min(end, INT64_MAX) + allowed_lateness (saturating), and its
+ *    late/rejected/total are the series' counters when the watermark closed
+ *    it (before any later push to the series). Reads (aggregator_get_stats)
  *    of a tumbling/hopping series describe the window containing the
  *    watermark that closes first: [e - D, e) with e the end of the pane
  *    (tumbling: window; hopping: slide) that contains the watermark.
@@ -181,7 +184,10 @@ enum { /* non-finite values (NaN, +Inf, -Inf) */
 
 enum { /* what happens when a push would create key number max_keys + 1 */
   AGGREGATOR_KEYS_REJECT = 0,      /* the batch is refused with AGGREGATOR_EKEYLIMIT */
-  AGGREGATOR_KEYS_EVICT_LRU = 1,   /* the least recently updated series is dropped */
+  AGGREGATOR_KEYS_EVICT_LRU = 1,   /* the least recently updated series is dropped
+                                      (its closed windows queued first); choosing
+                                      victims is no scan of the series: they come
+                                      off LRU lists kept up to date by each push */
   AGGREGATOR_KEYS_OVERFLOW = 2     /* the value goes to AGGREGATOR_OVERFLOW_KEY */
 };
 
@@ -218,8 +224,19 @@ typedef struct aggregator_config {
                                 ceiling (new series count ~1 KiB each) is refused whole with
                                 AGGREGATOR_EMEMLIMIT; one that starts below it is applied
                                 whole, so use can pass the ceiling by one batch's growth. */
-  uint64_t max_pending_windows; /* closed windows queued for polling before the
-                                   oldest are dropped (counted); default 65536 */
+  uint64_t max_pending_windows; /* > 0; default 65536. How many closed windows
+                                   pushes, reads and polls queue for polling. No
+                                   window is ever dropped: once the queue holds
+                                   this many, further closed windows wait in their
+                                   series (as the panes they already are, counted
+                                   in memory_usage, so memory_limit bounds them:
+                                   a push then gets AGGREGATOR_EMEMLIMIT) and each
+                                   poll closes more as it makes room, so a host
+                                   polling until it gets 0 receives every window.
+                                   Calls that must close a series whole queue past
+                                   this bound: serialize/serialized_size, merge,
+                                   remove_key, and series leaving through key_ttl
+                                   or EVICT_LRU. */
 } aggregator_config;
 
 /* Fills `cfg` with defaults and sets cfg->struct_size. NULL is a no-op. */
@@ -355,13 +372,18 @@ typedef struct aggregator_window {
 
 /* Moves up to `cap` closed windows, oldest first, into out[0..cap); if nq > 0
  * also their quantiles into out_q[i*nq + j]. *n_out = windows moved; windows
- * not moved stay queued. AGGREGATOR_EUNSUPPORTED on COUNT/SLIDING handles. */
+ * not moved stay queued. Windows waiting in their series (queue full) are
+ * closed first, up to max(cap, max_pending_windows) queued, so call it until
+ * *n_out is 0 to drain everything (each series' windows in order).
+ * AGGREGATOR_EUNSUPPORTED on COUNT/SLIDING handles. */
 AGGREGATOR_API int aggregator_poll_windows(aggregator* a, aggregator_window* out,
                                            size_t cap, const double* q, size_t nq,
                                            double* out_q, size_t* n_out);
 
-/* Closed windows queued and closed windows dropped because the queue was
- * full (lifetime). */
+/* *pending: closed windows waiting to be polled, those queued plus those
+ * waiting in their series because the queue was full (max_pending_windows);
+ * exact when no other call runs at the same time. *dropped: always 0 (no
+ * closed window is dropped; kept for ABI compatibility). */
 AGGREGATOR_API int aggregator_pending_windows(const aggregator* a, uint64_t* pending,
                                               uint64_t* dropped);
 

@@ -149,6 +149,9 @@ void ExactQuantiles(const CountWindow& c, const double* q, size_t nq, double* ou
   }
 }
 
+// Thrown by Emit when the queue holds its limit; caught in BringUpToDate.
+struct QueueFull {};
+
 const char* NonFiniteName(double v) {
   if (std::isnan(v)) return "NaN";
   return v > 0 ? "+Inf" : "-Inf";
@@ -189,7 +192,8 @@ Aggregator::Aggregator(const Config& config)
       mapping_(config.relative_accuracy),
       account_(config.memory_limit),
       scope_{&account_, nullptr},
-      queue_(&scope_) {
+      queue_(&scope_),
+      lru_(config.key_policy == KeyPolicy::kEvictLru && config.max_keys != 0) {
   if (config_.kind != WindowKind::kCount) {
     geometry_.sliding = config_.kind == WindowKind::kSliding;
     geometry_.pane = geometry_.sliding ? config_.pane_width : config_.slide;
@@ -382,14 +386,157 @@ void Aggregator::DeleteSeries(Series* s) noexcept {
 }
 
 void Aggregator::EraseSeries(Series* s) {
+  LruUnlink(s);
   ShardOf(s->key).map.erase(s->key);
   if (s->key != kOverflowKey) live_keys_.fetch_sub(1, std::memory_order_relaxed);
   DeleteSeries(s);
 }
 
-void Aggregator::BringUpToDate(Series* s, const Watermark& wm) {
-  if (!wm.set || !s->panes) return;
-  s->panes->Advance(wm.value, [&](const WindowView& view) { Emit(*s, view); });
+bool Aggregator::BringUpToDate(Series* s, const Watermark& wm, uint64_t queue_limit) {
+  if (!wm.set || !s->panes) return true;
+  if (queue_limit == kNoQueueLimit || geometry_.sliding) {
+    s->panes->Advance(wm.value, [&](const WindowView& view) { Emit(*s, view, kNoQueueLimit); });
+    PruneMarks(s);
+    return true;
+  }
+  if (queue_.size_hint() < queue_limit) {
+    try {
+      s->panes->Advance(wm.value, [&](const WindowView& view) { Emit(*s, view, queue_limit); });
+      PruneMarks(s);
+      return true;
+    } catch (const QueueFull&) {
+      // The windows before stay closed and queued; this one and the later
+      // ones stay due in the series (PaneWindow::Advance).
+      PruneMarks(s);
+    }
+  }
+  // The queue is full: whatever this series has due waits in it.
+  std::optional<Wide> first = FirstOpenWindow(*s);
+  if (!first || *first > LastDue(wm.value)) return true;
+  if (!backlog_.load(std::memory_order_relaxed)) backlog_.store(true, std::memory_order_release);
+  return false;
+}
+
+Wide Aggregator::LastDue(int64_t wm) const {
+  // As PaneWindow: window j closes once wm >= its end plus the lateness, and
+  // at wm = INT64_MAX every window has closed.
+  return wm == kTimeMax ? Wide(kTimeMax)
+                        : FloorDiv(Wide(wm) - geometry_.lateness - geometry_.width, geometry_.pane);
+}
+
+std::optional<Wide> Aggregator::FirstOpenWindow(const Series& s) const {
+  const PaneWindow& pw = *s.panes;
+  if (pw.empty()) return std::nullopt;
+  // The first pane's earliest window not closed yet holds data.
+  return std::max<Wide>(pw.closed_below(),
+                        Wide(pw.panes().front().index) - geometry_.panes_per_window + 1);
+}
+
+int64_t Aggregator::CloseTime(Wide window) const {
+  return Saturate(Wide(Saturate(window * geometry_.pane + geometry_.width)) + geometry_.lateness);
+}
+
+void Aggregator::MarkCounters(Series* s, int64_t wm) {
+  auto& marks = s->marks;
+  if (!marks.empty()) {
+    Series::CounterMark& last = marks.back();
+    if (last.late == s->late && last.rejected == s->rejected && last.total == s->total) {
+      last.wm = std::max(last.wm, wm);  // same counters: the mark covers more
+      return;
+    }
+    if (LastDue(last.wm) >= LastDue(wm)) return;  // no window fell due since
+  }
+  marks.push_back({wm, s->late, s->rejected, s->total});  // may throw: nothing changed yet
+}
+
+void Aggregator::PruneMarks(Series* s) noexcept {
+  auto& marks = s->marks;
+  if (marks.empty()) return;
+  std::optional<Wide> first = FirstOpenWindow(*s);
+  const int64_t next_close = first ? CloseTime(*first) : kTimeMax;
+  size_t drop = 0;
+  while (drop < marks.size() && (!first || marks[drop].wm < next_close)) ++drop;
+  if (drop == marks.size()) {
+    std::vector<Series::CounterMark, ScopeAllocator<Series::CounterMark>> none(
+        marks.get_allocator());
+    marks.swap(none);  // frees; an empty vector allocates nothing
+  } else if (drop > 0) {
+    marks.erase(marks.begin(), marks.begin() + static_cast<ptrdiff_t>(drop));
+  }
+}
+
+// ---- LRU order (EVICT_LRU) -------------------------------------------------
+
+void Aggregator::LruLink(Series* s) noexcept {
+  if (!lru_) return;
+  Shard& sh = ShardOf(s->key);
+  s->lru_next = nullptr;
+  s->lru_prev = sh.lru_tail;
+  (sh.lru_tail ? sh.lru_tail->lru_next : sh.lru_head) = s;
+  sh.lru_tail = s;
+}
+
+void Aggregator::LruUnlink(Series* s) noexcept {
+  if (!lru_) return;
+  Shard& sh = ShardOf(s->key);
+  (s->lru_prev ? s->lru_prev->lru_next : sh.lru_head) = s->lru_next;
+  (s->lru_next ? s->lru_next->lru_prev : sh.lru_tail) = s->lru_prev;
+  s->lru_prev = s->lru_next = nullptr;
+}
+
+void Aggregator::LruTouch(Series* s) noexcept {
+  if (!lru_ || s->lru_next == nullptr) return;  // already the newest
+  LruUnlink(s);
+  LruLink(s);
+}
+
+void Aggregator::LruAppend(Series* s) noexcept {
+  LruLink(s);
+  if (lru_ && s->lru_prev != nullptr && s->lru_prev->last_touch > s->last_touch) {
+    lru_sorted_ = false;
+  }
+}
+
+void Aggregator::LruSort() {
+  // Allocates before it relinks a shard; a failure leaves the lists whole
+  // (some sorted already) and lru_sorted_ false.
+  ScratchVector<Series*> order;
+  for (auto& shard : shards_) {
+    order.clear();
+    for (Series* s = shard->lru_head; s != nullptr; s = s->lru_next) order.push_back(s);
+    std::stable_sort(order.begin(), order.end(),
+                     [](const Series* a, const Series* b) { return a->last_touch < b->last_touch; });
+    shard->lru_head = shard->lru_tail = nullptr;
+    for (Series* s : order) LruLink(s);
+  }
+  lru_sorted_ = true;
+}
+
+template <class F>
+void Aggregator::LruOldest(uint64_t want, F&& spare, ScratchVector<Series*>* out) {
+  // A k-way merge of the sorted shard lists by last_touch (ties: any order,
+  // as the documented "least recently updated" leaves them).
+  Series* heads[kShards];
+  size_t nh = 0;
+  for (auto& shard : shards_) {
+    if (shard->lru_head != nullptr) heads[nh++] = shard->lru_head;
+  }
+  auto newer = [](const Series* a, const Series* b) { return a->last_touch > b->last_touch; };
+  std::make_heap(heads, heads + nh, newer);
+  uint64_t found = 0;
+  while (nh > 0 && found < want) {
+    std::pop_heap(heads, heads + nh, newer);
+    Series* s = heads[nh - 1];
+    if (s->lru_next != nullptr) {
+      heads[nh - 1] = s->lru_next;
+      std::push_heap(heads, heads + nh, newer);
+    } else {
+      --nh;
+    }
+    if (spare(s)) continue;
+    out->push_back(s);
+    ++found;
+  }
 }
 
 ClosedWindow Aggregator::MakeClosed(const Series& s, const WindowView& view) {
@@ -398,17 +545,29 @@ ClosedWindow Aggregator::MakeClosed(const Series& s, const WindowView& view) {
   // The watermark at which the window closed (its end plus the lateness):
   // the same whenever the window is emitted.
   w.stats.watermark = Saturate(Wide(view.end) + config_.allowed_lateness);
+  // A window a full queue kept waiting carries the counters of its mark.
+  for (const Series::CounterMark& m : s.marks) {
+    if (m.wm >= w.stats.watermark) {
+      w.stats.late = m.late;
+      w.stats.rejected = m.rejected;
+      w.stats.total = m.total;
+      break;
+    }
+  }
   if (config_.quantiles) {
     for (const Sketch* part : view.sketches) w.sketch.MergeFrom(*part);
   }
   return w;
 }
 
-void Aggregator::Emit(const Series& s, const WindowView& view) {
+void Aggregator::Emit(const Series& s, const WindowView& view, uint64_t queue_limit) {
+  // (Checked without the lock: concurrent pushes may pass the limit by a
+  // window each.)
+  if (queue_.size_hint() >= queue_limit) throw QueueFull{};
   ClosedWindow w = MakeClosed(s, view);
   absl::MutexLock lock(&queue_mu_);
   queue_.Reserve(1);
-  queue_.PushReserved(std::move(w), config_.max_pending_windows, &dropped_windows_);
+  queue_.PushReserved(std::move(w));
 }
 
 // ---- Closed-window queue ---------------------------------------------------
@@ -420,16 +579,14 @@ void WindowQueue::Reserve(size_t more) {
   v_.reserve(std::max({v_.size() + more, v_.capacity() * 2, size_t{16}}));
 }
 
-void WindowQueue::PushReserved(ClosedWindow&& w, uint64_t max, uint64_t* dropped) noexcept {
+void WindowQueue::PushReserved(ClosedWindow&& w) noexcept {
   v_.push_back(std::move(w));  // within capacity: no allocation, cannot throw
-  if (size() > max) {
-    pop_front();
-    ++*dropped;
-  }
+  size_hint_.store(size(), std::memory_order_relaxed);
 }
 
 void WindowQueue::pop_front() noexcept {
   v_[head_].sketch = Sketch();  // frees its buckets now
+  size_hint_.store(size() - 1, std::memory_order_relaxed);
   if (++head_ == v_.size()) {
     v_.clear();
     head_ = 0;
@@ -637,29 +794,26 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
                budgeted, max);
         }
         uint64_t victims = live + budgeted - max;
-        ScratchVector<std::pair<uint64_t, Series*>> candidates;
-        for (auto& shard : shards_) {
-          for (auto& [key, s] : shard->map) {
-            if (key != kOverflowKey && s->touch_epoch != (w.epoch | kInBatch)) {
-              candidates.emplace_back(s->last_touch, s);
-            }
-          }
-        }
-        if (candidates.size() < victims) {
+        // The least recently updated series, from the LRU lists: the work is
+        // the victims plus the batch's own series met on the way, not a
+        // scan of the table.
+        if (!lru_sorted_) LruSort();
+        w.victims.reserve(victims);
+        const uint64_t in_batch = w.epoch | kInBatch;
+        LruOldest(
+            victims,
+            [&](const Series* s) { return s->key == kOverflowKey || s->touch_epoch == in_batch; },
+            &w.victims);
+        if (w.victims.size() < victims) {
+          const uint64_t others = w.victims.size();
+          w.victims.clear();
           Fail(Status::kKeyLimit,
                "the batch keeps %u existing series and adds %u new ones: more than max_keys = "
                "%u can hold, even after evicting every other series; nothing was applied",
-               live - candidates.size(), budgeted, max);
+               live - others, budgeted, max);
         }
-        std::nth_element(candidates.begin(), candidates.begin() + (victims - 1),
-                         candidates.end(),
-                         [](const auto& a, const auto& c) { return a.first < c.first; });
         // Evicted when the push commits (after every allocation succeeded).
-        w.victims.reserve(victims);
-        for (uint64_t k = 0; k < victims; ++k) {
-          w.victims.push_back(candidates[k].second);
-          candidates[k].second->touch_epoch = w.epoch;  // not swept twice (PrepareSweep)
-        }
+        for (Series* v : w.victims) v->touch_epoch = w.epoch;  // not swept twice (PrepareSweep)
         break;
       }
       case KeyPolicy::kOverflow: {
@@ -707,6 +861,7 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
         DeleteSeries(s);
         throw;
       }
+      LruLink(s);  // the commit moves it to the tail with this push's tick
       w.created.push_back(s);
       if (key != kOverflowKey) live_keys_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -791,7 +946,9 @@ void Aggregator::Touch(Series* s, Work& w, const Watermark& start) {
   s->touch_epoch = w.epoch;
   // Windows the watermark closed before this batch are emitted before its
   // values land (pushes and advance leave that to the next call that looks).
-  if (s->panes && !geometry_.sliding) BringUpToDate(s, start);
+  if (s->panes && !geometry_.sliding && !BringUpToDate(s, start, config_.max_pending_windows)) {
+    MarkCounters(s, start.value);  // before this push changes them
+  }
 }
 
 void Aggregator::PrepareSingle(Series* s, const Batch& b, Work& w) {
@@ -909,6 +1066,7 @@ void Aggregator::CommitSingle(Series* s, Work& w) noexcept {
   s->late += w.run_late;
   s->rejected += w.run_rejected;
   s->last_touch = w.tick;
+  LruTouch(s);
   const size_t n = w.run_n;
   if (n == 0) return;
   const double* v = w.run_values;
@@ -980,8 +1138,17 @@ void Aggregator::Commit(const Batch& b, Work& w, ShardSet& locks) noexcept {
                  if (s->total == 0 || newest > s->last_event) s->last_event = newest;
                  s->total += run;
                });
-    for (uint32_t k = w.touched_begin[sh]; k < w.touched_begin[sh + 1]; ++k) {
+    const uint32_t touched_end = w.touched_begin[sh + 1];
+    for (uint32_t k = w.touched_begin[sh]; k < touched_end; ++k) {
+      if (lru_ && k + 8 < touched_end) {
+        // LruTouch rewrites the neighbours of a series a few ahead: have
+        // their links in cache by then (they are scattered in memory).
+        const Series* ahead = w.touched[k + 8];
+        if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
+        if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+      }
       FinishSeries(w.touched[k], wm);
+      LruTouch(w.touched[k]);  // its last_touch is w.tick now
     }
     locks.Unlock(sh);
   }
@@ -1068,9 +1235,7 @@ void Aggregator::CommitSweep(Sweep& sw) noexcept {
   WINDOWAGG_NO_ALLOCATION_HERE();
   {
     absl::MutexLock lock(&queue_mu_);
-    for (ClosedWindow& cw : sw.windows) {
-      queue_.PushReserved(std::move(cw), config_.max_pending_windows, &dropped_windows_);
-    }
+    for (ClosedWindow& cw : sw.windows) queue_.PushReserved(std::move(cw));
   }
   for (Series* s : sw.expired) EraseSeries(s);
   last_ttl_sweep_.store(sw.wm, std::memory_order_relaxed);
@@ -1120,6 +1285,7 @@ void Aggregator::Merge(Aggregator& src) {
         DeleteSeries(s);
         throw;
       }
+      LruLink(s);
       created.push_back(s);
       if (key != kOverflowKey) live_keys_.fetch_add(1, std::memory_order_relaxed);
       it.to = s;
@@ -1217,11 +1383,12 @@ void Aggregator::Merge(Aggregator& src) {
     }
     if (it.fresh) to->panes->set_closed_below(from->panes->closed_below());
   }
+  // last_touch moved above: the next eviction sorts the LRU lists again.
+  if (lru_) lru_sorted_ = false;
   absl::MutexLock lock(&queue_mu_);
   dropped_windows_ += src.dropped_windows_;
-  for (ClosedWindow& cw : windows) {
-    queue_.PushReserved(std::move(cw), config_.max_pending_windows, &dropped_windows_);
-  }
+  // A merge brings closed windows in whole, past max_pending_windows if so.
+  for (ClosedWindow& cw : windows) queue_.PushReserved(std::move(cw));
 }
 
 void Aggregator::GroupByShard(Work& w) {
@@ -1367,7 +1534,9 @@ void Aggregator::Advance(int64_t watermark) {
 // ---- Reads -----------------------------------------------------------------
 
 void Aggregator::FillStats(Series* s, const Watermark& wm, Stats* out, WindowView* view) {
-  BringUpToDate(s, wm);
+  // (A read does not depend on due windows still in the series: Current
+  // looks at the window holding the watermark only.)
+  BringUpToDate(s, wm, config_.max_pending_windows);
   if (s->count) {
     const CountWindow& c = *s->count;
     view->moments = c.Summary();
@@ -1568,7 +1737,10 @@ size_t Aggregator::PollWindows(KeyedStats* out, size_t cap, const double* q, siz
     Fail(Status::kUnsupported, "only TUMBLING and HOPPING handles close windows");
   }
   if (nq > 0) CheckQuantileArgs(q, nq, out_q);
-  CloseDueWindows();
+  // Windows waiting in their series (queue full) are closed now, up to what
+  // this call can return, so a host polling in a loop gets every one, each
+  // series' oldest first.
+  CloseDueWindows(std::max<uint64_t>(config_.max_pending_windows, cap));
   absl::MutexLock lock(&queue_mu_);
   size_t n = std::min(cap, queue_.size());
   // Everything that can fail (quantile scratch) before any window leaves.
@@ -1586,25 +1758,41 @@ size_t Aggregator::PollWindows(KeyedStats* out, size_t cap, const double* q, siz
   return n;
 }
 
-void Aggregator::CloseDueWindows() {
+void Aggregator::CloseDueWindows(uint64_t queue_limit) {
   // Series close their windows when touched; a poll must also see windows
-  // of quiet series that the watermark has closed since the last sweep.
+  // of quiet series that the watermark has closed since the last sweep,
+  // and those a full queue left in their series (backlog_).
   if (config_.kind != WindowKind::kTumbling && config_.kind != WindowKind::kHopping) return;
   Watermark wm = CurrentWatermark();
   if (!wm.set) return;
   int64_t swept = swept_watermark_.load(std::memory_order_acquire);
-  if (swept_once_.load(std::memory_order_acquire) && wm.value <= swept) return;
+  if (swept_once_.load(std::memory_order_acquire) && wm.value <= swept &&
+      !backlog_.load(std::memory_order_acquire)) {
+    return;
+  }
   TableLock table(this, false);
-  ForEachSeries([&](Series* s) { BringUpToDate(s, wm); });
+  // Cleared before the walk: a series this walk (or a concurrent push)
+  // leaves with due windows sets it again.
+  backlog_.store(false, std::memory_order_release);
+  ForEachSeries([&](Series* s) { BringUpToDate(s, wm, queue_limit); });
   swept_watermark_.store(wm.value, std::memory_order_release);
   swept_once_.store(true, std::memory_order_release);
 }
 
 void Aggregator::PendingWindows(uint64_t* pending, uint64_t* dropped) {
-  CloseDueWindows();
+  CloseDueWindows(config_.max_pending_windows);
+  // Queued windows plus those a full queue left due in their series.
+  uint64_t waiting = 0;
+  Watermark wm = CurrentWatermark();
+  if (backlog_.load(std::memory_order_acquire) && wm.set) {
+    TableLock table(this, false);
+    ForEachSeries([&](Series* s) {
+      if (s->panes) s->panes->Closing(wm.value, [&](const WindowView&) { ++waiting; });
+    });
+  }
   absl::MutexLock lock(&queue_mu_);
-  *pending = queue_.size();
-  *dropped = dropped_windows_;
+  *pending = queue_.size() + waiting;
+  *dropped = 0;  // windows are never dropped (the output stays for the ABI)
 }
 
 // ---- Memory ----------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "core/memory.h"
 #include "core/series.h"
 #include "core/sketch.h"
+#include "core/time_math.h"
 
 namespace windowagg {
 
@@ -67,12 +69,16 @@ struct ClosedWindow {
 
 // Closed windows waiting to be polled, oldest first: a vector used as a
 // FIFO, so room for a window is reserved before the window joins it (an
-// allocation failure then leaves the queue as it was).
+// allocation failure then leaves the queue as it was). It never drops a
+// window: how many windows closing puts in it is the callers' choice (see
+// Aggregator::BringUpToDate).
 class WindowQueue {
  public:
   explicit WindowQueue(const MemoryScope* scope) : v_(ScopeAllocator<ClosedWindow>(scope)) {}
 
   size_t size() const { return v_.size() - head_; }
+  // size(), readable without the queue lock (a hint: it may be stale).
+  size_t size_hint() const { return size_hint_.load(std::memory_order_relaxed); }
   bool empty() const { return size() == 0; }
   ClosedWindow& front() { return v_[head_]; }
   auto begin() const { return v_.begin() + static_cast<ptrdiff_t>(head_); }
@@ -80,8 +86,8 @@ class WindowQueue {
 
   // Room for `more` windows; the only call that allocates.
   void Reserve(size_t more);
-  // Appends (room reserved), dropping the oldest past `max` (counted).
-  void PushReserved(ClosedWindow&& w, uint64_t max, uint64_t* dropped) noexcept;
+  // Appends (room reserved).
+  void PushReserved(ClosedWindow&& w) noexcept;
   void pop_front() noexcept;
 
  private:
@@ -89,6 +95,7 @@ class WindowQueue {
 
   std::vector<ClosedWindow, ScopeAllocator<ClosedWindow>> v_;
   size_t head_ = 0;
+  std::atomic<size_t> size_hint_{0};
 };
 
 class Aggregator {
@@ -148,6 +155,10 @@ class Aggregator {
     explicit Shard(const MemoryScope* scope) : map(ScopeAllocator<std::pair<const uint64_t, Series*>>(scope)) {}
     absl::Mutex mu;
     SeriesMap map;
+    // EVICT_LRU handles: the shard's series, least recently updated first
+    // (intrusive, through Series::lru_prev/lru_next; see LruTouch).
+    Series* lru_head = nullptr;
+    Series* lru_tail = nullptr;
   };
   struct Watermark {
     bool set;
@@ -198,6 +209,22 @@ class Aggregator {
   void DeleteSeries(Series* s) noexcept;
   void EraseSeries(Series* s);  // table held exclusively
 
+  // EVICT_LRU order. Each shard lists its series by last_touch, oldest
+  // first: a push moves the series it updated to their shard's tail under
+  // that shard's lock, and a shard's pushes commit in tick order (a push
+  // takes its tick while holding every shard lock it needs), so each list
+  // stays sorted and k victims are the k oldest heads: O(k log kShards),
+  // no scan. Restore and merge set last_touch directly and mark the lists
+  // unsorted; the next eviction sorts them once.
+  void LruLink(Series* s) noexcept;    // at its shard's tail
+  void LruUnlink(Series* s) noexcept;
+  void LruTouch(Series* s) noexcept;   // to its shard's tail (shard held)
+  void LruAppend(Series* s) noexcept;  // LruLink, noting if out of order
+  void LruSort();                      // table held exclusively
+  // Up to `want` least recently updated series that `spare` does not
+  // exclude, oldest first, appended to `out`.
+  template <class F>
+  void LruOldest(uint64_t want, F&& spare, ScratchVector<Series*>* out);
   // A push runs in two phases. Prepare does everything that can fail —
   // closing windows already due, creating panes, growing rings and sketch
   // stores for exactly the values about to land — and changes no value,
@@ -220,10 +247,32 @@ class Aggregator {
   void ForEachRun(const Batch& b, const Work& w, size_t shard, F&& f);
   template <class F>
   void ForEachPaneRun(const Work& w, F&& f);
-  // Closes the windows wm has closed; may throw, a window at a time (what
-  // it closed stays closed): closing is not a change a reader can see, as
-  // every read, poll and serialization closes due windows first.
-  void BringUpToDate(Series* s, const Watermark& wm);
+  // Closes the windows wm has closed, oldest first, into the queue; may
+  // throw, a window at a time (what it closed stays closed): closing is not
+  // a change a reader can see, as every read, poll and serialization closes
+  // due windows first.
+  //
+  // The queue never drops a window. With `queue_limit` (pushes, reads and
+  // polls pass max_pending_windows), closing stops once the queue holds
+  // that many: the series' other due windows stay in it as panes (already
+  // counted in memory_usage, so memory_limit bounds them) and backlog_ is
+  // set, so polls close them as room appears. Windows of a due window stay
+  // frozen while they wait: a value an on-time push accepts falls in panes
+  // of later windows only. Without a limit (serialization, merge,
+  // remove_key, key_ttl, EVICT_LRU: callers that need the series closed)
+  // the queue takes every due window, past max_pending_windows if need be.
+  // Returns false when due windows stayed in the series. A push that meets
+  // such a series marks its counters first (MarkCounters), so the windows
+  // are stamped as if queued before the push changed them.
+  static constexpr uint64_t kNoQueueLimit = UINT64_MAX;
+  bool BringUpToDate(Series* s, const Watermark& wm, uint64_t queue_limit = kNoQueueLimit);
+  // TUMBLING/HOPPING: the last window number due at watermark wm, and the
+  // first window with data the series has not closed yet (or nullopt).
+  Wide LastDue(int64_t wm) const;
+  std::optional<Wide> FirstOpenWindow(const Series& s) const;
+  int64_t CloseTime(Wide window) const;
+  void MarkCounters(Series* s, int64_t wm);
+  void PruneMarks(Series* s) noexcept;
   // key_ttl: series idle at the watermark a call ends with are erased by
   // that call, after their last windows are emitted, two-phase as well.
   struct Sweep {
@@ -236,8 +285,9 @@ class Aggregator {
   void PrepareSweep(Sweep& sw, const Watermark& start, int64_t wm, uint64_t skip_epoch);
   void CommitSweep(Sweep& sw) noexcept;
   ClosedWindow MakeClosed(const Series& s, const WindowView& view);
-  void Emit(const Series& s, const WindowView& view);
-  void CloseDueWindows();
+  void Emit(const Series& s, const WindowView& view, uint64_t queue_limit);
+  // Closes due windows of every series, up to queue_limit queued windows.
+  void CloseDueWindows(uint64_t queue_limit);
 
   // Merges `src` (a private handle of the same geometry, from serialized
   // state) in, two-phase like a push; the caller holds the table exclusively.
@@ -273,7 +323,17 @@ class Aggregator {
 
   absl::Mutex queue_mu_;
   WindowQueue queue_;
+  // Some series may hold due windows that a full queue kept out (see
+  // BringUpToDate): polls and pending counts look at every series again.
+  std::atomic<bool> backlog_{false};
+  // Legacy: windows that versions before issue 12 dropped from a full
+  // queue. Carried through serialized state and merge so bytes round-trip;
+  // nothing increases it and aggregator_pending_windows reports 0.
   uint64_t dropped_windows_ = 0;
+
+  // key_policy EVICT_LRU with a budget: the shard lists are kept.
+  const bool lru_;
+  bool lru_sorted_ = true;  // table held exclusively to change or read
 };
 
 }  // namespace windowagg

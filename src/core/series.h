@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "core/count_window.h"
 #include "core/memory.h"
@@ -35,11 +36,24 @@ struct Series {
   int64_t last_event = 0;     // newest accepted event time (valid if total > 0)
   uint64_t last_touch = 0;    // push tick of the last update (LRU)
   uint64_t touch_epoch = 0;   // dedupes series touched by one push
+  Series* lru_prev = nullptr;  // EVICT_LRU order within the shard (Aggregator)
+  Series* lru_next = nullptr;
 
   // Exactly one of the two is engaged, by window kind.
   std::optional<CountWindow> count;
   Sketch count_sketch;  // COUNT windows: the window's values
   std::optional<PaneWindow> panes;
+
+  // TUMBLING/HOPPING: counters at the moment a push met this series with
+  // due windows that a full closed-window queue kept in `panes` (see
+  // Aggregator::BringUpToDate). A window closing at or before `wm` is
+  // stamped with the first mark whose wm covers it, so it carries the
+  // counters it would have carried had it been queued then. Oldest first.
+  struct CounterMark {
+    int64_t wm;
+    uint64_t late, rejected, total;
+  };
+  std::vector<CounterMark, ScopeAllocator<CounterMark>> marks;
 
  private:
   uint8_t* name_ = nullptr;

@@ -6,7 +6,8 @@
 //            u32 nonfinite | u64 max_keys | u32 key_policy | i64 key_ttl |
 //            u64 memory_limit | u64 max_pending_windows
 //   handle   u8 has_watermark | i64 watermark | u64 clock | u32 timestamp_mode |
-//            u64 tick | u64 dropped_windows
+//            u64 tick | u64 dropped_windows (legacy: windows dropped from a full
+//            queue before issue 12; carried, never increased)
 //   series   u64 count, then per series, sorted by key:
 //            u64 key | u32 name length | name | u64 late | u64 rejected |
 //            u64 total | i64 last_event | u64 last_touch | window
@@ -690,6 +691,7 @@ class StateReader {
         s->last_event = last_event;
         s->total = total;
         s->last_touch = last_touch;
+        target->LruAppend(s);
       }
       uint64_t held = c.kind == WindowKind::kCount ? ReadCountWindow(in, c, s, target)
                                                    : ReadPanes(in, c, h, s, target);
@@ -734,8 +736,7 @@ class StateReader {
         LoadSketch(sv, &w.sketch);
         absl::MutexLock lock(&target->queue_mu_);
         target->queue_.Reserve(1);
-        target->queue_.PushReserved(std::move(w), target->config_.max_pending_windows,
-                                    &target->dropped_windows_);
+        target->queue_.PushReserved(std::move(w));
       }
     }
   }

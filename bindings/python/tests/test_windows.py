@@ -95,13 +95,72 @@ def test_poll_in_pages_and_max_windows() -> None:
         assert agg.pending_windows()[0] == 0
 
 
-def test_pending_window_queue_drops_oldest() -> None:
+def test_pending_window_queue_never_drops() -> None:
+    # Issue 12: past max_pending_windows, windows wait instead of being dropped.
     with Aggregator(window="tumbling", size=1, max_pending_windows=5) as agg:
         agg.push(np.ones(20), timestamps=np.arange(20))
         agg.advance(100)
         pending, dropped = agg.pending_windows()
-        assert pending == 5 and dropped == 15
-        assert list(agg.poll_windows()["window_start"]) == [15, 16, 17, 18, 19]
+        assert pending == 20 and dropped == 0
+        assert list(agg.poll_windows(max_windows=3)["window_start"]) == [0, 1, 2]
+        assert list(agg.poll_windows()["window_start"]) == list(range(3, 20))
+        assert agg.pending_windows() == (0, 0)
+
+
+def _hopping_job(n, nkeys):
+    i = np.arange(n)
+    keys = ((i * 7919) ^ (i >> 3)) % nkeys
+    return (i % 97 - 40).astype(np.float64), i // 3, keys.astype(np.uint64)
+
+
+def _brute_hopping(ts, keys, width, slide):
+    out = {}
+    for t, k in zip(ts.tolist(), keys.tolist()):
+        last = t // slide
+        for m in range(last - width // slide + 1, last + 1):
+            out[(k, m * slide)] = out.get((k, m * slide), 0) + 1
+    return out
+
+
+def test_hopping_batch_job_past_max_pending_polls_every_window() -> None:
+    vals, ts, keys = _hopping_job(30000, 40)
+    want = _brute_hopping(ts, keys, 20, 5)
+    assert len(want) > 20 * 500
+    with Aggregator(window="hopping", size=20, slide=5, max_pending_windows=500) as agg:
+        for i in range(0, len(vals), 1000):
+            agg.push(vals[i:i + 1000], timestamps=ts[i:i + 1000], keys=keys[i:i + 1000])
+        agg.advance(np.iinfo(np.int64).max)
+        assert agg.pending_windows() == (len(want), 0)
+        got = agg.poll_windows(quantiles=[0.0, 1.0], page=64)
+        assert len(got["key"]) == len(want)
+        seen = {}
+        for k, s, c in zip(got["key"].tolist(), got["window_start"].tolist(),
+                           got["count"].tolist()):
+            assert want[(k, s)] == c
+            assert seen.get(k, -(1 << 62)) < s  # each series in order
+            seen[k] = s
+        assert agg.pending_windows() == (0, 0)
+
+
+def test_unpolled_windows_bounded_by_memory_limit() -> None:
+    vals, ts, keys = _hopping_job(400000, 200)
+    with Aggregator(window="hopping", size=20, slide=5, max_pending_windows=1000,
+                    memory_limit=4 << 20) as agg:
+        accepted = 0
+        with pytest.raises(windowagg.MemoryLimitError):
+            for i in range(0, len(vals), 1000):
+                before = agg.to_bytes()
+                try:
+                    agg.push(vals[i:i + 1000], timestamps=ts[i:i + 1000],
+                             keys=keys[i:i + 1000])
+                except windowagg.MemoryLimitError:
+                    assert agg.to_bytes() == before  # refused whole
+                    raise
+                accepted = i + 1000
+        agg.advance(np.iinfo(np.int64).max)
+        want = _brute_hopping(ts[:accepted], keys[:accepted], 20, 5)
+        got = agg.poll_windows()
+        assert len(got["key"]) == len(want)
 
 
 def test_closed_windows_unsupported_on_count_and_sliding() -> None:

@@ -399,8 +399,11 @@ class Aggregator:
         threading: ``"shared"`` (any number of concurrent calls, from any
             thread) or ``"single"`` (the caller guarantees one call at a time;
             no locking).
-        max_pending_windows: closed windows queued before the oldest are
-            dropped (counted).
+        max_pending_windows: how many closed windows pushes, reads and polls
+            queue (default 65536). None is ever dropped: past it, closed
+            windows wait in their series (counted in memory use, so
+            ``memory_limit`` bounds them with :class:`MemoryLimitError`) and
+            :meth:`poll_windows` closes more as it makes room.
         time_unit: the unit of integer timestamps and of durations given as
             ``timedelta``/``numpy.timedelta64``/strings (``"60s"``): one of
             ``"ns"`` (default), ``"us"``, ``"ms"``, ``"s"``, ``"m"``, ``"h"``,
@@ -861,7 +864,12 @@ class Aggregator:
         return pd.DataFrame(self.poll_windows(max_windows, quantiles, names))
 
     def pending_windows(self) -> Tuple[int, int]:
-        """(closed windows queued, closed windows dropped because the queue was full)."""
+        """(closed windows waiting to be polled, 0).
+
+        The first counts windows queued and those waiting in their series
+        while the queue is full (``max_pending_windows``); the second is
+        always 0, as no closed window is dropped (kept for compatibility).
+        """
         p, d = c_uint64(), c_uint64()
         st = lib.aggregator_pending_windows(self._handle(), byref(p), byref(d))
         if st:
