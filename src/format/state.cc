@@ -715,11 +715,8 @@ class StateReader {
       Fail(Status::kCorrupt, "%u queued windows, but only TUMBLING and HOPPING handles close windows",
            nqueue);
     }
-    // (The queue never holds more: PushReserved drops the oldest past it.)
-    if (nqueue > c.max_pending_windows) {
-      Fail(Status::kCorrupt, "%u queued windows, above max_pending_windows = %u", nqueue,
-           c.max_pending_windows);
-    }
+    // No bound by max_pending_windows: serialization closes every due
+    // window into the queue, so a state may legitimately hold more.
     const SketchMapping map(c.relative_accuracy);
     for (uint64_t i = 0; i < nqueue; ++i) {
       uint64_t key = in.U64("queued window key");
