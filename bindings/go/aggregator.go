@@ -26,10 +26,10 @@ const OverflowKey uint64 = math.MaxUint64
 type WindowKind uint32
 
 const (
-	WindowCount    WindowKind = C.AGGREGATOR_WINDOW_COUNT    // the last N values
-	WindowSliding  WindowKind = C.AGGREGATOR_WINDOW_SLIDING  // the last D of event time, pane granularity
-	WindowTumbling WindowKind = C.AGGREGATOR_WINDOW_TUMBLING // fixed windows of width D
-	WindowHopping  WindowKind = C.AGGREGATOR_WINDOW_HOPPING  // windows of width D every S
+	WindowCount    WindowKind = 0 // the last N values
+	WindowSliding  WindowKind = 1 // the last D of event time, pane granularity
+	WindowTumbling WindowKind = 2 // fixed windows of width D
+	WindowHopping  WindowKind = 3 // windows of width D every S
 )
 
 func (k WindowKind) String() string {
@@ -51,9 +51,9 @@ func (k WindowKind) String() string {
 type KeyPolicy uint32
 
 const (
-	KeysReject   KeyPolicy = C.AGGREGATOR_KEYS_REJECT    // the batch fails with ErrKeyLimit
-	KeysEvictLRU KeyPolicy = C.AGGREGATOR_KEYS_EVICT_LRU // the least recently updated series is dropped
-	KeysOverflow KeyPolicy = C.AGGREGATOR_KEYS_OVERFLOW  // the value goes to OverflowKey
+	KeysReject   KeyPolicy = 0 // the batch fails with ErrKeyLimit
+	KeysEvictLRU KeyPolicy = 1 // the least recently updated series is dropped
+	KeysOverflow KeyPolicy = 2 // the value goes to OverflowKey
 )
 
 // Config is a handle's resolved configuration (see Aggregator.Config).
