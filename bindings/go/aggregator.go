@@ -96,7 +96,10 @@ func configFromC(c *C.aggregator_config) Config {
 }
 
 // config wraps the C struct, initialized by aggregator_config_init.
-type config struct{ c C.aggregator_config }
+type config struct {
+	c    C.aggregator_config
+	wall bool
+}
 
 // Option configures New. Options are applied in order over the library's
 // defaults (a count window of 1024 values, alpha 0.01, quantiles on,
@@ -197,6 +200,36 @@ func WithSingleThreaded() Option {
 	return func(c *config) { c.c.threading = C.AGGREGATOR_THREADING_SINGLE }
 }
 
+// WithWallClock makes the host's clock drive a time window (sliding,
+// tumbling, hopping): every read (Stats, KeyStats, Quantiles, KeyQuantiles,
+// StatsPage, AllStats, PollWindows, PendingWindows) first advances the
+// watermark to time.Now().UnixNano(), so windows slide, tumbling/hopping
+// windows close and series idle past WithKeyTTL expire while no data
+// arrives, without the service calling Advance. Timestamps must then be
+// UnixNano (what the time.Duration options assume). COUNT windows have no
+// time: New refuses the option with ErrConfig. The setting belongs to this Go
+// handle, not to the serialized state: Restore/UnmarshalBinary give a handle
+// without it (call SetWallClock).
+func WithWallClock() Option {
+	return func(c *config) { c.wall = true }
+}
+
+// SetWallClock turns WithWallClock's behaviour on or off for this handle.
+// It refuses COUNT windows with ErrConfig.
+func (a *Aggregator) SetWallClock(on bool) error {
+	if on {
+		cfg, err := a.Config()
+		if err != nil {
+			return err
+		}
+		if cfg.Window == WindowCount {
+			return &Error{Status: StatusConfig, Msg: "SetWallClock: a COUNT window has no time to advance (window_kind = COUNT)"}
+		}
+	}
+	a.wall.Store(on)
+	return nil
+}
+
 // Aggregator is a handle to windowed aggregation state held in native memory,
 // outside the Go heap. All methods are safe for concurrent use. Close frees
 // the native state; a handle that becomes unreachable without Close is freed
@@ -210,6 +243,7 @@ type Aggregator struct {
 	mu      sync.RWMutex
 	h       *C.aggregator
 	single  bool
+	wall    atomic.Bool // WithWallClock: reads advance to the host's clock first
 	cleanup runtime.Cleanup
 	packs   sync.Pool // *keyPack, reused buffers for string keys
 }
@@ -240,6 +274,13 @@ func New(opts ...Option) (*Aggregator, error) {
 	}
 	a := &Aggregator{}
 	a.attach(r.h, cfg.c.threading == C.AGGREGATOR_THREADING_SINGLE)
+	if cfg.wall {
+		if err := a.SetWallClock(true); err != nil {
+			a.Close()
+			return nil, &Error{Status: StatusConfig, Msg: "WithWallClock: a COUNT window has no time to advance " +
+				"(window_kind = COUNT); use WithSlidingWindow, WithTumblingWindow or WithHoppingWindow"}
+		}
+	}
 	return a, nil
 }
 
@@ -266,6 +307,19 @@ func (a *Aggregator) lock() *C.aggregator {
 	h := a.h
 	if h == nil {
 		a.unlock()
+	}
+	return h
+}
+
+// readLock is lock for reads: under WithWallClock it first advances the
+// watermark to the host's clock (inside the same lock, one more C call).
+func (a *Aggregator) readLock() *C.aggregator {
+	h := a.lock()
+	if h != nil && a.wall.Load() {
+		r := C.wa_advance(h, C.int64_t(time.Now().UnixNano()))
+		if r.msg != nil {
+			C.free(unsafe.Pointer(r.msg))
+		}
 	}
 	return h
 }
@@ -484,7 +538,7 @@ type Window struct {
 
 // Stats returns the current windows of every series merged.
 func (a *Aggregator) Stats() (Stats, error) {
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return Stats{}, ErrClosed
 	}
@@ -499,7 +553,7 @@ func (a *Aggregator) Stats() (Stats, error) {
 // KeyStats returns the stats of series key's current window (ErrNotFound if
 // the key has no series).
 func (a *Aggregator) KeyStats(key uint64) (Stats, error) {
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return Stats{}, ErrClosed
 	}
@@ -523,7 +577,7 @@ func sized(dst []float64, n int) []float64 {
 // window; q = 0 and q = 1 are the exact min and max.
 func (a *Aggregator) Quantiles(qs []float64, dst []float64) ([]float64, error) {
 	dst = sized(dst, len(qs))
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return nil, ErrClosed
 	}
@@ -542,7 +596,7 @@ func (a *Aggregator) Quantiles(qs []float64, dst []float64) ([]float64, error) {
 // KeyQuantiles is Quantiles for one series.
 func (a *Aggregator) KeyQuantiles(key uint64, qs []float64, dst []float64) ([]float64, error) {
 	dst = sized(dst, len(qs))
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return nil, ErrClosed
 	}
@@ -594,7 +648,7 @@ func (a *Aggregator) StatsPage(cur *Cursor, dst []KeyStats, qs, dstQ []float64) 
 	if len(qs) != 0 {
 		qp, qop = f64ptr(qs), f64ptr(dstQ)
 	}
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return 0, ErrClosed
 	}
@@ -659,7 +713,7 @@ func (a *Aggregator) PollWindows(dst []Window, qs, dstQ []float64) (int, error) 
 	if len(qs) != 0 {
 		qp, qop = f64ptr(qs), f64ptr(dstQ)
 	}
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return 0, ErrClosed
 	}
@@ -675,7 +729,7 @@ func (a *Aggregator) PollWindows(dst []Window, qs, dstQ []float64) (int, error) 
 // PendingWindows returns the number of closed windows queued for PollWindows
 // and the number dropped because the queue was full (lifetime).
 func (a *Aggregator) PendingWindows() (pending, dropped uint64, err error) {
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return 0, 0, ErrClosed
 	}

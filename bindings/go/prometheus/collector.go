@@ -5,6 +5,12 @@
 //	agg, _ := windowagg.New(windowagg.WithSlidingWindow(time.Minute, 0))
 //	prom.MustRegister(wprom.NewCollector(agg, wprom.Opts{Name: "request_latency_seconds"}))
 //
+// Windows are event-time windows: they move when data arrives or the service
+// calls Advance. Set Opts.WallClock (or create the handle with
+// windowagg.WithWallClock) to have them move by the host's clock instead, so
+// a series that goes quiet shows an empty window (NaN quantiles) after one
+// window width, as a client_golang Summary with MaxAge does.
+//
 // Each scrape reads every series in one paged AllStats pass (one cgo call
 // per page, not per series). Numeric keys are labelled with their decimal id,
 // byte-string keys with their name.
@@ -14,6 +20,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
 	windowagg "github.com/windowagg/windowagg/bindings/go"
@@ -41,6 +48,14 @@ type Opts struct {
 	// none), so one scrape's size and cost stay bounded whatever the number
 	// of series.
 	MaxSeries int
+	// WallClock makes each scrape advance agg's watermark to the host's
+	// clock (time.Now().UnixNano()) before reading, so windows slide and
+	// quiet series empty (and, with windowagg.WithKeyTTL, expire) by wall
+	// time, like client_golang's Summary MaxAge, without the service calling
+	// Advance. Event timestamps must be UnixNano. Not for COUNT windows (they
+	// have no time; the option is ignored there). A handle created with
+	// windowagg.WithWallClock does the same on every read, scrapes included.
+	WallClock bool
 }
 
 // Collector is a prometheus.Collector over an Aggregator. It is safe for
@@ -53,6 +68,7 @@ type Collector struct {
 	omittedD  *prom.Desc
 	quantiles []float64
 	maxSeries int
+	wallClock bool
 
 	mu    sync.Mutex // guards the buffers and the label cache
 	stats []windowagg.KeyStats
@@ -89,6 +105,7 @@ func NewCollector(agg *windowagg.Aggregator, o Opts) *Collector {
 		quantiles: append([]float64(nil), o.Quantiles...),
 		label:     map[uint64]labelEntry{},
 		maxSeries: o.MaxSeries,
+		wallClock: o.WallClock,
 	}
 	if o.MaxSeries > 0 {
 		c.omittedD = prom.NewDesc(name+"_series_omitted",
@@ -173,6 +190,9 @@ func (c *Collector) labelFor(key uint64) string {
 func (c *Collector) Collect(ch chan<- prom.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.wallClock {
+		_ = c.agg.Advance(time.Now().UnixNano()) // ErrClosed: the read below says so
+	}
 	qs := c.quantiles
 	err := c.read(qs)
 	if errors.Is(err, windowagg.ErrClosed) {
