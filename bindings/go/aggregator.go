@@ -246,6 +246,8 @@ type Aggregator struct {
 	wall    atomic.Bool // WithWallClock: reads advance to the host's clock first
 	cleanup runtime.Cleanup
 	packs   sync.Pool // *keyPack, reused buffers for string keys
+	names   nameRegistry
+	totals  atomic.Pointer[totalsTable] // EnableTotals
 }
 
 // cleanupsRun counts handles freed by the cleanup (tests use it).
@@ -409,6 +411,9 @@ func (a *Aggregator) Push(values []float64, timestamps []int64, keys []uint64) e
 	if r.status != 0 {
 		return errFrom(r.status, r.msg)
 	}
+	if t := a.totals.Load(); t != nil {
+		t.add(values, keys, nil)
+	}
 	return nil
 }
 
@@ -490,6 +495,9 @@ func pushNamed[K ~string | ~[]byte](a *Aggregator, values []float64, timestamps 
 	}
 	err := a.pushPacked(values, timestamps, p)
 	a.putPack(p)
+	if t := a.totals.Load(); t != nil && err == nil {
+		t.add(values, nil, func(i int) uint64 { return HashString(string(keys[i])) })
+	}
 	return err
 }
 
@@ -842,7 +850,9 @@ func (a *Aggregator) NamedKeys() ([]Key, error) {
 	return out, nil
 }
 
-// KeyName returns the byte name of series key ("" for numeric keys).
+// KeyName returns the byte name of series key: the one pushed with it
+// (PushStrings, PushBytes) or registered for it (RegisterName, Batcher's
+// AddString/AddLabels); "" for a numeric key without a name.
 func (a *Aggregator) KeyName(key uint64) (string, error) {
 	buf := make([]byte, 64)
 	for {
@@ -853,6 +863,9 @@ func (a *Aggregator) KeyName(key uint64) (string, error) {
 		r := C.wa_key_name(h, C.uint64_t(key), (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)))
 		a.unlock()
 		if r.status == 0 {
+			if r.n == 0 {
+				return a.names.get(key), nil // a name registered on the Go side, or ""
+			}
 			return string(buf[:r.n]), nil
 		}
 		err := errFrom(r.status, r.msg)
