@@ -26,10 +26,10 @@ const OverflowKey uint64 = math.MaxUint64
 type WindowKind uint32
 
 const (
-	WindowCount    WindowKind = C.AGGREGATOR_WINDOW_COUNT    // the last N values
-	WindowSliding  WindowKind = C.AGGREGATOR_WINDOW_SLIDING  // the last D of event time, pane granularity
-	WindowTumbling WindowKind = C.AGGREGATOR_WINDOW_TUMBLING // fixed windows of width D
-	WindowHopping  WindowKind = C.AGGREGATOR_WINDOW_HOPPING  // windows of width D every S
+	WindowCount    WindowKind = 0 // the last N values
+	WindowSliding  WindowKind = 1 // the last D of event time, pane granularity
+	WindowTumbling WindowKind = 2 // fixed windows of width D
+	WindowHopping  WindowKind = 3 // windows of width D every S
 )
 
 func (k WindowKind) String() string {
@@ -51,9 +51,9 @@ func (k WindowKind) String() string {
 type KeyPolicy uint32
 
 const (
-	KeysReject   KeyPolicy = C.AGGREGATOR_KEYS_REJECT    // the batch fails with ErrKeyLimit
-	KeysEvictLRU KeyPolicy = C.AGGREGATOR_KEYS_EVICT_LRU // the least recently updated series is dropped
-	KeysOverflow KeyPolicy = C.AGGREGATOR_KEYS_OVERFLOW  // the value goes to OverflowKey
+	KeysReject   KeyPolicy = 0 // the batch fails with ErrKeyLimit
+	KeysEvictLRU KeyPolicy = 1 // the least recently updated series is dropped
+	KeysOverflow KeyPolicy = 2 // the value goes to OverflowKey
 )
 
 // Config is a handle's resolved configuration (see Aggregator.Config).
@@ -96,7 +96,10 @@ func configFromC(c *C.aggregator_config) Config {
 }
 
 // config wraps the C struct, initialized by aggregator_config_init.
-type config struct{ c C.aggregator_config }
+type config struct {
+	c    C.aggregator_config
+	wall bool
+}
 
 // Option configures New. Options are applied in order over the library's
 // defaults (a count window of 1024 values, alpha 0.01, quantiles on,
@@ -200,6 +203,36 @@ func WithSingleThreaded() Option {
 	return func(c *config) { c.c.threading = C.AGGREGATOR_THREADING_SINGLE }
 }
 
+// WithWallClock makes the host's clock drive a time window (sliding,
+// tumbling, hopping): every read (Stats, KeyStats, Quantiles, KeyQuantiles,
+// StatsPage, AllStats, PollWindows, PendingWindows) first advances the
+// watermark to time.Now().UnixNano(), so windows slide, tumbling/hopping
+// windows close and series idle past WithKeyTTL expire while no data
+// arrives, without the service calling Advance. Timestamps must then be
+// UnixNano (what the time.Duration options assume). COUNT windows have no
+// time: New refuses the option with ErrConfig. The setting belongs to this Go
+// handle, not to the serialized state: Restore/UnmarshalBinary give a handle
+// without it (call SetWallClock).
+func WithWallClock() Option {
+	return func(c *config) { c.wall = true }
+}
+
+// SetWallClock turns WithWallClock's behaviour on or off for this handle.
+// It refuses COUNT windows with ErrConfig.
+func (a *Aggregator) SetWallClock(on bool) error {
+	if on {
+		cfg, err := a.Config()
+		if err != nil {
+			return err
+		}
+		if cfg.Window == WindowCount {
+			return &Error{Status: StatusConfig, Msg: "SetWallClock: a COUNT window has no time to advance (window_kind = COUNT)"}
+		}
+	}
+	a.wall.Store(on)
+	return nil
+}
+
 // Aggregator is a handle to windowed aggregation state held in native memory,
 // outside the Go heap. All methods are safe for concurrent use. Close frees
 // the native state; a handle that becomes unreachable without Close is freed
@@ -213,8 +246,11 @@ type Aggregator struct {
 	mu      sync.RWMutex
 	h       *C.aggregator
 	single  bool
+	wall    atomic.Bool // WithWallClock: reads advance to the host's clock first
 	cleanup runtime.Cleanup
 	packs   sync.Pool // *keyPack, reused buffers for string keys
+	names   nameRegistry
+	totals  atomic.Pointer[totalsTable] // EnableTotals
 }
 
 // cleanupsRun counts handles freed by the cleanup (tests use it).
@@ -243,6 +279,13 @@ func New(opts ...Option) (*Aggregator, error) {
 	}
 	a := &Aggregator{}
 	a.attach(r.h, cfg.c.threading == C.AGGREGATOR_THREADING_SINGLE)
+	if cfg.wall {
+		if err := a.SetWallClock(true); err != nil {
+			a.Close()
+			return nil, &Error{Status: StatusConfig, Msg: "WithWallClock: a COUNT window has no time to advance " +
+				"(window_kind = COUNT); use WithSlidingWindow, WithTumblingWindow or WithHoppingWindow"}
+		}
+	}
 	return a, nil
 }
 
@@ -269,6 +312,19 @@ func (a *Aggregator) lock() *C.aggregator {
 	h := a.h
 	if h == nil {
 		a.unlock()
+	}
+	return h
+}
+
+// readLock is lock for reads: under WithWallClock it first advances the
+// watermark to the host's clock (inside the same lock, one more C call).
+func (a *Aggregator) readLock() *C.aggregator {
+	h := a.lock()
+	if h != nil && a.wall.Load() {
+		r := C.wa_advance(h, C.int64_t(time.Now().UnixNano()))
+		if r.msg != nil {
+			C.free(unsafe.Pointer(r.msg))
+		}
 	}
 	return h
 }
@@ -358,6 +414,9 @@ func (a *Aggregator) Push(values []float64, timestamps []int64, keys []uint64) e
 	if r.status != 0 {
 		return errFrom(r.status, r.msg)
 	}
+	if t := a.totals.Load(); t != nil {
+		t.add(values, keys, nil)
+	}
 	return nil
 }
 
@@ -439,6 +498,9 @@ func pushNamed[K ~string | ~[]byte](a *Aggregator, values []float64, timestamps 
 	}
 	err := a.pushPacked(values, timestamps, p)
 	a.putPack(p)
+	if t := a.totals.Load(); t != nil && err == nil {
+		t.add(values, nil, func(i int) uint64 { return HashString(string(keys[i])) })
+	}
 	return err
 }
 
@@ -487,7 +549,7 @@ type Window struct {
 
 // Stats returns the current windows of every series merged.
 func (a *Aggregator) Stats() (Stats, error) {
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return Stats{}, ErrClosed
 	}
@@ -502,7 +564,7 @@ func (a *Aggregator) Stats() (Stats, error) {
 // KeyStats returns the stats of series key's current window (ErrNotFound if
 // the key has no series).
 func (a *Aggregator) KeyStats(key uint64) (Stats, error) {
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return Stats{}, ErrClosed
 	}
@@ -526,7 +588,7 @@ func sized(dst []float64, n int) []float64 {
 // window; q = 0 and q = 1 are the exact min and max.
 func (a *Aggregator) Quantiles(qs []float64, dst []float64) ([]float64, error) {
 	dst = sized(dst, len(qs))
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return nil, ErrClosed
 	}
@@ -545,7 +607,7 @@ func (a *Aggregator) Quantiles(qs []float64, dst []float64) ([]float64, error) {
 // KeyQuantiles is Quantiles for one series.
 func (a *Aggregator) KeyQuantiles(key uint64, qs []float64, dst []float64) ([]float64, error) {
 	dst = sized(dst, len(qs))
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return nil, ErrClosed
 	}
@@ -597,7 +659,7 @@ func (a *Aggregator) StatsPage(cur *Cursor, dst []KeyStats, qs, dstQ []float64) 
 	if len(qs) != 0 {
 		qp, qop = f64ptr(qs), f64ptr(dstQ)
 	}
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return 0, ErrClosed
 	}
@@ -662,7 +724,7 @@ func (a *Aggregator) PollWindows(dst []Window, qs, dstQ []float64) (int, error) 
 	if len(qs) != 0 {
 		qp, qop = f64ptr(qs), f64ptr(dstQ)
 	}
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return 0, ErrClosed
 	}
@@ -680,7 +742,7 @@ func (a *Aggregator) PollWindows(dst []Window, qs, dstQ []float64) (int, error) 
 // and dropped, which is always 0: no closed window is dropped (the result
 // stays for compatibility).
 func (a *Aggregator) PendingWindows() (pending, dropped uint64, err error) {
-	h := a.lock()
+	h := a.readLock()
 	if h == nil {
 		return 0, 0, ErrClosed
 	}
@@ -793,7 +855,9 @@ func (a *Aggregator) NamedKeys() ([]Key, error) {
 	return out, nil
 }
 
-// KeyName returns the byte name of series key ("" for numeric keys).
+// KeyName returns the byte name of series key: the one pushed with it
+// (PushStrings, PushBytes) or registered for it (RegisterName, Batcher's
+// AddString/AddLabels); "" for a numeric key without a name.
 func (a *Aggregator) KeyName(key uint64) (string, error) {
 	buf := make([]byte, 64)
 	for {
@@ -804,6 +868,9 @@ func (a *Aggregator) KeyName(key uint64) (string, error) {
 		r := C.wa_key_name(h, C.uint64_t(key), (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)))
 		a.unlock()
 		if r.status == 0 {
+			if r.n == 0 {
+				return a.names.get(key), nil // a name registered on the Go side, or ""
+			}
 			return string(buf[:r.n]), nil
 		}
 		err := errFrom(r.status, r.msg)

@@ -353,3 +353,24 @@ func (b *Batcher) Close() error {
 	}
 	return b.Flush()
 }
+
+// AddString is Add for the series named name: its id is HashString(name)
+// and the name is registered for the id (RegisterName), so KeyName and the
+// Prometheus collector show it. It allocates nothing once the name is
+// registered.
+func (b *Batcher) AddString(name string, ts int64, v float64) error {
+	id := HashString(name)
+	if err := b.agg.names.register(id, name); err != nil {
+		return err
+	}
+	return b.Add(id, ts, v)
+}
+
+// AddLabels is Add for the series of label set ls (see Labels); its name is
+// registered for its id, and the collector exports its labels.
+func (b *Batcher) AddLabels(ls LabelSet, ts int64, v float64) error {
+	if err := b.agg.names.register(ls.ID, ls.Name); err != nil {
+		return err
+	}
+	return b.Add(ls.ID, ts, v)
+}

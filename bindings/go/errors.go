@@ -15,20 +15,20 @@ type Status int
 
 // Status codes of the C ABI.
 const (
-	StatusOK              Status = C.AGGREGATOR_OK
-	StatusInvalidArgument Status = C.AGGREGATOR_EINVAL
-	StatusConfig          Status = C.AGGREGATOR_ECONFIG
-	StatusValue           Status = C.AGGREGATOR_EVALUE
-	StatusNotFound        Status = C.AGGREGATOR_ENOTFOUND
-	StatusBuffer          Status = C.AGGREGATOR_EBUFFER
-	StatusNoMemory        Status = C.AGGREGATOR_ENOMEM
-	StatusKeyLimit        Status = C.AGGREGATOR_EKEYLIMIT
-	StatusMemoryLimit     Status = C.AGGREGATOR_EMEMLIMIT
-	StatusCorrupt         Status = C.AGGREGATOR_ECORRUPT
-	StatusVersion         Status = C.AGGREGATOR_EVERSION
-	StatusMismatch        Status = C.AGGREGATOR_EMISMATCH
-	StatusUnsupported     Status = C.AGGREGATOR_EUNSUPPORTED
-	StatusInternal        Status = C.AGGREGATOR_EINTERNAL
+	StatusOK              Status = 0
+	StatusInvalidArgument Status = 1
+	StatusConfig          Status = 2
+	StatusValue           Status = 3
+	StatusNotFound        Status = 4
+	StatusBuffer          Status = 5
+	StatusNoMemory        Status = 6
+	StatusKeyLimit        Status = 7
+	StatusMemoryLimit     Status = 8
+	StatusCorrupt         Status = 9
+	StatusVersion         Status = 10
+	StatusMismatch        Status = 11
+	StatusUnsupported     Status = 12
+	StatusInternal        Status = 13
 )
 
 // String returns the library's generic text for the status code.

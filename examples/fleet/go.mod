@@ -1,6 +1,6 @@
 module github.com/windowagg/windowagg/examples/fleet
 
-go 1.26.0
+go 1.24.0
 
 require github.com/windowagg/windowagg/bindings/go v0.0.0
 

@@ -16,6 +16,7 @@ func TestCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer agg.Close()
+	agg.EnableTotals() // _count/_sum are totals from here (NewCollector turns them on too)
 	// numeric series 42: 1..100; named series "checkout": 10 x 5.0
 	vals := make([]float64, 100)
 	keys := make([]uint64, 100)
