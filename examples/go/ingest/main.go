@@ -8,7 +8,9 @@
 //	GET  /stats?series=S  windowed count/sum/mean/min/max/variance/stddev + p50/p99/p999 (404 unknown series;
 //	                      NaN fields are null)
 //	GET  /metrics         Prometheus text: one Summary per series, at most -metrics-max-series of them
-//	                      (windowagg's collector) + Go runtime metrics
+//	                      (windowagg's collector) + Go runtime metrics; with -native-histograms each
+//	                      series' window is a native gauge histogram instead (protobuf scrape format),
+//	                      which sum() aggregates across instances (see examples/go/README.md)
 //
 // Durability: with -snapshot PATH every accepted request is appended to a
 // write-ahead log (PATH.wal/) and fsync'd before it is acknowledged
@@ -63,6 +65,7 @@ type options struct {
 	metricsMaxSeries int
 	dedupIDs         int
 	snapshotInterval time.Duration
+	nativeHistograms bool
 }
 
 func main() {
@@ -93,6 +96,7 @@ func defineFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.keyTTL, "key-ttl", 0, "drop series idle this long in event time (0 = never)")
 	fs.StringVar(&o.snapshot, "snapshot", "", "keep the state durable here: snapshot file, plus write-ahead log directory PATH.wal")
 	fs.Int64Var(&o.maxBody, "max-body", 8<<20, "largest accepted request body in bytes")
+	fs.BoolVar(&o.nativeHistograms, "native-histograms", false, "export each series' window on /metrics as a Prometheus native gauge histogram (the collector's NativeHistogram mode: aggregatable across instances with sum(); needs Prometheus with --enable-feature=native-histograms) instead of a Summary")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
 }
 

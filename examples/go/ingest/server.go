@@ -71,10 +71,14 @@ func newServer(agg *windowagg.Aggregator, log *slog.Logger, o options) *server {
 	s := &server{agg: agg, log: log, maxBody: o.maxBody, maxAhead: o.maxAhead, memLimit: o.memoryLimit,
 		qs: []float64{0.5, 0.99, 0.999}, now: time.Now, dd: newDedup(o.dedupIDs)}
 	s.bufs.New = func() any { return &pushBuf{} }
+	help := "Windowed values of each ingested series (windowagg sliding window): count, sum and quantiles."
+	if o.nativeHistograms {
+		help = "Windowed values of each ingested series (windowagg sliding window) as a native gauge histogram."
+	}
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(
 		wprom.NewCollector(agg, wprom.Opts{Namespace: "ingest", Name: "window", HandleMetrics: true, MaxSeries: o.metricsMaxSeries,
-			Help: "Windowed values of each ingested series (windowagg sliding window): count, sum and quantiles."}),
+			NativeHistogram: o.nativeHistograms, Help: help}),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
