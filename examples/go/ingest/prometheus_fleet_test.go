@@ -39,7 +39,7 @@ const (
 	fleetAlpha     = 0.01
 	fleetInstances = 3
 	fleetEvents    = 60_000
-	fleetRounds    = 8 // the stream is pushed in rounds, about a second apart
+	fleetRounds    = 12 // the stream is pushed in rounds, about a second apart
 	fleetBatch     = 1000
 	fleetMetric    = "ingest_window"
 	fleetSeries    = "GET /api"
@@ -269,14 +269,31 @@ scrape_configs:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	// Prometheus starts scraping a few seconds after it is ready (target
+	// discovery is throttled): wait for the first scrape of every instance.
+	upQ := fmt.Sprintf("count(up{job=\"ingest\"} == 1) == %d", fleetInstances)
+	for {
+		if v, err := promScalar(ctx, promBase, upQ); err == nil && v == fleetInstances {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("Prometheus did not scrape the %d instances", fleetInstances)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	spanStart := time.Now()
 
 	// One stream of lognormal latencies (seconds), disjoint shares: event i
-	// goes to instance i%3, in rounds, with timestamps of the push time.
+	// goes to instance i%3, in rounds a second apart, with timestamps of the
+	// push time. From the middle on, instance 2's share is slower (a bad
+	// host: x1.6), so the instances' p99s part and the fleet's lies between.
 	rng := rand.New(rand.NewPCG(15, 4))
 	stream := make([]float64, fleetEvents)
 	for i := range stream {
 		stream[i] = math.Exp(rng.NormFloat64()*0.8 - 3)
+		if i%fleetInstances == 2 && i >= fleetEvents/2 {
+			stream[i] *= 1.6
+		}
 	}
 	per := fleetEvents / fleetRounds
 	for r := 0; r < fleetRounds; r++ {
@@ -392,7 +409,8 @@ func writeFleetCSV(ctx context.Context, base, path string, start, end time.Time,
 			}
 			for _, v := range r.Values {
 				s, _ := v[1].(string)
-				fmt.Fprintf(&b, "%v,%s,%s\n", v[0], name, s)
+				at, _ := v[0].(float64)
+				fmt.Fprintf(&b, "%.3f,%s,%s\n", at, name, s)
 			}
 		}
 	}
