@@ -24,6 +24,9 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
   export PATH="/usr/local/go/bin:$PATH"
 fi
 command -v go >/dev/null 2>&1 || packages+=(golang-go)
+# Prometheus server (Debian 12: 2.42) for the fleet test on a real Prometheus
+# (examples/go/ingest TestPrometheusFleet); any prometheus on PATH will do.
+command -v prometheus >/dev/null 2>&1 || packages+=(prometheus)
 # pip: any working one will do (pyenv, venv, or Debian's).
 if python3 -m pip --version >/dev/null 2>&1; then
   packages=("${packages[@]/python3-pip}")
