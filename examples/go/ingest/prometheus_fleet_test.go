@@ -191,6 +191,55 @@ func fleetPost(ctx context.Context, addr string, evs []ev) error {
 	return nil
 }
 
+// startPrometheus starts the server on a free loopback port with native
+// histograms on and returns its base URL once it is ready, or "" if it
+// exited before (the port was taken; fatal when last is set).
+func startPrometheus(ctx context.Context, t *testing.T, bin, cfgPath, dataDir string, last bool) string {
+	t.Helper()
+	port := freeLoopbackPort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	promLog := &bytes.Buffer{}
+	prom := exec.Command(bin,
+		"--config.file="+cfgPath,
+		"--storage.tsdb.path="+dataDir,
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
+		"--enable-feature=native-histograms",
+		"--log.level=warn")
+	prom.Stdout, prom.Stderr = promLog, promLog
+	done := make(chan struct{})
+	// Registered before startChild's cleanup, so it runs after it: the log
+	// is read once the process has been reaped.
+	t.Cleanup(func() {
+		<-done
+		if t.Failed() {
+			t.Logf("prometheus log (%s):\n%s", base, promLog)
+		}
+	})
+	exited := startChild(t, prom)
+	go func() { <-exited; close(done) }()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/-/ready", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return base
+			}
+		}
+		select {
+		case <-exited:
+			if last {
+				t.Fatalf("prometheus exited before it was ready:\n%s", promLog)
+			}
+			t.Logf("prometheus exited before it was ready (trying another port):\n%s", promLog)
+			return ""
+		case <-ctx.Done():
+			t.Fatalf("prometheus did not become ready: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // TestPrometheusFleet: see the top of the file. It also writes the fleet
 // and per-instance p99 over the test's span (query_range, 1s steps) as CSV
 // to $WINDOWAGG_FLEET_CSV, default <tmp>/windowagg-prometheus-fleet/fleet_p99.csv
@@ -224,50 +273,25 @@ func TestPrometheusFleet(t *testing.T) {
 	}
 
 	// Prometheus on a free loopback port, temp data dir, 1s scrapes.
-	promPort := freeLoopbackPort(t)
-	promBase := fmt.Sprintf("http://127.0.0.1:%d", promPort)
-	cfg := fmt.Sprintf(`global:
+	targets := "'" + strings.Join(addrs, "', '") + "'"
+	cfg := `global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
 scrape_configs:
   - job_name: ingest
     static_configs:
-      - targets: ['%s']
-`, strings.Join(addrs, "', '"))
+      - targets: [` + targets + `]
+`
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	promLog := &bytes.Buffer{}
-	prom := exec.Command(promBin,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		"--web.listen-address="+fmt.Sprintf("127.0.0.1:%d", promPort),
-		"--enable-feature=native-histograms",
-		"--log.level=warn")
-	prom.Stdout, prom.Stderr = promLog, promLog
-	promDone := startChild(t, prom)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", promLog)
-		}
-	})
-	for {
-		resp, err := http.Get(promBase + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case <-promDone:
-			t.Fatalf("prometheus exited before it was ready")
-		case <-ctx.Done():
-			t.Fatalf("prometheus did not become ready: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
+	// The free port may be taken by another process before Prometheus binds
+	// it: then it exits at once, and it is started again on another port.
+	var promBase string
+	for attempt := 1; promBase == ""; attempt++ {
+		promBase = startPrometheus(ctx, t, promBin, cfgPath, filepath.Join(dir, "tsdb"), attempt == 3)
 	}
 	// Prometheus starts scraping a few seconds after it is ready (target
 	// discovery is throttled): wait for the first scrape of every instance.
