@@ -58,7 +58,6 @@ DEFAULT_KEY = 0
 OVERFLOW_KEY = 0xFFFFFFFFFFFFFFFF
 """The series collecting new keys beyond ``max_keys`` under ``key_policy="overflow"``."""
 
-_UNLIMITED_USERS = 1 << 62  # _max_users of a threading="shared" handle
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _UINT64_MAX = 2**64 - 1
@@ -659,8 +658,9 @@ class Aggregator:
         memory_limit: bytes (``None``/0 = unlimited); a push that would exceed
             it raises :class:`MemoryLimitError` and is not applied.
         threading: ``"shared"`` (any number of concurrent calls, from any
-            thread) or ``"single"`` (the caller guarantees one call at a time;
-            no locking).
+            thread) or ``"single"`` (no locking in the library: one call at a
+            time, from any thread; a call made while another thread is inside
+            one raises :class:`ConcurrentUseError` and does nothing).
         max_pending_windows: closed windows queued before the oldest are
             dropped (counted).
         time_unit: the unit of integer timestamps and of durations given as
@@ -673,8 +673,9 @@ class Aggregator:
     ``key_ttl``) are integers in ``time_unit``, or ``datetime.timedelta``,
     ``numpy.timedelta64`` or strings such as ``"60s"``, ``"5min"``, ``"1h"``.
 
-    Use it as a context manager, or call :meth:`close` (safe to call twice);
-    the state is also freed when the object is garbage collected.
+    Use it as a context manager, or call :meth:`close` (safe to call twice,
+    and from any thread: it waits for calls running in other threads); the
+    state is also freed when the object is garbage collected.
 
     Raises:
         ConfigError: a bad configuration; the message names the field.
@@ -689,11 +690,11 @@ class Aggregator:
     #            ordered, so either close() sees the call's entry (and waits
     #            for it) or the call sees _h is None (ClosedError), never both
     #            missed.
-    #   _max_users  1 for threading="single": a second concurrent call sees
+    #   _single  threading="single": a second concurrent call sees
     #            two entries and raises ConcurrentUseError without entering
     #            the library (which does no locking on such a handle).
     __slots__ = ("_h", "_unit", "_threading", "_nonfinite", "_close_lock", "_users",
-                 "_max_users", "__weakref__")
+                 "_single", "__weakref__")
 
     def __init__(
         self,
@@ -716,7 +717,7 @@ class Aggregator:
         self._h: Optional[int] = None
         self._close_lock = _threading.Lock()
         self._users: List[None] = []
-        self._max_users = 1 if threading == "single" else _UNLIMITED_USERS
+        self._single = threading == "single"
         unit = _UNITS.get(time_unit) if isinstance(time_unit, str) else None
         if unit is None:
             raise E.ConfigError(f"time_unit: {time_unit!r} is not one of 'ns', 'us', 'ms', 's', 'm', 'h', 'D'")
@@ -783,7 +784,7 @@ class Aggregator:
         self = cls.__new__(cls)
         self._close_lock = _threading.Lock()
         self._users = []
-        self._max_users = 1 if threading == "single" else _UNLIMITED_USERS
+        self._single = threading == "single"
         self._h = handle
         self._threading = threading
         self._unit = unit
@@ -841,7 +842,7 @@ class Aggregator:
         users = self._users
         users.append(None)
         h = self._h
-        if h is None or len(users) > self._max_users:
+        if h is None or (self._single and len(users) > 1):
             users.pop()
             self._refuse(h)
         return h  # type: ignore[return-value]
@@ -860,7 +861,7 @@ class Aggregator:
         users = self._users
         users.append(None)
         h = self._h
-        if h is None or len(users) > self._max_users:
+        if h is None or (self._single and len(users) > 1):
             users.pop()
             self._refuse(h)
         try:
@@ -915,23 +916,31 @@ class Aggregator:
                 lists, buffer-protocol objects such as ``array.array``,
                 pandas Series, strided views) is converted once to a
                 contiguous ``float64`` array. A Python scalar is a batch of one.
+                Strings are not parsed. Missing values (None, pandas.NA,
+                masked entries of a ``numpy.ma`` array) count as NaN: refused
+                under ``nonfinite="reject"``, skipped under ``"skip"``.
             timestamps: optional event times, parallel to ``values``.
                 C-contiguous ``int64`` is zero-copy; other integer arrays are
-                converted once; ``datetime64`` arrays are converted to the
-                handle's ``time_unit``. Without timestamps the clock is
+                converted once; ``datetime64`` arrays are converted exactly to
+                the handle's ``time_unit`` (floored to a coarser unit); a value
+                outside its int64 range raises, naming the index. Without timestamps the clock is
                 arrival order. A handle's first non-empty push fixes whether it
                 uses timestamps.
             keys: optional series keys, parallel to ``values``: unsigned
                 integer ids (C-contiguous ``uint64`` is zero-copy), or a
                 sequence of ``str``/``bytes`` names (packed into one buffer and
                 pushed with ``aggregator_push_named``; the id of a name is
-                :func:`hash_key`). A single int or str applies to the whole batch.
+                :func:`hash_key`). A single int or str applies to the whole
+                batch. One batch does not mix ids and names.
 
         Raises:
             NonFiniteValueError: a NaN/Inf under ``nonfinite="reject"``.
             InvalidArgumentError: ndim != 1, lengths differ, negative keys,
                 mixing timestamped and untimestamped pushes, ...
-            InputTypeError: an input that cannot be converted.
+            InputTypeError: an input that cannot be converted (strings as
+                values, floats as timestamps, ids mixed with names, ...).
+            ConcurrentUseError: another thread is inside a call on this
+                ``threading="single"`` handle.
             KeyLimitError, MemoryLimitError, NoMemoryError: see the config.
             ClosedError: after :meth:`close`.
         """
@@ -942,7 +951,7 @@ class Aggregator:
             users = self._users
             users.append(None)
             h = self._h
-            if h is None or len(users) > self._max_users:
+            if h is None or (self._single and len(users) > 1):
                 users.pop()
                 self._refuse(h)
             try:
@@ -1000,7 +1009,7 @@ class Aggregator:
         users = self._users
         users.append(None)
         h = self._h
-        if h is None or len(users) > self._max_users:
+        if h is None or (self._single and len(users) > 1):
             users.pop()
             self._refuse(h)
         try:
