@@ -105,6 +105,16 @@ def test_datetime64_conversions_are_exact_up_to_the_limits() -> None:
         assert agg.stats().watermark == 365 * 86400
 
 
+def test_pandas_timezone_aware_timestamps_are_utc_instants() -> None:
+    pd = pytest.importorskip("pandas")
+    ts = pd.Series(pd.to_datetime(["2024-01-01T01:00:00", "2024-01-01T01:00:30"]).tz_localize("Europe/Paris"))
+    with Aggregator(window="sliding", size="60s", time_unit="s") as agg:
+        agg.push([1.0, 2.0], timestamps=ts)
+        assert agg.stats().watermark == int(np.datetime64("2024-01-01T00:00:30", "s").astype(np.int64))
+        agg.push([3.0], timestamps=pd.DatetimeIndex(ts).tz_convert("UTC")[1:])
+        assert agg.stats().count == 3
+
+
 def test_advance_refuses_overflow_and_non_integers() -> None:
     with Aggregator(window="tumbling", size=10) as agg:
         agg.push([1.0], timestamps=[5])

@@ -340,6 +340,10 @@ def _as_timestamps(obj: Any, unit: str) -> np.ndarray:
         raise E.InvalidArgumentError(
             f"timestamps: masked entry at index {_first(mask)} (a timestamp cannot be missing)"
         )
+    if getattr(getattr(obj, "dtype", None), "tz", None) is not None and hasattr(obj, "to_numpy"):
+        # pandas timezone-aware datetimes: their UTC instants (numpy would give
+        # an object array of Timestamps)
+        obj = obj.to_numpy(dtype="datetime64[ns]")
     arr = _as_1d(obj, "timestamps")
     kind = arr.dtype.kind
     if arr.size == 0 and kind in "fO":  # an empty list
