@@ -7,6 +7,7 @@ import datetime as _dt
 import re
 import struct
 import threading as _threading
+from time import sleep as _sleep
 from ctypes import byref, c_size_t, c_uint64, c_void_p
 from typing import (
     TYPE_CHECKING,
@@ -132,6 +133,42 @@ def _to_window_stats(s: Stats) -> WindowStats:
 
 
 # ------------------------------------------------------------ conversions ---
+#
+# Rules (docs/bad-input.md, README "What push accepts"): an input is passed on
+# unchanged, converted exactly, or refused with an error naming the argument
+# and the index. In particular: masked entries of a numpy.ma array are missing
+# values (values: treated like NaN under the nonfinite policy; timestamps and
+# keys: refused); strings are never parsed as numbers; datetime64 values that
+# do not fit the handle's time unit as int64 are refused; a batch mixes no
+# integer ids with str/bytes names.
+
+_NAME_TYPES = (str, bytes, bytearray, memoryview, np.str_, np.bytes_)
+_BOOL_TYPES = (bool, np.bool_)
+# Length of each linear datetime64/timedelta64 unit, in attoseconds.
+_ATTOSECONDS = {
+    "as": 1, "fs": 10**3, "ps": 10**6, "ns": 10**9, "us": 10**12, "ms": 10**15,
+    "s": 10**18, "m": 60 * 10**18, "h": 3600 * 10**18, "D": 86400 * 10**18,
+    "W": 7 * 86400 * 10**18,
+}
+_CALENDAR_LIMIT = 1 << 40  # |years| or |months| converted through days
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _unmask(obj: Any, what: str) -> Tuple[Any, Optional[np.ndarray]]:
+    """(the data of a numpy.ma array, its boolean mask or None if nothing is
+    masked); any other object with None."""
+    if isinstance(obj, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(obj)
+        data = np.ma.getdata(obj)
+        return data, (mask.ravel() if mask.any() else None)
+    return obj, None
+
+
+def _first(flags: np.ndarray) -> int:
+    return int(np.argmax(flags))
 
 
 def _as_1d(obj: Any, what: str) -> np.ndarray:
@@ -141,6 +178,10 @@ def _as_1d(obj: Any, what: str) -> np.ndarray:
         arr = np.asarray(obj)
     except Exception as e:  # ragged lists, unconvertible objects
         raise E.InputTypeError(f"{what}: cannot convert {type(obj).__name__} to an array: {e}") from e
+    if arr.ndim == 0 and arr.dtype.kind in "OUSV":  # None, a str, a generator, a dict, ...
+        raise E.InputTypeError(
+            f"{what} must be a 1-D array or sequence, got {type(obj).__name__}"
+        )
     if arr.ndim != 1:
         raise E.InvalidArgumentError(
             f"{what} must be one-dimensional, got an array with ndim={arr.ndim} "
@@ -149,39 +190,166 @@ def _as_1d(obj: Any, what: str) -> np.ndarray:
     return arr
 
 
-def _as_values(obj: Any) -> np.ndarray:
-    """float64, C-contiguous, 1-D; the same object when it already is one."""
+def _check_number_objects(arr: np.ndarray, what: str) -> None:
+    """Refuses an object array holding str/bytes: a string is never parsed as
+    a number (numpy's float cast would). Other objects are left to the cast
+    (numbers, Decimal, Fraction, None and pandas.NA as missing values)."""
+    seq = arr.tolist()
+    if any(issubclass(t, _NAME_TYPES) for t in set(map(type, seq))):
+        i = next(j for j, x in enumerate(seq) if isinstance(x, _NAME_TYPES))
+        raise E.InputTypeError(
+            f"{what}[{i}] is a {type(seq[i]).__name__} ({seq[i]!r:.40}); "
+            "expected a number (strings are not parsed)"
+        )
+
+
+def _as_values(obj: Any, nonfinite: int = 0) -> np.ndarray:
+    """float64, C-contiguous, 1-D; the same object when it already is one.
+
+    Masked entries of a numpy.ma array are missing values: refused under
+    nonfinite="reject" (``NonFiniteValueError`` naming the index), NaN under
+    "skip" (left out and counted in ``rejected``), like NaN and None."""
     if type(obj) is _ndarray and obj.dtype is _F64 and obj.ndim == 1 and obj.flags.c_contiguous:
         return obj
+    obj, mask = _unmask(obj, "values")
     arr = _as_1d(obj, "values")
     kind = arr.dtype.kind
     if kind in "fiub":
-        return np.ascontiguousarray(arr, dtype=_F64)
-    if kind == "O":
+        out = np.ascontiguousarray(arr, dtype=_F64)
+    elif kind == "O":
+        _check_number_objects(arr, "values")
         try:
-            return np.ascontiguousarray(arr.astype(_F64))
+            out = np.ascontiguousarray(arr.astype(_F64))
         except (TypeError, ValueError) as e:
             raise E.InputTypeError(f"values: cannot convert object array to float64: {e}") from e
-    raise E.InputTypeError(
-        f"values must be numbers convertible to float64, got dtype {arr.dtype}"
-    )
+    else:
+        raise E.InputTypeError(
+            f"values must be numbers convertible to float64, got dtype {arr.dtype}"
+        )
+    if mask is not None:
+        if nonfinite == 0:
+            raise E.NonFiniteValueError(
+                f"values[{_first(mask)}] is masked: a masked entry is a missing value, "
+                "refused like NaN under nonfinite=\"reject\"; nothing from this batch was applied",
+                E.EVALUE,
+            )
+        # (a new array: the caller's data stays as it is)
+        out = np.where(mask, np.nan, out)  # skipped and counted like NaN under "skip"
+    return out
+
+
+class _Unfit(Exception):
+    """_rescale: the value at ``index`` overflows int64 (``whole`` False) or is
+    not a whole number of the unit (``whole`` True)."""
+
+    def __init__(self, index: int, whole: bool = False) -> None:
+        super().__init__(index, whole)
+        self.index = index
+        self.whole = whole
+
+
+def _rescale(ints: np.ndarray, src: Tuple[str, int], unit: str, exact: bool) -> np.ndarray:
+    """int64 counts of ``src`` (unit, multiplier; no NaT) as int64 counts of
+    ``unit``: exact when ``unit`` is the same or finer, floored when it is
+    coarser (or refused if ``exact``). Raises _Unfit where the result would
+    overflow int64 (numpy's own datetime/timedelta casts wrap around silently,
+    also when flooring near INT64_MIN)."""
+    base, count = src
+    if base in ("Y", "M"):  # calendar units: through days (numpy's calendar)
+        big = np.abs(ints) > _CALENDAR_LIMIT
+        if big.any():
+            raise _Unfit(_first(big))
+        days = ints.astype(f"datetime64[{count}{base}]").astype("datetime64[D]").view(_I64)
+        return _rescale(days, ("D", 1), unit, exact)
+    if base not in _ATTOSECONDS:
+        raise E.InputTypeError(f"datetime64/timedelta64 unit {base!r} is not supported")
+    fs, ft = _ATTOSECONDS[base] * count, _ATTOSECONDS[unit]
+    if fs % ft == 0:  # same or finer unit: multiply, refusing overflow
+        r = fs // ft
+        if r == 1:
+            return ints
+        hi = _INT64_MAX // r  # |x * r| <= INT64_MAX (INT64_MIN is NaT)
+        bad = (ints > hi) | (ints < -hi)
+        if bad.any():
+            raise _Unfit(_first(bad))
+        return ints * r
+    if ft % fs == 0:  # coarser unit: floor division (never overflows)
+        r = ft // fs
+        if exact:
+            rem = ints % r != 0
+            if rem.any():
+                raise _Unfit(_first(rem), whole=True)
+        return np.floor_divide(ints, r)
+    # a multiplier unit such as datetime64[7s] to minutes: exact integers
+    big = [int(x) * fs for x in ints.tolist()]
+    out = []
+    for i, b in enumerate(big):
+        if exact and b % ft:
+            raise _Unfit(i, whole=True)
+        v = b // ft
+        if not -_INT64_MAX <= v <= _INT64_MAX:
+            raise _Unfit(i)
+        out.append(v)
+    return np.array(out, dtype=_I64)
+
+
+def _datetimes(arr: np.ndarray, unit: str, what: str) -> np.ndarray:
+    """A datetime64 array as int64 counts of ``unit`` since the epoch (floored
+    to the unit): NaT and values out of the int64 range of ``unit`` refused,
+    naming the index."""
+    ints = arr.view(_I64)
+    nat = ints == _INT64_MIN
+    if nat.any():
+        raise E.InvalidArgumentError(f"{what}: NaT at index {_first(nat)}")
+    src = np.datetime_data(arr.dtype)
+    if src[0] == "generic":
+        if len(arr):
+            raise E.InputTypeError(f"{what}: datetime64 without a unit")
+        return np.empty(0, dtype=_I64)
+    try:
+        return np.ascontiguousarray(_rescale(ints, src, unit, False))
+    except _Unfit as e:
+        lo, hi = np.datetime64(-_INT64_MAX, unit), np.datetime64(_INT64_MAX, unit)
+        raise E.InvalidArgumentError(
+            f"{what}: {arr[e.index]} at index {e.index} does not fit time_unit {unit!r} "
+            f"as int64 (the range is {lo} .. {hi})"
+        ) from None
+
+
+def _ints(seq: List[Any], what: str, lo: int, hi: int, dtype: np.dtype) -> np.ndarray:
+    """Python/numpy integers as an array of ``dtype``: anything else, and
+    integers outside [lo, hi], refused naming the index."""
+    for i, x in enumerate(seq):
+        if not _is_int(x):
+            raise E.InputTypeError(
+                f"{what}[{i}] is a {type(x).__name__} ({x!r:.40}); expected an integer"
+            )
+        if not lo <= x <= hi:
+            raise E.InvalidArgumentError(
+                f"{what}[{i}] = {x} is out of range [{lo}, {hi}]"
+            )
+    return np.array(seq, dtype=dtype)
 
 
 def _as_timestamps(obj: Any, unit: str) -> np.ndarray:
     """int64, C-contiguous, 1-D; the same object when it already is one."""
     if type(obj) is _ndarray and obj.dtype is _I64 and obj.ndim == 1 and obj.flags.c_contiguous:
         return obj
+    obj, mask = _unmask(obj, "timestamps")
+    if mask is not None:
+        raise E.InvalidArgumentError(
+            f"timestamps: masked entry at index {_first(mask)} (a timestamp cannot be missing)"
+        )
+    if getattr(getattr(obj, "dtype", None), "tz", None) is not None and hasattr(obj, "to_numpy"):
+        # pandas timezone-aware datetimes: their UTC instants (numpy would give
+        # an object array of Timestamps)
+        obj = obj.to_numpy(dtype="datetime64[ns]")
     arr = _as_1d(obj, "timestamps")
     kind = arr.dtype.kind
     if arr.size == 0 and kind in "fO":  # an empty list
         return np.empty(0, dtype=_I64)
     if kind == "M":
-        conv = arr.astype(f"datetime64[{unit}]")
-        if np.isnat(conv).any():
-            raise E.InvalidArgumentError(
-                f"timestamps: NaT at index {int(np.argmax(np.isnat(conv)))}"
-            )
-        return np.ascontiguousarray(conv.view(_I64))
+        return _datetimes(arr, unit, "timestamps")
     if kind == "i":
         return np.ascontiguousarray(arr, dtype=_I64)
     if kind == "u":
@@ -190,26 +358,52 @@ def _as_timestamps(obj: Any, unit: str) -> np.ndarray:
                 f"timestamps: value at index {int(np.argmax(arr > _INT64_MAX))} exceeds int64"
             )
         return np.ascontiguousarray(arr, dtype=_I64)
-    if kind == "O":
-        try:
-            return np.ascontiguousarray(arr.astype(_I64))
-        except (TypeError, ValueError, OverflowError) as e:
-            raise E.InputTypeError(f"timestamps: cannot convert object array to int64: {e}") from e
+    if kind == "O" or (kind == "f" and isinstance(obj, (list, tuple))
+                       and all(map(_is_int, obj))):  # [-1, 2**63] becomes float64
+        seq = arr.tolist() if kind == "O" else list(obj)
+        return _ints(seq, "timestamps", _INT64_MIN, _INT64_MAX, _I64)
     raise E.InputTypeError(
         f"timestamps must be integers or datetime64, got dtype {arr.dtype}"
     )
 
 
-def _encode_name(k: Any) -> bytes:
+def _encode_name(k: Any, i: int = 0) -> bytes:
     if isinstance(k, str):
-        return k.encode("utf-8")
+        try:
+            return k.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise E.InvalidArgumentError(f"keys[{i}]: a name that is not valid Unicode: {e}") from None
     if isinstance(k, (bytes, bytearray, memoryview)):
         return bytes(k)
-    if isinstance(k, np.str_):  # pragma: no cover - np.str_ is a str
-        return str(k).encode("utf-8")
     raise E.InputTypeError(
-        f"keys: a sequence of names must hold only str or bytes, got {type(k).__name__}"
+        f"keys: a sequence of names must hold only str or bytes, got {type(k).__name__} at index {i}"
     )
+
+
+def _key_kinds(seq: Sequence[Any]) -> Optional[str]:
+    """"names" when every element is a str/bytes name, "ids" when every one is
+    an integer, None otherwise (numpy then decides, refusing floats etc.).
+    Refuses a mix of names and integers (numpy would turn 3 into the name "3")."""
+    types = set(map(type, seq))
+    names = ids = other = False
+    for t in types:
+        if issubclass(t, _NAME_TYPES):
+            names = True
+        elif issubclass(t, (int, np.integer)) and not issubclass(t, _BOOL_TYPES):
+            ids = True
+        else:
+            other = True
+    if names and ids:
+        i = next(j for j, x in enumerate(seq) if _is_int(x))
+        k = next(j for j, x in enumerate(seq) if isinstance(x, _NAME_TYPES))
+        raise E.InputTypeError(
+            f"keys: a batch mixes integer ids and str/bytes names (keys[{i}] is "
+            f"{type(seq[i]).__name__}, keys[{k}] is {type(seq[k]).__name__}); "
+            "use one kind of key per batch"
+        )
+    if other or not types:
+        return None
+    return "names" if names else "ids"
 
 
 def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[Tuple[bytes, np.ndarray]]]:
@@ -218,16 +412,30 @@ def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[Tuple[byt
         return obj, None
     # one key for the whole batch
     if isinstance(obj, (str, bytes)):
-        name = obj.encode("utf-8") if isinstance(obj, str) else obj
+        name = _encode_name(obj) if isinstance(obj, str) else obj
         if n * len(name) > 0xFFFFFFFF:
             raise E.InvalidArgumentError("keys: the names of one batch exceed 4 GiB; split the batch")
         return None, (name * n, (np.arange(n + 1, dtype=np.int64) * len(name)).astype(_U32))
-    if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
+    if _is_int(obj):
         return np.full(n, _key_id(obj), dtype=_U64), None
-    if isinstance(obj, (list, tuple)) and obj and isinstance(obj[0], (str, bytes, bytearray)):
-        names: Sequence[Any] = obj
-    else:
-        arr = _as_1d(obj, "keys")
+    obj, mask = _unmask(obj, "keys")
+    if mask is not None:
+        raise E.InvalidArgumentError(
+            f"keys: masked entry at index {_first(mask)} (a key cannot be missing)"
+        )
+    names: Optional[Sequence[Any]] = None
+    arr = None
+    if isinstance(obj, (list, tuple)):
+        kinds = _key_kinds(obj)
+        if kinds == "names":
+            names = obj
+        elif kinds == "ids":
+            arr = np.asarray(obj)
+            if arr.dtype.kind not in "iu":  # beyond int64/uint64: numpy chose float/object
+                return _ints(list(obj), "keys", 0, _UINT64_MAX, _U64), None
+    if names is None:
+        if arr is None:
+            arr = _as_1d(obj, "keys")
         kind = arr.dtype.kind
         if kind == "u":
             return np.ascontiguousarray(arr, dtype=_U64), None
@@ -237,15 +445,20 @@ def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[Tuple[byt
                     f"keys: negative key at index {int(np.argmax(arr < 0))}; keys are uint64"
                 )
             return np.ascontiguousarray(arr, dtype=_U64), None
-        if kind in "USO":
+        if kind in "US":
             names = arr.tolist()
+        elif kind == "O":
+            seq = arr.tolist()
+            if _key_kinds(seq) == "ids":
+                return _ints(seq, "keys", 0, _UINT64_MAX, _U64), None
+            names = seq
         elif arr.size == 0:  # an empty list
             return np.empty(0, dtype=_U64), None
         else:
             raise E.InputTypeError(
                 f"keys must be unsigned integers or str/bytes names, got dtype {arr.dtype}"
             )
-    encoded = [_encode_name(k) for k in names]
+    encoded = [_encode_name(k, i) for i, k in enumerate(names)]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -256,7 +469,7 @@ def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[Tuple[byt
 
 def _key_id(key: Any) -> int:
     """The series id of ``key``: an int as is, a str/bytes name hashed."""
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+    if _is_int(key):
         k = int(key)
         if not 0 <= k <= _UINT64_MAX:
             raise E.InvalidArgumentError(f"key {k} is out of the uint64 range")
@@ -267,10 +480,52 @@ def _key_id(key: Any) -> int:
 
 
 def _as_qs(qs: Any) -> np.ndarray:
-    arr = np.ascontiguousarray(np.atleast_1d(np.asarray(qs, dtype=_F64)))
+    qs, mask = _unmask(qs, "quantiles")
+    if mask is not None:
+        raise E.InvalidArgumentError(f"quantiles: masked entry at index {_first(mask)}")
+    if isinstance(qs, (int, float, np.number)) and not isinstance(qs, (bool, np.bool_)):
+        arr = np.asarray([qs])
+    else:
+        try:
+            arr = np.asarray(qs)
+        except Exception as e:
+            raise E.InputTypeError(f"quantiles: cannot convert {type(qs).__name__} to an array: {e}") from e
+        if arr.ndim == 0:
+            raise E.InputTypeError(
+                f"quantiles must be a number or a 1-D sequence of numbers, got {type(qs).__name__}"
+            )
     if arr.ndim != 1:
         raise E.InvalidArgumentError(f"quantiles must be a 1-D sequence, got shape {arr.shape}")
-    return arr
+    if arr.dtype.kind == "O":
+        _check_number_objects(arr, "quantiles")
+        if any(x is None for x in arr.tolist()):
+            raise E.InputTypeError("quantiles: None is not a quantile (expected numbers in [0, 1])")
+    elif arr.dtype.kind not in "fiu" and arr.size:
+        raise E.InputTypeError(f"quantiles must be numbers in [0, 1], got dtype {arr.dtype}")
+    try:
+        return np.ascontiguousarray(arr, dtype=_F64)
+    except (TypeError, ValueError) as e:
+        raise E.InputTypeError(f"quantiles: cannot convert to float64: {e}") from e
+
+
+def _page(page: Any, what: str = "page") -> int:
+    if not _is_int(page) or page < 1:
+        raise E.InvalidArgumentError(f"{what} must be an integer >= 1, got {page!r}")
+    return int(page)
+
+
+def _as_blob(data: Any, what: str) -> np.ndarray:
+    """Serialized state as a uint8 array without a copy (bytes-like objects only)."""
+    if isinstance(data, str):
+        raise E.InputTypeError(f"{what}: serialized state is a bytes-like object, got str")
+    try:
+        return np.frombuffer(data, dtype=np.uint8)
+    except (TypeError, ValueError, BufferError) as e:
+        raise E.InputTypeError(f"{what}: cannot read serialized state from {type(data).__name__}: {e}") from e
+
+
+def _merge_into(src: int, dst: int) -> int:
+    return lib.aggregator_merge(dst, src)  # type: ignore[no-any-return]
 
 
 def _q_column(q: float) -> str:
@@ -317,16 +572,27 @@ def _duration(value: Any, field: str, unit: str) -> int:
             raise E.ConfigError(
                 f"{field}: cannot parse duration {value!r} (use e.g. '60s', '5min', '250ms', '1h')"
             )
-        value = np.timedelta64(int(m.group(1)), _UNITS[m.group(2)])  # type: ignore[call-overload]
-    if isinstance(value, _dt.timedelta):
-        value = np.timedelta64(value)
+        count = int(m.group(1))
+        if count > _INT64_MAX:
+            raise E.ConfigError(f"{field}: {value!r} does not fit time_unit {unit!r} as int64")
+        value = np.timedelta64(count, _UNITS[m.group(2)])  # type: ignore[call-overload]
+    if isinstance(value, _dt.timedelta):  # exact (numpy's conversion wraps past int64 us)
+        us = (value.days * 86400 + value.seconds) * 10**6 + value.microseconds
+        if not -_INT64_MAX <= us <= _INT64_MAX:
+            raise E.ConfigError(f"{field}: {value!r} does not fit time_unit {unit!r} as int64")
+        value = np.timedelta64(us, "us")
     if isinstance(value, np.timedelta64):  # (a subclass of np.integer: test it first)
         if np.isnat(value):
             raise E.ConfigError(f"{field}: NaT is not a duration")
-        conv = value.astype(f"timedelta64[{unit}]")
-        if conv != value:
-            raise E.ConfigError(f"{field}: {value} is not a whole number of {unit!r}")
-        return int(conv.astype(np.int64))
+        src = np.datetime_data(value.dtype)
+        if src[0] in ("Y", "M", "generic"):
+            raise E.ConfigError(f"{field}: {value!r} is not a fixed duration")
+        try:  # exact, refusing overflow (numpy's cast wraps around silently)
+            return int(_rescale(np.array([value]).view(_I64), src, unit, True)[0])
+        except _Unfit as e:
+            if e.whole:
+                raise E.ConfigError(f"{field}: {value} is not a whole number of {unit!r}") from None
+            raise E.ConfigError(f"{field}: {value} does not fit time_unit {unit!r} as int64") from None
     if isinstance(value, (int, np.integer)):
         return int(value)
     raise E.ConfigError(f"{field}: expected an integer or a duration, got {type(value).__name__}")
@@ -397,8 +663,9 @@ class Aggregator:
         memory_limit: bytes (``None``/0 = unlimited); a push that would exceed
             it raises :class:`MemoryLimitError` and is not applied.
         threading: ``"shared"`` (any number of concurrent calls, from any
-            thread) or ``"single"`` (the caller guarantees one call at a time;
-            no locking).
+            thread) or ``"single"`` (no locking in the library: one call at a
+            time, from any thread; a call made while another thread is inside
+            one raises :class:`ConcurrentUseError` and does nothing).
         max_pending_windows: how many closed windows pushes, reads and polls
             queue (default 65536). None is ever dropped: past it, closed
             windows wait in their series (counted in memory use, so
@@ -414,14 +681,28 @@ class Aggregator:
     ``key_ttl``) are integers in ``time_unit``, or ``datetime.timedelta``,
     ``numpy.timedelta64`` or strings such as ``"60s"``, ``"5min"``, ``"1h"``.
 
-    Use it as a context manager, or call :meth:`close` (safe to call twice);
-    the state is also freed when the object is garbage collected.
+    Use it as a context manager, or call :meth:`close` (safe to call twice,
+    and from any thread: it waits for calls running in other threads); the
+    state is also freed when the object is garbage collected.
 
     Raises:
         ConfigError: a bad configuration; the message names the field.
     """
 
-    __slots__ = ("_h", "_unit", "_threading", "_nonfinite", "_close_lock", "__weakref__")
+    # Lifetime guard (the contract of the Go binding's RWMutex, at a cost of
+    # about one list append and pop per call):
+    #   _users   one entry per call running in the library on this handle. A
+    #            call appends, then reads _h; close() sets _h to None, then
+    #            waits until _users is empty, then frees. Under the GIL, list
+    #            append/pop/len and attribute loads/stores are atomic and
+    #            ordered, so either close() sees the call's entry (and waits
+    #            for it) or the call sees _h is None (ClosedError), never both
+    #            missed.
+    #   _single  threading="single": a second concurrent call sees
+    #            two entries and raises ConcurrentUseError without entering
+    #            the library (which does no locking on such a handle).
+    __slots__ = ("_h", "_unit", "_threading", "_nonfinite", "_close_lock", "_users",
+                 "_single", "__weakref__")
 
     def __init__(
         self,
@@ -443,6 +724,8 @@ class Aggregator:
     ) -> None:
         self._h: Optional[int] = None
         self._close_lock = _threading.Lock()
+        self._users: List[None] = []
+        self._single = threading == "single"
         unit = _UNITS.get(time_unit) if isinstance(time_unit, str) else None
         if unit is None:
             raise E.ConfigError(f"time_unit: {time_unit!r} is not one of 'ns', 'us', 'ms', 's', 'm', 'h', 'D'")
@@ -466,6 +749,8 @@ class Aggregator:
             if value is not None:
                 _set_int(cfg, cfield, _duration(value, field, unit), field, _INT64_MIN, _INT64_MAX)
         if accuracy is not None:
+            if isinstance(accuracy, (str, bytes, bool)):
+                raise E.ConfigError(f"accuracy: expected a float, got {accuracy!r}")
             try:
                 cfg.relative_accuracy = float(accuracy)
             except (TypeError, ValueError):
@@ -506,6 +791,8 @@ class Aggregator:
     def _adopt(cls, handle: int, threading: str, unit: str) -> "Aggregator":
         self = cls.__new__(cls)
         self._close_lock = _threading.Lock()
+        self._users = []
+        self._single = threading == "single"
         self._h = handle
         self._threading = threading
         self._unit = unit
@@ -516,21 +803,33 @@ class Aggregator:
         return self
 
     def close(self) -> None:
-        """Frees the native state. Safe to call more than once. No other call on
-        this aggregator may be running (the C contract of ``aggregator_free``)."""
-        with self._close_lock:
+        """Frees the native state. Safe to call more than once and from any
+        thread, also while other threads are inside calls on this aggregator:
+        it waits until those calls have returned, and every call that starts
+        afterwards raises :class:`ClosedError` (the Go binding's contract)."""
+        with self._close_lock:  # a second close() waits until the first has freed
             h, self._h = self._h, None
-        if h:
+            if not h:
+                return
+            users = self._users
+            pause = 0.0
+            while users:  # calls that entered before _h became None
+                _sleep(pause)
+                pause = min(pause * 2 or 1e-5, 1e-3)
             _free(h)
 
     def __del__(self, _free: Any = _free) -> None:
+        # Runs only once no thread holds a reference, so no call can be running
+        # (every method holds ``self`` for the duration of its library call).
         try:
             h = self._h
+            users = self._users
         except AttributeError:  # __init__ failed before setting _h
             return
         if h:
             self._h = None
-            _free(h)
+            if not users:  # (never false; leak rather than free under a call)
+                _free(h)
 
     def __enter__(self) -> "Aggregator":
         return self
@@ -543,11 +842,40 @@ class Aggregator:
         """True once :meth:`close` was called."""
         return self._h is None
 
-    def _handle(self) -> int:
+    def _enter(self) -> int:
+        """Registers a call that is about to use the handle and returns the
+        handle; pair every successful ``_enter`` with ``self._users.pop()`` in
+        a ``finally``. Raises ClosedError / ConcurrentUseError (registering
+        nothing)."""
+        users = self._users
+        users.append(None)
         h = self._h
+        if h is None or (self._single and len(users) > 1):
+            users.pop()
+            self._refuse(h)
+        return h  # type: ignore[return-value]
+
+    def _refuse(self, h: Optional[int]) -> None:
         if h is None:
             raise E.ClosedError("operation on a closed Aggregator")
-        return h
+        raise E.ConcurrentUseError(
+            "this Aggregator was created with threading=\"single\" and another thread "
+            "is inside a call on it; nothing was done (serialize the calls, or "
+            "create it with threading=\"shared\")"
+        )
+
+    def _call(self, fn: Any, *args: Any) -> int:
+        """``fn(handle, *args)`` under the lifetime guard; returns its status."""
+        users = self._users
+        users.append(None)
+        h = self._h
+        if h is None or (self._single and len(users) > 1):
+            users.pop()
+            self._refuse(h)
+        try:
+            return fn(h, *args)  # type: ignore[no-any-return]
+        finally:
+            users.pop()
 
     def __repr__(self) -> str:
         if self._h is None:
@@ -563,7 +891,7 @@ class Aggregator:
         """The configuration with defaults resolved (``aggregator_get_config``)."""
         cfg = Config()
         cfg.struct_size = ctypes.sizeof(Config)
-        st = lib.aggregator_get_config(self._handle(), byref(cfg))
+        st = self._call(lib.aggregator_get_config, byref(cfg))
         if st:
             _raise(st)
         return {
@@ -596,39 +924,57 @@ class Aggregator:
                 lists, buffer-protocol objects such as ``array.array``,
                 pandas Series, strided views) is converted once to a
                 contiguous ``float64`` array. A Python scalar is a batch of one.
+                Strings are not parsed. Missing values (None, pandas.NA,
+                masked entries of a ``numpy.ma`` array) count as NaN: refused
+                under ``nonfinite="reject"``, skipped under ``"skip"``.
             timestamps: optional event times, parallel to ``values``.
                 C-contiguous ``int64`` is zero-copy; other integer arrays are
-                converted once; ``datetime64`` arrays are converted to the
-                handle's ``time_unit``. Without timestamps the clock is
+                converted once; ``datetime64`` arrays are converted exactly to
+                the handle's ``time_unit`` (floored to a coarser unit); a value
+                outside its int64 range raises, naming the index. Without timestamps the clock is
                 arrival order. A handle's first non-empty push fixes whether it
                 uses timestamps.
             keys: optional series keys, parallel to ``values``: unsigned
                 integer ids (C-contiguous ``uint64`` is zero-copy), or a
                 sequence of ``str``/``bytes`` names (packed into one buffer and
                 pushed with ``aggregator_push_named``; the id of a name is
-                :func:`hash_key`). A single int or str applies to the whole batch.
+                :func:`hash_key`). A single int or str applies to the whole
+                batch. One batch does not mix ids and names.
 
         Raises:
             NonFiniteValueError: a NaN/Inf under ``nonfinite="reject"``.
             InvalidArgumentError: ndim != 1, lengths differ, negative keys,
                 mixing timestamped and untimestamped pushes, ...
-            InputTypeError: an input that cannot be converted.
+            InputTypeError: an input that cannot be converted (strings as
+                values, floats as timestamps, ids mixed with names, ...).
+            ConcurrentUseError: another thread is inside a call on this
+                ``threading="single"`` handle.
             KeyLimitError, MemoryLimitError, NoMemoryError: see the config.
             ClosedError: after :meth:`close`.
         """
-        # Hot path: one float64 array, nothing else (about one ctypes call).
-        h = self._h
-        if (timestamps is None and keys is None and h is not None and type(values) is _ndarray
+        # Hot path: one float64 array, nothing else (about one ctypes call;
+        # the lifetime guard of _enter inlined).
+        if (timestamps is None and keys is None and type(values) is _ndarray
                 and values.dtype is _F64 and values.ndim == 1 and values.flags.c_contiguous):
-            st = _push(h, _read_ptr(id(values) + _DATA_OFFSET), None, None, len(values))
+            users = self._users
+            users.append(None)
+            h = self._h
+            if h is None or (self._single and len(users) > 1):
+                users.pop()
+                self._refuse(h)
+            try:
+                st = _push(h, _read_ptr(id(values) + _DATA_OFFSET), None, None, len(values))
+            finally:
+                users.pop()
             if st:
                 _raise(st)
             return
         self._push_general(values, timestamps, keys)
 
     def _push_general(self, values: Any, timestamps: Any, keys: Any) -> None:
-        h = self._handle()
-        v = _as_values(values)
+        if self._h is None:  # before converting (the guard below decides)
+            self._refuse(None)
+        v = _as_values(values, self._nonfinite)
         n = len(v)
         t = None
         if timestamps is not None:
@@ -646,10 +992,10 @@ class Aggregator:
         vp = array_address(v)
         tp = array_address(t) if t is not None else None
         if named is None:
-            st = _push(h, vp, tp, array_address(ids) if ids is not None else None, n)
+            st = self._call(_push, vp, tp, array_address(ids) if ids is not None else None, n)
         else:
             buf, offs = named
-            st = _push_named(h, vp, tp, buf, array_address(offs), n)
+            st = self._call(_push_named, vp, tp, buf, array_address(offs), n)
         if st:
             _raise(st)
 
@@ -660,15 +1006,24 @@ class Aggregator:
         Unlike the C call, which signals a refused batch only by returning NaN,
         this raises the library's error when the batch was refused.
         """
-        h = self._h
-        if (h is not None and type(values) is _ndarray and values.dtype is _F64
+        if (type(values) is _ndarray and values.dtype is _F64
                 and values.ndim == 1 and values.flags.c_contiguous):
             v = values
         else:
-            h = self._handle()
-            v = _as_values(values)
+            if self._h is None:
+                self._refuse(None)
+            v = _as_values(values, self._nonfinite)
         n = len(v)
-        r = _process_batch(h, _read_ptr(id(v) + _DATA_OFFSET) if FAST_POINTER else v.ctypes.data, n)
+        users = self._users
+        users.append(None)
+        h = self._h
+        if h is None or (self._single and len(users) > 1):
+            users.pop()
+            self._refuse(h)
+        try:
+            r = _process_batch(h, _read_ptr(id(v) + _DATA_OFFSET) if FAST_POINTER else v.ctypes.data, n)
+        finally:
+            users.pop()
         if r != r and n:  # NaN: either an empty window or a refused batch
             self._check_process_batch(v)
         return r
@@ -680,7 +1035,7 @@ class Aggregator:
             # under "reject" a batch holding NaN/Inf is always refused
             raise E.NonFiniteValueError(msg, E.EVALUE)
         s = Stats()
-        st = lib.aggregator_get_key_stats(self._handle(), DEFAULT_KEY, byref(s))
+        st = self._call(lib.aggregator_get_key_stats, DEFAULT_KEY, byref(s))
         refused = (
             (st == 0 and s.mean == s.mean)  # the window's mean exists: NaN meant failure
             or (st == E.ENOTFOUND and bool(finite.any()))  # accepted values create series 0
@@ -691,13 +1046,20 @@ class Aggregator:
     def advance(self, watermark: Union[int, np.datetime64, _dt.datetime]) -> None:
         """Advances the watermark (no effect if not larger): closes
         tumbling/hopping windows, slides time windows, expires idle keys."""
-        if isinstance(watermark, (np.datetime64, _dt.datetime)):
-            wm = int(np.datetime64(watermark).astype(f"datetime64[{self._unit}]").astype(np.int64))
-        else:
+        if isinstance(watermark, _dt.datetime) and watermark.tzinfo is not None:
+            watermark = watermark.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        if isinstance(watermark, (np.datetime64, _dt.date)):  # (datetime is a date)
+            wm = int(_datetimes(np.array([np.datetime64(watermark)]), self._unit, "watermark")[0])
+        elif _is_int(watermark):
             wm = int(watermark)
+        else:
+            raise E.InputTypeError(
+                f"watermark: expected an integer in time_unit {self._unit!r}, a "
+                f"numpy.datetime64 or a datetime, got {type(watermark).__name__}"
+            )
         if not _INT64_MIN <= wm <= _INT64_MAX:
             raise E.InvalidArgumentError(f"watermark {wm} is out of the int64 range")
-        st = lib.aggregator_advance(self._handle(), wm)
+        st = self._call(lib.aggregator_advance, wm)
         if st:
             _raise(st)
 
@@ -706,7 +1068,7 @@ class Aggregator:
     def stats(self) -> WindowStats:
         """Stats of all series' current windows merged (counters summed)."""
         s = Stats()
-        st = _get_stats(self._handle(), s)
+        st = self._call(_get_stats, s)
         if st:
             _raise(st)
         return _to_window_stats(s)
@@ -718,7 +1080,7 @@ class Aggregator:
             KeyNotFoundError: the key has no series.
         """
         s = Stats()
-        st = _get_key_stats(self._handle(), _key_id(key), s)
+        st = self._call(_get_key_stats, _key_id(key), s)
         if st:
             _raise(st)
         return _to_window_stats(s)
@@ -738,7 +1100,7 @@ class Aggregator:
         """
         q = _as_qs(qs)
         out = np.empty(len(q), dtype=_F64)
-        st = lib.aggregator_get_quantiles(self._handle(), array_address(q), len(q), array_address(out))
+        st = self._call(lib.aggregator_get_quantiles, array_address(q), len(q), array_address(out))
         if st:
             _raise(st)
         return float(out[0]) if np.ndim(qs) == 0 else out
@@ -752,8 +1114,8 @@ class Aggregator:
         """Quantiles of one series' window (see :meth:`quantiles`)."""
         q = _as_qs(qs)
         out = np.empty(len(q), dtype=_F64)
-        st = lib.aggregator_get_key_quantiles(
-            self._handle(), _key_id(key), array_address(q), len(q), array_address(out)
+        st = self._call(
+            lib.aggregator_get_key_quantiles, _key_id(key), array_address(q), len(q), array_address(out)
         )
         if st:
             _raise(st)
@@ -781,7 +1143,7 @@ class Aggregator:
         per requested quantile (e.g. ``"q0.99"``), and ``name`` (str, empty for
         numeric keys) when ``names=True``. Rows come in the library's order.
         """
-        h = self._handle()
+        page = _page(page)
         q = _as_qs(quantiles) if quantiles is not None and len(quantiles) else None
         nq = 0 if q is None else len(q)
         cur = Cursor()
@@ -791,8 +1153,8 @@ class Aggregator:
         while not cur.done:
             rec = np.empty(page, dtype=KEY_STATS_DTYPE)
             qv = np.empty((page, max(nq, 1)), dtype=_F64)
-            st = lib.aggregator_list_stats(
-                h, byref(cur), array_address(rec), page,
+            st = self._call(
+                lib.aggregator_list_stats, byref(cur), array_address(rec), page,
                 array_address(q) if q is not None else None, nq,
                 array_address(qv) if nq else None, byref(n_out),
             )
@@ -826,10 +1188,12 @@ class Aggregator:
         Raises:
             UnsupportedError: on count and sliding windows.
         """
-        h = self._handle()
         q = _as_qs(quantiles) if quantiles is not None and len(quantiles) else None
         nq = 0 if q is None else len(q)
-        left = max_windows if max_windows is not None else None
+        page = _page(page)
+        if max_windows is not None and (not _is_int(max_windows) or max_windows < 0):
+            raise E.InvalidArgumentError(f"max_windows must be an integer >= 0, got {max_windows!r}")
+        left = int(max_windows) if max_windows is not None else None
         n_out = c_size_t()
         recs: List[np.ndarray] = []
         qvs: List[np.ndarray] = []
@@ -837,8 +1201,8 @@ class Aggregator:
             cap = page if left is None else min(page, left)
             rec = np.empty(cap, dtype=KEY_STATS_DTYPE)
             qv = np.empty((cap, max(nq, 1)), dtype=_F64)
-            st = lib.aggregator_poll_windows(
-                h, array_address(rec), cap,
+            st = self._call(
+                lib.aggregator_poll_windows, array_address(rec), cap,
                 array_address(q) if q is not None else None, nq,
                 array_address(qv) if nq else None, byref(n_out),
             )
@@ -871,7 +1235,7 @@ class Aggregator:
         always 0, as no closed window is dropped (kept for compatibility).
         """
         p, d = c_uint64(), c_uint64()
-        st = lib.aggregator_pending_windows(self._handle(), byref(p), byref(d))
+        st = self._call(lib.aggregator_pending_windows, byref(p), byref(d))
         if st:
             _raise(st)
         return p.value, d.value
@@ -881,7 +1245,7 @@ class Aggregator:
     def key_count(self) -> int:
         """Number of live series."""
         n = c_uint64()
-        st = lib.aggregator_key_count(self._handle(), byref(n))
+        st = self._call(lib.aggregator_key_count, byref(n))
         if st:
             _raise(st)
         return n.value
@@ -891,14 +1255,14 @@ class Aggregator:
 
     def keys(self, page: int = 4096) -> np.ndarray:
         """Ids (uint64) of every live series."""
-        h = self._handle()
+        page = _page(page)
         cur = Cursor()
         n_out = c_size_t()
         parts: List[np.ndarray] = []
         while not cur.done:
             buf = np.empty(page, dtype=_U64)
-            st = lib.aggregator_list_keys(h, byref(cur), array_address(buf), page,
-                                          None, 0, None, byref(n_out))
+            st = self._call(lib.aggregator_list_keys, byref(cur), array_address(buf), page,
+                            None, 0, None, byref(n_out))
             if st:
                 _raise(st)
             parts.append(buf[: n_out.value])
@@ -907,7 +1271,7 @@ class Aggregator:
     def key_names(self, raw: bool = False, page: int = 4096) -> Dict[int, Union[str, bytes]]:
         """``{id: name}`` for every live series (numeric keys have an empty
         name). Names are decoded as UTF-8 (``surrogateescape``) unless ``raw``."""
-        h = self._handle()
+        page = _page(page)
         cur = Cursor()
         n_out = c_size_t()
         names_cap = 1 << 16
@@ -917,9 +1281,9 @@ class Aggregator:
             offs = np.empty(page + 1, dtype=_U32)
             names = np.empty(names_cap, dtype=np.uint8)
             saved = (cur.position, cur.started, cur.done)
-            st = lib.aggregator_list_keys(h, byref(cur), array_address(ids), page,
-                                          array_address(names), names_cap,
-                                          array_address(offs), byref(n_out))
+            st = self._call(lib.aggregator_list_keys, byref(cur), array_address(ids), page,
+                            array_address(names), names_cap,
+                            array_address(offs), byref(n_out))
             if st == E.EBUFFER and names_cap < (1 << 32):
                 cur.position, cur.started, cur.done = saved
                 names_cap *= 4
@@ -939,13 +1303,12 @@ class Aggregator:
         Raises:
             KeyNotFoundError: the key has no series.
         """
-        h = self._handle()
         k = _key_id(key)
         cap = 256
         while True:
             buf = ctypes.create_string_buffer(cap)
             ln = c_size_t()
-            st = lib.aggregator_key_name(h, k, ctypes.addressof(buf), cap, byref(ln))
+            st = self._call(lib.aggregator_key_name, k, ctypes.addressof(buf), cap, byref(ln))
             if st == E.EBUFFER and ln.value > cap:
                 cap = ln.value
                 continue
@@ -960,13 +1323,13 @@ class Aggregator:
         Raises:
             KeyNotFoundError: the key has no series.
         """
-        st = lib.aggregator_remove_key(self._handle(), _key_id(key))
+        st = self._call(lib.aggregator_remove_key, _key_id(key))
         if st:
             _raise(st)
 
     def __contains__(self, key: Any) -> bool:
         s = Stats()
-        st = lib.aggregator_get_key_stats(self._handle(), _key_id(key), byref(s))
+        st = self._call(lib.aggregator_get_key_stats, _key_id(key), byref(s))
         if st == E.ENOTFOUND:
             return False
         if st:
@@ -978,7 +1341,7 @@ class Aggregator:
     def memory_usage(self) -> int:
         """Bytes the library holds for this handle."""
         n = c_uint64()
-        st = lib.aggregator_memory_usage(self._handle(), byref(n))
+        st = self._call(lib.aggregator_memory_usage, byref(n))
         if st:
             _raise(st)
         return n.value
@@ -986,7 +1349,7 @@ class Aggregator:
     def key_memory_usage(self, key: KeyLike) -> int:
         """Bytes held for one series."""
         n = c_uint64()
-        st = lib.aggregator_key_memory_usage(self._handle(), _key_id(key), byref(n))
+        st = self._call(lib.aggregator_key_memory_usage, _key_id(key), byref(n))
         if st:
             _raise(st)
         return n.value
@@ -995,16 +1358,15 @@ class Aggregator:
 
     def to_bytes(self) -> bytes:
         """The whole state, serialized (versioned, little-endian, checksummed)."""
-        h = self._handle()
         size = c_size_t()
-        st = lib.aggregator_serialized_size(h, byref(size))
+        st = self._call(lib.aggregator_serialized_size, byref(size))
         if st:
             _raise(st)
         cap = size.value
         while True:
             buf = ctypes.create_string_buffer(max(cap, 1))
             written = c_size_t()
-            st = lib.aggregator_serialize(h, ctypes.addressof(buf), cap, byref(written))
+            st = self._call(lib.aggregator_serialize, ctypes.addressof(buf), cap, byref(written))
             if st == E.EBUFFER and written.value > cap:  # grew meanwhile
                 cap = written.value
                 continue
@@ -1024,7 +1386,7 @@ class Aggregator:
         unit = _UNITS.get(time_unit)
         if unit is None:
             raise E.ConfigError(f"time_unit: {time_unit!r} is not a known unit")
-        buf = np.frombuffer(data, dtype=np.uint8)
+        buf = _as_blob(data, "from_bytes")
         out = c_void_p()
         st = lib.aggregator_restore(array_address(buf) if len(buf) else None, len(buf), th, byref(out))
         if st:
@@ -1038,14 +1400,20 @@ class Aggregator:
         Raises:
             ConfigMismatchError: different configurations.
         """
-        h = self._handle()
         if isinstance(other, Aggregator):
             if other is self:
                 raise E.InvalidArgumentError("cannot merge an aggregator into itself")
-            st = lib.aggregator_merge(h, other._handle())
+            h = self._enter()
+            try:
+                # other is read by the library: it must stay open (and, if
+                # single-threaded, unused by other threads) for the call too.
+                st = other._call(_merge_into, h)
+            finally:
+                self._users.pop()
         else:
-            buf = np.frombuffer(other, dtype=np.uint8)
-            st = lib.aggregator_merge_serialized(h, array_address(buf) if len(buf) else None, len(buf))
+            buf = _as_blob(other, "merge")
+            st = self._call(lib.aggregator_merge_serialized,
+                            array_address(buf) if len(buf) else None, len(buf))
         if st:
             _raise(st)
 

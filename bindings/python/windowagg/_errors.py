@@ -27,6 +27,7 @@ __all__ = [
     "UnsupportedError",
     "InternalError",
     "ClosedError",
+    "ConcurrentUseError",
     "InputTypeError",
     "LibraryNotFoundError",
 ]
@@ -179,6 +180,12 @@ class InternalError(WindowaggError, RuntimeError):
 
 class ClosedError(WindowaggError, ValueError):
     """The aggregator was closed (like I/O on a closed file, a ``ValueError``)."""
+
+
+class ConcurrentUseError(WindowaggError, RuntimeError):
+    """A ``threading="single"`` aggregator was called from a second thread while
+    a call was running (the library does no locking on such a handle). The
+    refused call did nothing; use ``threading="shared"`` to share a handle."""
 
 
 class InputTypeError(WindowaggError, TypeError):
