@@ -290,7 +290,9 @@ func New(opts ...Option) (*Aggregator, error) {
 }
 
 // NewCount is the original design's constructor (aggregator_new): a count
-// window over the last capacity values, quantiles on, thread-safe.
+// window over the last capacity values, thread-safe, quantiles OFF (quantile
+// reads fail with ErrUnsupported; use New(WithCountWindow(n)) for them). A
+// capacity outside 1..2^32 is ErrConfig, as in C, C++ and Python.
 func NewCount(capacity int64) (*Aggregator, error) {
 	r := C.wa_new_count(C.longlong(capacity))
 	if err := errFrom(r.status, r.msg); err != nil {

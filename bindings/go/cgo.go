@@ -42,36 +42,8 @@ var (
 )
 
 func init() {
-	var s Stats
-	var c C.aggregator_stats
-	var ks KeyStats
-	var ck C.aggregator_key_stats
-	var w Window
-	var cw C.aggregator_window
-	var cur Cursor
-	var ccur C.aggregator_cursor
-	ok := unsafe.Offsetof(s.Count) == unsafe.Offsetof(c.count) &&
-		unsafe.Offsetof(s.Sum) == unsafe.Offsetof(c.sum) &&
-		unsafe.Offsetof(s.Mean) == unsafe.Offsetof(c.mean) &&
-		unsafe.Offsetof(s.Min) == unsafe.Offsetof(c.min) &&
-		unsafe.Offsetof(s.Max) == unsafe.Offsetof(c.max) &&
-		unsafe.Offsetof(s.Variance) == unsafe.Offsetof(c.variance) &&
-		unsafe.Offsetof(s.Stddev) == unsafe.Offsetof(c.stddev) &&
-		unsafe.Offsetof(s.WindowStart) == unsafe.Offsetof(c.window_start) &&
-		unsafe.Offsetof(s.WindowEnd) == unsafe.Offsetof(c.window_end) &&
-		unsafe.Offsetof(s.Late) == unsafe.Offsetof(c.late) &&
-		unsafe.Offsetof(s.Rejected) == unsafe.Offsetof(c.rejected) &&
-		unsafe.Offsetof(s.Total) == unsafe.Offsetof(c.total) &&
-		unsafe.Offsetof(s.Watermark) == unsafe.Offsetof(c.watermark) &&
-		unsafe.Offsetof(ks.Key) == unsafe.Offsetof(ck.key) &&
-		unsafe.Offsetof(ks.Stats) == unsafe.Offsetof(ck.stats) &&
-		unsafe.Offsetof(w.Key) == unsafe.Offsetof(cw.key) &&
-		unsafe.Offsetof(w.Stats) == unsafe.Offsetof(cw.stats) &&
-		unsafe.Offsetof(cur.position) == unsafe.Offsetof(ccur.position) &&
-		unsafe.Offsetof(cur.started) == unsafe.Offsetof(ccur.started) &&
-		unsafe.Offsetof(cur.done) == unsafe.Offsetof(ccur.done)
-	if !ok {
-		panic("windowagg: Go struct layout does not match windowagg.h")
+	if bad := abiStructMismatches(); len(bad) > 0 {
+		panic("windowagg: Go struct layout does not match windowagg.h: " + bad[0])
 	}
 }
 

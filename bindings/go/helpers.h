@@ -48,10 +48,17 @@ static inline wa_handle_res wa_create(aggregator_config cfg) {
 	return r;
 }
 
+// aggregator_new returns no status: the library's own status of the failure
+// (aggregator_last_status, ECONFIG for a bad capacity) is read in the same
+// C call, so NewCount reports what C, C++ and Python report.
 static inline wa_handle_res wa_new_count(long long capacity) {
 	wa_handle_res r;
 	r.h = aggregator_new(capacity);
-	r.status = r.h == NULL ? AGGREGATOR_EINVAL : 0;
+	r.status = 0;
+	if (r.h == NULL) {
+		r.status = aggregator_last_status();
+		if (r.status == 0) r.status = AGGREGATOR_EINTERNAL;
+	}
 	r.msg = WA_MSG(r.status);
 	return r;
 }
@@ -99,6 +106,24 @@ static inline wa_stats_res wa_get_key_stats(const aggregator* a, uint64_t key) {
 	wa_stats_res r;
 	memset(&r.s, 0, sizeof r.s);
 	r.status = aggregator_get_key_stats(a, key, &r.s);
+	r.msg = WA_MSG(r.status);
+	return r;
+}
+
+typedef struct { int status; char* msg; aggregator_stats_ex s; } wa_stats_ex_res;
+
+static inline wa_stats_ex_res wa_get_stats_ex(const aggregator* a) {
+	wa_stats_ex_res r;
+	aggregator_stats_ex_init(&r.s);
+	r.status = aggregator_get_stats_ex(a, &r.s);
+	r.msg = WA_MSG(r.status);
+	return r;
+}
+
+static inline wa_stats_ex_res wa_get_key_stats_ex(const aggregator* a, uint64_t key) {
+	wa_stats_ex_res r;
+	aggregator_stats_ex_init(&r.s);
+	r.status = aggregator_get_key_stats_ex(a, key, &r.s);
 	r.msg = WA_MSG(r.status);
 	return r;
 }

@@ -145,14 +145,27 @@ AGGREGATOR_API const char* aggregator_status_string(int status);
  * same thread. Successful calls do not clear it. */
 AGGREGATOR_API const char* aggregator_last_error(void);
 
+/* Status code (AGGREGATOR_E*) of the last failed call on the calling thread,
+ * or AGGREGATOR_OK if none failed yet; set together with
+ * aggregator_last_error(), same lifetime. It is how a host classifies the
+ * failure of a call that returns no status: aggregator_new (NULL:
+ * AGGREGATOR_ECONFIG for a capacity out of range, AGGREGATOR_ENOMEM) and
+ * aggregator_process_batch (NaN). Every binding reports such a failure with
+ * this status, so the same failure is the same error everywhere. */
+AGGREGATOR_API int aggregator_last_status(void);
+
 /* ---- The original three calls (signatures frozen) ----------------------- */
 
 typedef struct aggregator aggregator;
 
 /* A count window over the last `capacity` values (1 <= capacity <= 2^32),
- * thread-safe, every exact stat kept; quantiles are off (the original design
+ * thread-safe, every exact stat kept; quantiles are OFF (the original design
  * never asked for them, and the sketch triples the per-value cost): create
- * from a config for quantiles. NULL on failure (see aggregator_last_error). */
+ * from a config for quantiles. NULL on failure: aggregator_last_status() is
+ * AGGREGATOR_ECONFIG (capacity out of range) or AGGREGATOR_ENOMEM, and
+ * aggregator_last_error() says why. The bindings' name for this constructor
+ * is "new_count" (Go NewCount, Python Aggregator.new_count, C++
+ * Aggregator::new_count); each raises the status above. */
 AGGREGATOR_API aggregator* aggregator_new(long long capacity);
 
 /* Pushes `len` values and returns the mean over the window afterwards (over
@@ -306,6 +319,46 @@ AGGREGATOR_API int aggregator_get_key_stats(const aggregator* a, uint64_t key,
 /* Stats of all series together: the current windows of every series merged
  * (counters summed). A handle with no series gives an empty window. */
 AGGREGATOR_API int aggregator_get_stats(const aggregator* a, aggregator_stats* out);
+
+/* Extensible stats read. aggregator_stats has no size field, so it can never
+ * grow; aggregator_stats_ex can: new aggregates are only ever APPENDED after
+ * the last field, never inserted or reordered.
+ *
+ * The struct_size rule (like aggregator_config, zstd/sqlite style):
+ *  - Call aggregator_stats_ex_init first: it zeroes the struct and sets
+ *    struct_size = sizeof(aggregator_stats_ex) as this header declares it.
+ *  - struct_size must be a multiple of 8, at least 8 and at most 4096, else
+ *    AGGREGATOR_EINVAL and nothing written.
+ *  - SMALLER than the library's struct (a host built against an older
+ *    header): the library writes only bytes [8, struct_size), i.e. only the
+ *    fields that host knows; nothing at or past struct_size is touched.
+ *  - LARGER than the library's struct (a host built against a newer header,
+ *    running on an older library): the fields this library knows are
+ *    written and the bytes past them, up to struct_size, are ZERO-FILLED,
+ *    so an aggregate the library does not know reads as 0. A host that must
+ *    tell "0" from "not known" compares the field's offset with the size
+ *    the library reports through aggregator_stats_ex_size().
+ *  - struct_size and reserved are never written by the reads. */
+typedef struct aggregator_stats_ex {
+  uint32_t struct_size;   /* bytes of this struct the host has; set by init */
+  uint32_t reserved;      /* 0 */
+  aggregator_stats stats; /* the same fields as aggregator_get_key_stats */
+  /* new aggregates are appended here */
+} aggregator_stats_ex;
+
+/* Zeroes *out and sets out->struct_size = sizeof(aggregator_stats_ex).
+ * NULL is a no-op. */
+AGGREGATOR_API void aggregator_stats_ex_init(aggregator_stats_ex* out);
+
+/* sizeof(aggregator_stats_ex) of the library actually loaded. */
+AGGREGATOR_API size_t aggregator_stats_ex_size(void);
+
+/* aggregator_get_key_stats / aggregator_get_stats into the extensible
+ * struct (rule above). Same errors as those calls, plus AGGREGATOR_EINVAL
+ * for a bad struct_size. */
+AGGREGATOR_API int aggregator_get_key_stats_ex(const aggregator* a, uint64_t key,
+                                               aggregator_stats_ex* out);
+AGGREGATOR_API int aggregator_get_stats_ex(const aggregator* a, aggregator_stats_ex* out);
 
 /* n quantiles q[i] in [0, 1] of series `key`'s window into out[i]. Empty
  * window: NaN. AGGREGATOR_EUNSUPPORTED if quantiles were turned off. */

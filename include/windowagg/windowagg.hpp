@@ -66,6 +66,15 @@ const T* data_or_null(std::span<const T> s) noexcept {
 }
 }  // namespace detail
 
+// ---- Coverage ------------------------------------------------------------------
+//
+// Every function windowagg.h declares is called by this wrapper, except these
+// (checked by the ctest packaging.cpp_wrapper_coverage, which fails when the
+// header gains a function that is neither called here nor listed here):
+//
+// not wrapped: aggregator_process_batch -- returns NaN both for an empty window and for a failure; use push() + stats()
+// not wrapped: aggregator_stats_ex_size -- the wrapper is compiled with the header it runs against; the library's size is only needed by hosts built against a newer header
+
 // ---- Library info --------------------------------------------------------------
 
 // Version of the library actually loaded (may be newer than this header).
@@ -177,13 +186,21 @@ class Aggregator {
     detail::check(aggregator_create(&cfg.raw(), &h_));
   }
 
-  // The original design's handle: a count window over the last `capacity`
-  // values (aggregator_new).
-  static Aggregator count_window(long long capacity) {
+  // The original design's handle (aggregator_new): a count window over the
+  // last `capacity` values, thread-safe, quantiles OFF. Throws the status the
+  // library reports (aggregator_last_status: AGGREGATOR_ECONFIG for a
+  // capacity out of range, AGGREGATOR_ENOMEM), like Go's NewCount and
+  // Python's Aggregator.new_count.
+  static Aggregator new_count(long long capacity) {
     aggregator* h = aggregator_new(capacity);
-    if (h == nullptr) throw Error(AGGREGATOR_EINVAL, aggregator_last_error());
+    if (h == nullptr) {
+      int st = aggregator_last_status();
+      throw Error(st != AGGREGATOR_OK ? st : AGGREGATOR_EINTERNAL, aggregator_last_error());
+    }
     return adopt(h);
   }
+  [[deprecated("use Aggregator::new_count (the same call)")]]
+  static Aggregator count_window(long long capacity) { return new_count(capacity); }
 
   // Rebuilds a handle from serialize() output.
   static Aggregator restore(std::span<const std::byte> state,
@@ -256,6 +273,21 @@ class Aggregator {
   Stats stats(uint64_t key) const {
     Stats s;
     detail::check(aggregator_get_key_stats(h_, key, &s));
+    return s;
+  }
+
+  // Extensible reads (aggregator_get_stats_ex): the same numbers as stats()
+  // today; aggregates added later appear only here.
+  aggregator_stats_ex stats_ex() const {
+    aggregator_stats_ex s;
+    aggregator_stats_ex_init(&s);
+    detail::check(aggregator_get_stats_ex(h_, &s));
+    return s;
+  }
+  aggregator_stats_ex stats_ex(uint64_t key) const {
+    aggregator_stats_ex s;
+    aggregator_stats_ex_init(&s);
+    detail::check(aggregator_get_key_stats_ex(h_, key, &s));
     return s;
   }
 

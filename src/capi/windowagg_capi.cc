@@ -12,6 +12,7 @@
 #include "core/memory.h"
 #include "format/state.h"
 #include "windowagg/windowagg.h"
+#include "capi/abi_checks.h"
 
 using windowagg::Aggregator;
 using windowagg::Config;
@@ -22,18 +23,16 @@ using windowagg::Status;
 // The opaque handle is the core aggregator itself.
 struct aggregator {};
 
-static_assert(sizeof(aggregator_stats) == sizeof(windowagg::Stats), "stats layout");
-static_assert(offsetof(aggregator_stats, watermark) == offsetof(windowagg::Stats, watermark));
-static_assert(sizeof(aggregator_key_stats) == sizeof(windowagg::KeyedStats));
-static_assert(sizeof(aggregator_window) == sizeof(windowagg::KeyedStats));
-static_assert(sizeof(aggregator_cursor) == sizeof(windowagg::Cursor));
+// Layout and enum agreement between windowagg.h and the core: abi_checks.h.
 
 namespace {
 
 // Fixed buffer: recording an error never allocates (it may report one).
 thread_local char tls_error[1024] = "";
+thread_local int tls_status = AGGREGATOR_OK;  // aggregator_last_status()
 
-void SetError(const char* function, const char* message) {
+void SetError(int status, const char* function, const char* message) {
+  tls_status = status;
   std::snprintf(tls_error, sizeof tls_error, "%s: %s", function, message);
 }
 
@@ -50,16 +49,17 @@ int Guard(const char* function, F&& f) noexcept {
     f();
     return AGGREGATOR_OK;
   } catch (const Error& e) {
-    SetError(function, e.what());
+    SetError(static_cast<int>(e.status()), function, e.what());
     return static_cast<int>(e.status());
   } catch (const std::bad_alloc&) {
-    SetError(function, "out of memory: the allocation failed and the state is unchanged");
+    SetError(AGGREGATOR_ENOMEM, function,
+             "out of memory: the allocation failed and the state is unchanged");
     return AGGREGATOR_ENOMEM;
   } catch (const std::exception& e) {
-    SetError(function, e.what());
+    SetError(AGGREGATOR_EINTERNAL, function, e.what());
     return AGGREGATOR_EINTERNAL;
   } catch (...) {
-    SetError(function, "unknown internal error");
+    SetError(AGGREGATOR_EINTERNAL, function, "unknown internal error");
     return AGGREGATOR_EINTERNAL;
   }
 }
@@ -172,6 +172,7 @@ const char* aggregator_status_string(int status) {
 }
 
 const char* aggregator_last_error(void) { return tls_error; }
+int aggregator_last_status(void) { return tls_status; }
 
 void aggregator_config_init(aggregator_config* cfg) {
   if (cfg == nullptr) return;
@@ -296,6 +297,63 @@ int aggregator_get_stats(const aggregator* a, aggregator_stats* out) {
     Aggregator* core = Checked(a);
     Require(out, "out");
     core->AllStats(reinterpret_cast<windowagg::Stats*>(out));
+  });
+}
+
+namespace {
+// The struct_size rule of aggregator_stats_ex (windowagg.h): writes the
+// fields the host knows, zero-fills what the host knows and we do not.
+constexpr uint32_t kStatsExMaxSize = 4096;
+void CheckStatsEx(const aggregator_stats_ex* out) {
+  Require(out, "out");
+  uint32_t size = out->struct_size;
+  if (size < 8 || size % 8 != 0 || size > kStatsExMaxSize) {
+    Fail(Status::kInvalidArgument,
+         "out->struct_size is %u: not a size of aggregator_stats_ex (call "
+         "aggregator_stats_ex_init; a multiple of 8 in [8, %u])",
+         size, kStatsExMaxSize);
+  }
+}
+void ToStatsEx(const windowagg::Stats& st, aggregator_stats_ex* out) {
+  aggregator_stats_ex full;
+  std::memset(&full, 0, sizeof full);
+  std::memcpy(&full.stats, &st, sizeof full.stats);
+  constexpr size_t kHead = offsetof(aggregator_stats_ex, stats);  // struct_size, reserved
+  static_assert(kHead == 8);
+  size_t size = out->struct_size;
+  size_t known = sizeof full;
+  auto* dst = reinterpret_cast<unsigned char*>(out);
+  std::memcpy(dst + kHead, reinterpret_cast<const unsigned char*>(&full) + kHead,
+              (size < known ? size : known) - kHead);
+  if (size > known) std::memset(dst + known, 0, size - known);
+}
+}  // namespace
+
+void aggregator_stats_ex_init(aggregator_stats_ex* out) {
+  if (out == nullptr) return;
+  std::memset(out, 0, sizeof *out);
+  out->struct_size = sizeof *out;
+}
+
+size_t aggregator_stats_ex_size(void) { return sizeof(aggregator_stats_ex); }
+
+int aggregator_get_key_stats_ex(const aggregator* a, uint64_t key, aggregator_stats_ex* out) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    CheckStatsEx(out);
+    windowagg::Stats st;
+    core->KeyStats(key, &st);
+    ToStatsEx(st, out);
+  });
+}
+
+int aggregator_get_stats_ex(const aggregator* a, aggregator_stats_ex* out) {
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    CheckStatsEx(out);
+    windowagg::Stats st;
+    core->AllStats(&st);
+    ToStatsEx(st, out);
   });
 }
 

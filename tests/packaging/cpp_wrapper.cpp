@@ -61,10 +61,30 @@ void count_window() {
   windowagg::Aggregator moved = std::move(agg);
   EXPECT(!agg && moved && moved.stats().count == 4);  // NOLINT(bugprone-use-after-move)
 
-  auto legacy = windowagg::Aggregator::count_window(2);
+  // The compatibility constructor: quantiles off, a bad capacity is the
+  // library's ECONFIG (the same status as Go's NewCount and Python's
+  // Aggregator.new_count).
+  auto legacy = windowagg::Aggregator::new_count(2);
   legacy.push(v);
   EXPECT(legacy.stats().mean == 4.5);
-  EXPECT(status_of([] { (void)windowagg::Aggregator::count_window(0); }) != AGGREGATOR_OK);
+  EXPECT(legacy.config().raw().quantiles == 0);
+  EXPECT(status_of([&] { (void)legacy.quantile(0.5); }) == AGGREGATOR_EUNSUPPORTED);
+  EXPECT(status_of([] { (void)windowagg::Aggregator::new_count(0); }) == AGGREGATOR_ECONFIG);
+  EXPECT(status_of([] { (void)windowagg::Aggregator::new_count((1LL << 32) + 1); }) ==
+         AGGREGATOR_ECONFIG);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  EXPECT(status_of([] { (void)windowagg::Aggregator::count_window(0); }) == AGGREGATOR_ECONFIG);
+#pragma GCC diagnostic pop
+
+  // The extensible read gives the same numbers as the fixed one.
+  auto ex = moved.stats_ex();
+  auto fixed = moved.stats();
+  EXPECT(ex.struct_size == sizeof(aggregator_stats_ex));
+  EXPECT(ex.stats.count == fixed.count && ex.stats.sum == fixed.sum &&
+         ex.stats.watermark == fixed.watermark);
+  EXPECT(moved.stats_ex(windowagg::kDefaultKey).stats.count == 4);
+  EXPECT(status_of([&] { (void)moved.stats_ex(uint64_t{12345}); }) == AGGREGATOR_ENOTFOUND);
 }
 
 void tumbling() {

@@ -138,8 +138,8 @@ def test_library_config_errors_name_the_field(kw: dict, field: str) -> None:
     assert field in ei.value.message, ei.value.message
 
 
-def test_legacy_and_process_batch() -> None:
-    agg = Aggregator.legacy(3)
+def test_new_count_and_process_batch() -> None:
+    agg = Aggregator.new_count(3)
     assert math.isnan(agg.process_batch(np.array([], dtype=np.float64)))
     assert agg.process_batch([1.0, 2.0]) == 1.5
     assert agg.process_batch(np.array([3.0, 4.0])) == 3.0
@@ -148,7 +148,7 @@ def test_legacy_and_process_batch() -> None:
     assert agg.stats().mean == 3.0  # refused batch left the window alone
     agg.close()
     with pytest.raises(windowagg.ConfigError):
-        Aggregator.legacy(0)
+        Aggregator.new_count(0)
 
 
 def test_process_batch_on_keyed_handle_uses_series_0() -> None:

@@ -39,6 +39,7 @@ from ._lib import (
     lib,
 )
 from ._lib import _DATA_OFFSET, _read_ptr
+from ._compat import _new_count, _stats_ex
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -779,13 +780,26 @@ class Aggregator:
     # ---------------------------------------------------------- lifecycle --
 
     @classmethod
-    def legacy(cls, capacity: int) -> "Aggregator":
+    def new_count(cls, capacity: int) -> "Aggregator":
         """A count window over the last ``capacity`` values through the original
-        ``aggregator_new(capacity)`` call (quantiles on, thread-safe)."""
-        h = lib.aggregator_new(int(capacity))
-        if not h:
-            raise E.ConfigError(last_error() or f"aggregator_new({capacity}) failed", E.ECONFIG)
-        return cls._adopt(h, "shared", "ns")
+        ``aggregator_new(capacity)`` call: thread-safe, quantiles OFF (quantile
+        reads raise :class:`UnsupportedError`). Go ``NewCount`` and C++
+        ``Aggregator::new_count`` are the same call.
+
+        Raises:
+            ConfigError: ``capacity`` outside 1..2**32 (the library's status,
+                ``aggregator_last_status()``, as in every binding).
+        """
+        return _new_count(cls, capacity)
+
+    @classmethod
+    def legacy(cls, capacity: int) -> "Aggregator":
+        """Deprecated name of :meth:`new_count`."""
+        import warnings
+
+        warnings.warn("Aggregator.legacy is deprecated: use Aggregator.new_count",
+                      DeprecationWarning, stacklevel=2)
+        return _new_count(cls, capacity)
 
     @classmethod
     def _adopt(cls, handle: int, threading: str, unit: str) -> "Aggregator":
@@ -1084,6 +1098,15 @@ class Aggregator:
         if st:
             _raise(st)
         return _to_window_stats(s)
+
+    def stats_ex(self) -> WindowStats:
+        """:meth:`stats` through the extensible read (``aggregator_get_stats_ex``)."""
+        return _stats_ex(self._handle(), None)
+
+    def key_stats_ex(self, key: KeyLike) -> WindowStats:
+        """:meth:`key_stats` through the extensible read
+        (``aggregator_get_key_stats_ex``)."""
+        return _stats_ex(self._handle(), _key_id(key))
 
     @overload
     def quantiles(self, qs: float) -> float: ...

@@ -100,6 +100,14 @@ class KeyStats(Structure):
 
 Window = KeyStats
 
+
+class StatsEx(Structure):
+    """Mirror of ``aggregator_stats_ex`` (the extensible stats read): a
+    ``struct_size`` head, then ``aggregator_stats``; new aggregates are
+    appended as fields here (see the struct_size rule in windowagg.h)."""
+
+    _fields_ = [("struct_size", c_uint32), ("reserved", c_uint32), ("stats", Stats)]
+
 # Expected layouts (offsets from the header, LP64). Checked here so that a
 # mistake in a mirror fails at import instead of corrupting memory.
 _EXPECTED_OFFSETS = {
@@ -192,6 +200,7 @@ _PROTOTYPES = {
     "aggregator_version_number": (c_uint, []),
     "aggregator_status_string": (c_char_p, [c_int]),
     "aggregator_last_error": (c_char_p, []),
+    "aggregator_last_status": (c_int, []),
     "aggregator_new": (c_void_p, [ctypes.c_longlong]),
     "aggregator_process_batch": (c_double, [_P, _P, c_size_t]),
     "aggregator_free": (None, [_P]),
@@ -204,6 +213,10 @@ _PROTOTYPES = {
     "aggregator_advance": (c_int, [_P, c_int64]),
     "aggregator_get_key_stats": (c_int, [_P, c_uint64, POINTER(Stats)]),
     "aggregator_get_stats": (c_int, [_P, POINTER(Stats)]),
+    "aggregator_stats_ex_init": (None, [POINTER(StatsEx)]),
+    "aggregator_stats_ex_size": (c_size_t, []),
+    "aggregator_get_key_stats_ex": (c_int, [_P, c_uint64, POINTER(StatsEx)]),
+    "aggregator_get_stats_ex": (c_int, [_P, POINTER(StatsEx)]),
     "aggregator_get_key_quantiles": (c_int, [_P, c_uint64, _P, c_size_t, _P]),
     "aggregator_get_quantiles": (c_int, [_P, _P, c_size_t, _P]),
     "aggregator_list_stats": (
