@@ -298,7 +298,10 @@ AGGREGATOR_API int aggregator_get_quantiles(const aggregator* a, const double* q
 
 /* Iteration over series. Zero-initialize, then call until `done` is set.
  * Every series that exists for the whole iteration is returned exactly
- * once; series added or removed meanwhile may or may not be. */
+ * once; series added or removed meanwhile may or may not be. Each call
+ * needs cap >= 1 (cap 0 is refused with AGGREGATOR_EINVAL naming `cap`,
+ * cursor unchanged), so a loop calling until `done` always ends: a call
+ * either returns at least one entry or sets `done`. */
 typedef struct aggregator_cursor {
   uint64_t position; /* opaque */
   uint32_t started;  /* opaque */

@@ -7,7 +7,15 @@ namespace windowagg {
 PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
     : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)) {}
 
-bool PaneWindow::PaneOpen(int64_t pane_index) const { return pane_index >= closed_below_; }
+bool PaneWindow::PaneOpen(int64_t pane_index) const {
+  // SLIDING: the pane is still in the window. TUMBLING/HOPPING: every window
+  // containing the pane (numbers pane_index - r + 1 .. pane_index) is still
+  // open, so a value lands in all of its windows or is late, never in some
+  // only. (A push checks lateness against the watermark it read first; a
+  // concurrent advance or push can close windows before it locks the series.)
+  if (geo_->sliding) return pane_index >= closed_below_;
+  return Wide(pane_index) - geo_->panes_per_window + 1 >= Wide(closed_below_);
+}
 
 Pane& PaneWindow::PaneFor(int64_t index) {
   if (panes_.empty() || index > panes_.back().index) {
@@ -38,7 +46,7 @@ void PaneWindow::UndoReservations() noexcept {
 
 bool PaneWindow::Add(double x, int64_t t, bool quantiles, const SketchMapping& map) {
   int64_t p = PaneOf(t, geo_->pane);
-  if (p < closed_below_) return false;
+  if (!PaneOpen(p)) return false;
   Pane& pane = PaneFor(p);
   if (quantiles) {
     pane.sketch.Add(x, map);
