@@ -57,6 +57,7 @@ constexpr size_t kGuard = size_t{256} << 10;  // past any overrun seen (960 KB t
 constexpr uint8_t kGuardByte = 0xA5;
 
 std::atomic<uint64_t> g_failures{0};
+uint64_t g_ops = 0;  // calls made, all kinds and rounds (main thread only)
 std::mutex g_print_mu;
 
 #define FAIL(...)                                                               \
@@ -551,6 +552,9 @@ void RunKind(const Kind& kind, double seconds) {
   ModeRaces(kind, mode_until, &r.c);
 
   const Counters& c = r.c;
+  g_ops += c.push + c.advance + c.poll + c.serialize + c.serialize_retry + c.restore + c.merge +
+           c.merge_serialized + c.merge_out + c.remove + c.list_keys + c.list_stats + c.reads +
+           2 * c.mode_rounds;
   std::printf(
       "%-8s %.1fs: push %" PRIu64 ", advance %" PRIu64 ", poll %" PRIu64 ", serialize %" PRIu64
       " (EBUFFER retries %" PRIu64 "), restore %" PRIu64 ", merge %" PRIu64
@@ -593,8 +597,8 @@ int main(int argc, char** argv) {
   } while (std::chrono::duration<double>(Clock::now() - start).count() + 4 * slice <= seconds);
   const double took = std::chrono::duration<double>(Clock::now() - start).count();
   std::printf("stress_api: %" PRIu64 " rounds over the 4 window kinds in %.1f s, %" PRIu64
-              " failures (%s)\n",
-              rounds, took, g_failures.load(), STRESS_ASAN ? "exact-size buffers + guard zones"
-                                                           : "guard zones");
+              " API calls, %" PRIu64 " failures (%s)\n",
+              rounds, took, g_ops, g_failures.load(),
+              STRESS_ASAN ? "exact-size buffers + guard zones" : "guard zones");
   return g_failures.load() == 0 ? 0 : 1;
 }
