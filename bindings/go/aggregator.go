@@ -6,6 +6,7 @@ package windowagg
 import "C"
 
 import (
+	"encoding/binary"
 	"math"
 	"runtime"
 	"strconv"
@@ -938,6 +939,14 @@ func (a *Aggregator) MarshalBinary() ([]byte, error) {
 		buf := make([]byte, size)
 		w := C.wa_serialize(h, unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf)))
 		if w.status == 0 {
+			// The library sizes and writes in one locked pass and never
+			// writes past len(buf); never hand out a blob that says otherwise.
+			if int(w.n) > len(buf) || int(w.n) < 8+8 ||
+				binary.LittleEndian.Uint64(buf[8:16]) != uint64(w.n) {
+				return nil, &Error{Status: StatusInternal, Msg: "aggregator_serialize reported " +
+					strconv.Itoa(int(w.n)) + " bytes written into a " + strconv.Itoa(len(buf)) +
+					"-byte buffer that does not hold a whole state"}
+			}
 			return buf[:w.n], nil
 		}
 		err := errFrom(w.status, w.msg)

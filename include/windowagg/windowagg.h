@@ -64,7 +64,12 @@
  *  - Without timestamps the clock is arrival order: the i-th element pushed
  *    to a handle (counting from 0 over the handle's lifetime, all series
  *    together, skipped non-finite elements included) has event time i. A handle's first non-empty push fixes
- *    whether it uses timestamps; mixing is refused (AGGREGATOR_EINVAL).
+ *    whether it uses timestamps; mixing is refused (AGGREGATOR_EINVAL). The
+ *    first push to be applied fixes it, atomically: of concurrent first
+ *    pushes with and without timestamps, one is applied, the other refused.
+ *  - Tumbling/hopping: a value is applied to every window containing it or
+ *    counted late, never to some of them only (a push racing
+ *    aggregator_advance may find some of its windows closed: late).
  *
  * Aggregates
  * ----------
@@ -372,7 +377,10 @@ AGGREGATOR_API int aggregator_get_quantiles(const aggregator* a, const double* q
 
 /* Iteration over series. Zero-initialize, then call until `done` is set.
  * Every series that exists for the whole iteration is returned exactly
- * once; series added or removed meanwhile may or may not be. */
+ * once; series added or removed meanwhile may or may not be. Each call
+ * needs cap >= 1 (cap 0 is refused with AGGREGATOR_EINVAL naming `cap`,
+ * cursor unchanged), so a loop calling until `done` always ends: a call
+ * either returns at least one entry or sets `done`. */
 typedef struct aggregator_cursor {
   uint64_t position; /* opaque */
   uint32_t started;  /* opaque */
@@ -456,7 +464,14 @@ AGGREGATOR_API int aggregator_serialized_size(const aggregator* a, size_t* size)
 
 /* Writes the whole state (config, series, panes, sketches, counters,
  * watermark) into buf. If cap is too small: AGGREGATOR_EBUFFER, nothing
- * written, *written = size needed. Versioned, little-endian, checksummed. */
+ * written, *written = size needed. Versioned, little-endian, checksummed.
+ * Concurrent calls on the handle (push, advance, poll, merge, ...) are
+ * safe: the state is sized and written in one pass under the handle's
+ * locks, from one view (one watermark, due windows closed once); no byte
+ * past buf[cap) is ever written, and on success *written is exactly the
+ * number of bytes written. A size from aggregator_serialized_size can be
+ * outdated by then (other threads changed the state): AGGREGATOR_EBUFFER
+ * with the new size; call again with a buffer that large. */
 AGGREGATOR_API int aggregator_serialize(const aggregator* a, void* buf, size_t cap,
                                         size_t* written);
 
@@ -472,7 +487,8 @@ AGGREGATOR_API int aggregator_serialize(const aggregator* a, void* buf, size_t c
 AGGREGATOR_API int aggregator_restore(const void* buf, size_t len, uint32_t threading,
                                       aggregator** out);
 
-/* Merges `src` into `dst` (same window geometry, accuracy and quantile flag
+/* Merges `src` into `dst` (src is read in one consistent pass, as by
+ * aggregator_serialize, even while other threads use it; same window geometry, accuracy and quantile flag
  * required, else AGGREGATOR_EMISMATCH): series present in both combine pane
  * by pane — counts, sums, min, max and moments exactly, sketches bucket-wise
  * (quantiles keep alpha); other series are copied. COUNT windows: src's

@@ -366,6 +366,18 @@ int aggregator_get_quantiles(const aggregator* a, const double* q, size_t n, dou
   return Guard(__func__, [&] { Checked(a)->AllQuantiles(q, n, out); });
 }
 
+namespace {
+// A page of a cursor iteration holds at least one entry: with cap 0 a call
+// could never return an entry nor finish, and a host loop waiting for
+// `done` would never end.
+void RequirePage(size_t cap) {
+  if (cap == 0) {
+    Fail(Status::kInvalidArgument,
+         "cap is 0: a page needs room for at least one entry (the cursor is unchanged)");
+  }
+}
+}  // namespace
+
 int aggregator_list_stats(const aggregator* a, aggregator_cursor* cursor,
                           aggregator_key_stats* out, size_t cap, const double* q, size_t nq,
                           double* out_q, size_t* n_out) {
@@ -374,7 +386,8 @@ int aggregator_list_stats(const aggregator* a, aggregator_cursor* cursor,
     Aggregator* core = Checked(a);
     Require(cursor, "cursor");
     Require(n_out, "n_out");
-    if (cap > 0) Require(out, "out");
+    RequirePage(cap);
+    Require(out, "out");
     *n_out = core->ListStats(reinterpret_cast<windowagg::Cursor*>(cursor),
                              reinterpret_cast<windowagg::KeyedStats*>(out), cap, q, nq, out_q);
   });
@@ -396,7 +409,8 @@ int aggregator_list_keys(const aggregator* a, aggregator_cursor* cursor, uint64_
     Aggregator* core = Checked(a);
     Require(cursor, "cursor");
     Require(n_out, "n_out");
-    if (cap > 0) Require(keys, "keys");
+    RequirePage(cap);
+    Require(keys, "keys");
     if (names != nullptr) Require(name_offsets, "name_offsets (names is set)");
     *n_out = core->ListKeys(reinterpret_cast<windowagg::Cursor*>(cursor), keys, cap, names,
                             names_cap, name_offsets);

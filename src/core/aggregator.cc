@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <mutex>
 #include <new>
 #include <string_view>
 #include <unordered_map>
@@ -100,12 +99,12 @@ class Aggregator::ShardSet {
   }
   void Lock(size_t sh) {
     if (!active_ || (held_ >> sh & 1)) return;
-    a_->shards_[sh]->mu.Lock();
+    a_->shards_[sh]->mu.lock();
     held_ |= uint64_t{1} << sh;
   }
   void Unlock(size_t sh) {
     if (!(held_ >> sh & 1)) return;
-    a_->shards_[sh]->mu.Unlock();
+    a_->shards_[sh]->mu.unlock();
     held_ &= ~(uint64_t{1} << sh);
   }
 
@@ -202,11 +201,8 @@ Aggregator::Aggregator(const Config& config)
     geometry_.panes_per_window = config_.window_size / geometry_.pane;
   }
   for (auto& s : shards_) s = std::make_unique<Shard>(&scope_);
-  // Debian builds Abseil with mutex deadlock detection on, which builds a
-  // lock graph on every acquisition; the lock order here is fixed (table,
-  // shard, queue), so the check buys nothing and costs on every push.
-  static std::once_flag once;
-  std::call_once(once, [] { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); });
+  // Abseil's mutex deadlock detection is the host's process-wide setting
+  // (Debian's shared Abseil has it on): the library never changes it.
 }
 
 Aggregator::~Aggregator() {
@@ -255,11 +251,11 @@ Aggregator::TableLock::~TableLock() {
 
 Aggregator::ShardLock::ShardLock(const Aggregator* a, Shard& s)
     : s_(a->config_.thread_safe ? &s : nullptr) {
-  if (s_) s_->mu.Lock();
+  if (s_) s_->mu.lock();
 }
 
 Aggregator::ShardLock::~ShardLock() {
-  if (s_) s_->mu.Unlock();
+  if (s_) s_->mu.unlock();
 }
 
 template <class F>
@@ -1186,6 +1182,10 @@ void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
       if (start.set) end = std::max(end, start.value);
       if (start.set || w.end_wm.set) PrepareSweep(w.sweep, start, end, w.epoch);
     }
+    // Last, as nothing may fail after it: the first push that commits fixes
+    // the handle's clock, atomically, so of two first pushes racing (one
+    // with timestamps, one without) exactly one is applied.
+    FixTimestampMode(w.clock ? 2 : 1);
   } catch (...) {
     Undo(w);
     w.sweep.windows.clear();
@@ -1260,8 +1260,8 @@ void Aggregator::Merge(Aggregator& src) {
   ScratchVector<Series*> created;
   const Watermark wm = CurrentWatermark();
   const bool quantiles = config_.quantiles;
-  // Source panes below a closed bound of this handle count as late values
-  // (those windows were emitted already), as any value would.
+  // Source panes some window of which this handle has closed count as late
+  // values (those windows were emitted already), as any value would.
   auto takes = [](const Item& it, const Pane& p) {
     return it.fresh || it.to->panes->PaneOpen(p.index);
   };
@@ -1343,7 +1343,8 @@ void Aggregator::Merge(Aggregator& src) {
   const uint64_t src_clock = src.clock_.load();
   while (src_clock > clock && !clock_.compare_exchange_weak(clock, src_clock)) {
   }
-  if (timestamp_mode_.load() == 0) timestamp_mode_.store(src.timestamp_mode_.load());
+  int no_mode = 0;  // (pushes are excluded: the table is held exclusively)
+  timestamp_mode_.compare_exchange_strong(no_mode, src.timestamp_mode_.load());
   tick_.store(std::max(tick_.load(), src.tick_.load()));
   for (Item& it : items) {
     Series* to = it.to;
@@ -1427,17 +1428,9 @@ void Aggregator::Push(const Batch& b) {
            b.key_offsets[n] - b.key_offsets[0]);
     }
   }
-  const int mode = b.timestamps ? 1 : 2;
-  const int known = timestamp_mode_.load(std::memory_order_relaxed);
-  if (known == 1 && mode == 2) {
-    Fail(Status::kInvalidArgument,
-         "this handle's first push had timestamps, so every push needs them");
-  }
-  if (known == 2 && mode == 1) {
-    Fail(Status::kInvalidArgument,
-         "this handle's first push had no timestamps (arrival-order clock), so no push may "
-         "have them");
-  }
+  // Refused early here; fixed atomically when the first push commits
+  // (FixTimestampMode in Transact).
+  CheckTimestampMode(b.timestamps ? 1 : 2, timestamp_mode_.load(std::memory_order_acquire));
 
   account_.CheckRoom(0, "this push");
   thread_local Work work;
@@ -1506,7 +1499,24 @@ void Aggregator::Push(const Batch& b) {
       throw;
     }
   }
-  timestamp_mode_.store(mode, std::memory_order_relaxed);
+}
+
+void Aggregator::CheckTimestampMode(int mode, int known) {
+  if (known == 1 && mode == 2) {
+    Fail(Status::kInvalidArgument,
+         "this handle's first push had timestamps, so every push needs them");
+  }
+  if (known == 2 && mode == 1) {
+    Fail(Status::kInvalidArgument,
+         "this handle's first push had no timestamps (arrival-order clock), so no push may "
+         "have them");
+  }
+}
+
+void Aggregator::FixTimestampMode(int mode) {
+  int known = 0;
+  if (timestamp_mode_.compare_exchange_strong(known, mode, std::memory_order_acq_rel)) return;
+  CheckTimestampMode(mode, known);
 }
 
 void Aggregator::Advance(int64_t watermark) {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,7 +154,14 @@ class Aggregator {
                           ScopeAllocator<std::pair<const uint64_t, Series*>>>;
   struct Shard {
     explicit Shard(const MemoryScope* scope) : map(ScopeAllocator<std::pair<const uint64_t, Series*>>(scope)) {}
-    absl::Mutex mu;
+    // std::mutex, not absl::Mutex: a push takes up to all 32 shard locks
+    // (in increasing order, nested). Under an Abseil built with deadlock
+    // detection (Debian's), every absl::Mutex acquisition updates a global
+    // lock graph over the locks held, which made pushes up to ~2x slower;
+    // the library must not turn that off for the host (a process-wide
+    // setting), so the hot per-shard locks are plain mutexes. The table and
+    // queue locks stay absl::Mutex (reader/writer; taken once per call).
+    std::mutex mu;
     SeriesMap map;
     // EVICT_LRU handles: the shard's series, least recently updated first
     // (intrusive, through Series::lru_prev/lru_next; see LruTouch).
@@ -236,6 +244,10 @@ class Aggregator {
   bool Resolve(const Batch& b, Work& w);  // false: some key is new
   void CreateKeys(const Batch& b, Work& w);
   void Transact(const Batch& b, Work& w, bool exclusive, bool sweep);
+  // Timestamps (1) or the arrival clock (2): refuses a push whose mode is
+  // not the handle's; Fix also sets it if unset, atomically (compare-exchange).
+  static void CheckTimestampMode(int mode, int known);
+  void FixTimestampMode(int mode);
   void Touch(Series* s, Work& w, const Watermark& start);
   void Prepare(const Batch& b, Work& w, const Watermark& start, ShardSet& locks);
   void PrepareSingle(Series* s, const Batch& b, Work& w);
@@ -314,7 +326,9 @@ class Aggregator {
   std::atomic<bool> has_watermark_{false};
   std::atomic<int64_t> watermark_{0};
   std::atomic<uint64_t> clock_{0};       // arrival clock (untimestamped handles)
-  std::atomic<int> timestamp_mode_{0};   // 0 unknown, 1 timestamps, 2 arrival clock
+  // 0 unknown, 1 timestamps, 2 arrival clock: set once, by compare-exchange
+  // in the push that commits first (FixTimestampMode), or by merge/restore.
+  std::atomic<int> timestamp_mode_{0};
   std::atomic<uint64_t> tick_{0};        // applied-push counter for LRU
   std::atomic<uint64_t> epoch_{0};       // push counter (dedupes series per push)
   std::atomic<int64_t> last_ttl_sweep_{kTimeMin};

@@ -7,7 +7,15 @@ namespace windowagg {
 PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
     : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)) {}
 
-bool PaneWindow::PaneOpen(int64_t pane_index) const { return Wide(pane_index) >= closed_below_; }
+bool PaneWindow::PaneOpen(int64_t pane_index) const {
+  // SLIDING: the pane is still in the window. TUMBLING/HOPPING: every window
+  // containing the pane (numbers pane_index - r + 1 .. pane_index) is still
+  // open, so a value lands in all of its windows or is late, never in some
+  // only. (A push checks lateness against the watermark it read first; a
+  // concurrent advance or push can close windows before it locks the series.)
+  if (geo_->sliding) return Wide(pane_index) >= closed_below_;
+  return Wide(pane_index) - geo_->panes_per_window + 1 >= closed_below_;
+}
 
 Pane& PaneWindow::PaneFor(int64_t index) {
   if (panes_.empty() || index > panes_.back().index) {

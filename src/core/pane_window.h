@@ -62,7 +62,8 @@ class PaneWindow {
   // Adds values that all fall into pane `pane_index` (not yet closed).
   void AddRun(const double* x, size_t n, int64_t pane_index, bool quantiles,
               const SketchMapping& map);
-  // True if pane `pane_index` can still receive values.
+  // True if pane `pane_index` can still receive values: every window it
+  // belongs to is open (TUMBLING/HOPPING), it is in the window (SLIDING).
   bool PaneOpen(int64_t pane_index) const;
 
   // Two-phase ingest: a push first creates (empty) every pane its values

@@ -36,6 +36,7 @@
 #include <limits>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 
@@ -55,15 +56,27 @@ constexpr size_t kTrailerSize = 8;
 constexpr uint32_t kMaxStoreBuckets = 1u << 24;  // far above any real range
 
 
-// Appends little-endian fields; counts only when `out` is null.
+// Appends little-endian fields; counts only when `out` is null. Writing is
+// bounds-checked: a field that would pass `cap` is not written, the sink
+// stops writing and records the overflow (it keeps counting, so size() is
+// then the size the whole state needs). Whatever the caller's view of the
+// state, no byte past buf[cap) is ever written.
 class Sink {
  public:
-  explicit Sink(uint8_t* out) : out_(out) {}
+  Sink() = default;  // counting only
+  Sink(uint8_t* out, size_t cap) : out_(out), cap_(cap) {}
   size_t size() const { return n_; }
   const uint8_t* data() const { return out_; }
+  bool overflowed() const { return overflowed_; }
 
   void Bytes(const void* p, size_t len) {
-    if (out_ != nullptr && len != 0) std::memcpy(out_ + n_, p, len);
+    if (out_ != nullptr && !overflowed_) {
+      if (len > cap_ - n_) {
+        overflowed_ = true;
+      } else if (len != 0) {
+        std::memcpy(out_ + n_, p, len);
+      }
+    }
     n_ += len;
   }
   void U8(uint8_t v) { Bytes(&v, 1); }
@@ -80,8 +93,10 @@ class Sink {
     for (size_t i = 0; i < sizeof(U); ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
     Bytes(b, sizeof(U));
   }
-  uint8_t* out_;
+  uint8_t* out_ = nullptr;
+  size_t cap_ = 0;
   size_t n_ = 0;
+  bool overflowed_ = false;
 };
 
 // Bounds-checked little-endian reads; every failure names what was read.
@@ -143,7 +158,7 @@ void WriteConfig(Sink& s, const Config& c) {
 
 uint64_t Fingerprint(const Config& c) {
   uint8_t buf[128];
-  Sink s(buf);
+  Sink s(buf, sizeof buf);
   WriteConfig(s, c);
   return XXH3_64bits(buf, s.size());
 }
@@ -443,52 +458,98 @@ void CheckSketchRange(const SketchView& v, double min, double max, const SketchM
 
 class StateWriter {
  public:
-  // Table held exclusively by the caller: the snapshot is consistent.
-  static void Write(Aggregator& a, Sink& s) {
-    Aggregator::Watermark wm = a.CurrentWatermark();
-    ScratchVector<Series*> all;
+  // What one serialization writes besides the series and the queue: read
+  // once, so the sizing pass and the writing pass agree.
+  struct View {
+    Aggregator::Watermark wm;
+    uint64_t clock;
+    uint32_t mode;
+    uint64_t tick;
+    ScratchVector<Series*> series;  // sorted by key
+  };
+
+  // One consistent view of the handle. The caller holds the table
+  // exclusively (no push, read, removal or merge runs: the series and the
+  // clock counters stay as they are), and must not hold the queue lock yet:
+  // closing windows emits them into the queue. aggregator_advance may still
+  // raise the watermark meanwhile; the view keeps the one read here, and
+  // every series is brought up to date with exactly that one.
+  static void Freeze(Aggregator& a, View* v) {
+    v->wm = a.CurrentWatermark();
+    v->series.clear();
     for (auto& shard : a.shards_) {
       for (auto& [key, series] : shard->map) {
-        a.BringUpToDate(series, wm);  // canonical: nothing left to close
-        all.push_back(series);
+        a.BringUpToDate(series, v->wm);  // canonical: nothing left to close
+        v->series.push_back(series);
       }
     }
-    std::sort(all.begin(), all.end(), [](Series* x, Series* y) { return x->key < y->key; });
+    std::sort(v->series.begin(), v->series.end(),
+              [](Series* x, Series* y) { return x->key < y->key; });
+    v->clock = a.clock_.load();
+    v->mode = static_cast<uint32_t>(a.timestamp_mode_.load());
+    v->tick = a.tick_.load();
+  }
 
+  // The table held exclusively and the queue lock held (polls and merges
+  // change the queue): writes the view and the queue as they are now.
+  static void Write(Aggregator& a, const View& v, Sink& s) {
     s.Bytes(kMagic, 4);
     s.U32(kFormatVersion);
     size_t length_at = s.size();
     s.U64(0);  // total length, patched below
     s.U64(Fingerprint(a.config_));
     WriteConfig(s, a.config_);
-    s.U8(wm.set ? 1 : 0);
-    s.I64(wm.set ? wm.value : 0);
-    s.U64(a.clock_.load());
-    s.U32(static_cast<uint32_t>(a.timestamp_mode_.load()));
-    s.U64(a.tick_.load());
-    {
-      absl::MutexLock lock(&a.queue_mu_);
-      s.U64(a.dropped_windows_);
-    }
-    s.U64(all.size());
-    for (Series* x : all) WriteSeries(s, *x);
-    {
-      absl::MutexLock lock(&a.queue_mu_);
-      s.U64(a.queue_.size());
-      for (const ClosedWindow& w : a.queue_) {
-        s.U64(w.key);
-        WriteStats(s, w.stats);
-        WriteSketch(s, w.sketch);
-      }
+    s.U8(v.wm.set ? 1 : 0);
+    s.I64(v.wm.set ? v.wm.value : 0);
+    s.U64(v.clock);
+    s.U32(v.mode);
+    s.U64(v.tick);
+    s.U64(a.dropped_windows_);
+    s.U64(v.series.size());
+    for (Series* x : v.series) WriteSeries(s, *x);
+    s.U64(a.queue_.size());
+    for (const ClosedWindow& w : a.queue_) {
+      s.U64(w.key);
+      WriteStats(s, w.stats);
+      WriteSketch(s, w.sketch);
     }
     size_t total = s.size() + kTrailerSize;
-    if (s.data() != nullptr) {
+    if (s.data() != nullptr && !s.overflowed()) {
       uint8_t* base = const_cast<uint8_t*>(s.data());
       for (size_t i = 0; i < 8; ++i) base[length_at + i] = static_cast<uint8_t>(total >> (8 * i));
       s.U64(XXH3_64bits(base, s.size()));
     } else {
       s.U64(0);
     }
+  }
+
+  // Sizes, then (if `fill` says where, given the size) writes the state, in
+  // one hold of the locks: table exclusively, then the closed-window queue.
+  // Returns the size; *written is what was written into the buffer fill
+  // returned (0 when it returned null).
+  template <class Fill>
+  static size_t Serialize(Aggregator& a, Fill&& fill, size_t* written) {
+    Aggregator::TableLock table(&a, true);
+    View v;
+    Freeze(a, &v);
+    absl::MutexLock queue(&a.queue_mu_);
+    Sink counter;
+    Write(a, v, counter);
+    const size_t need = counter.size();
+    *written = 0;
+    auto [buf, cap] = fill(need);
+    if (buf == nullptr) return need;
+    Sink out(buf, cap);
+    Write(a, v, out);
+    if (out.overflowed() || out.size() != need) {
+      // Cannot happen while the locks exclude every change; were it to,
+      // nothing past cap was written and the caller hears of it.
+      Fail(out.overflowed() ? Status::kBuffer : Status::kInternal,
+           "the state changed while it was written (%u bytes counted, %u to write, buffer %u)",
+           need, out.size(), cap);
+    }
+    *written = out.size();
+    return need;
   }
 
  private:
@@ -525,21 +586,34 @@ class StateWriter {
 };
 
 size_t SerializedSize(Aggregator& a) {
-  Aggregator::TableLock table(&a, true);
-  Sink counter(nullptr);
-  StateWriter::Write(a, counter);
-  return counter.size();
+  size_t written;
+  return StateWriter::Serialize(
+      a, [](size_t) { return std::pair<uint8_t*, size_t>{nullptr, 0}; }, &written);
 }
 
 bool Serialize(Aggregator& a, uint8_t* buf, size_t cap, size_t* size) {
-  Aggregator::TableLock table(&a, true);
-  Sink counter(nullptr);
-  StateWriter::Write(a, counter);
-  *size = counter.size();
-  if (buf == nullptr || cap < counter.size()) return false;
-  Sink out(buf);
-  StateWriter::Write(a, out);
-  return true;
+  size_t written = 0;
+  bool fits = false;
+  *size = StateWriter::Serialize(
+      a,
+      [&](size_t need) {
+        fits = buf != nullptr && need <= cap;
+        return std::pair<uint8_t*, size_t>{fits ? buf : nullptr, cap};
+      },
+      &written);
+  return fits;
+}
+
+void SerializeInto(Aggregator& a, ScratchVector<uint8_t>* out) {
+  size_t written = 0;
+  StateWriter::Serialize(
+      a,
+      [&](size_t need) {
+        out->resize(need);
+        return std::pair<uint8_t*, size_t>{out->data(), out->size()};
+      },
+      &written);
+  out->resize(written);
 }
 
 // ---- Reading ---------------------------------------------------------------
@@ -916,14 +990,10 @@ void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
 }
 
 void MergeHandles(Aggregator* dst, Aggregator& src) {
-  size_t size = 0;
+  // src in one consistent pass (see StateWriter::Serialize), then merged.
   ScratchVector<uint8_t> bytes;
-  for (;;) {
-    size = SerializedSize(src);
-    bytes.resize(size);
-    if (Serialize(src, bytes.data(), bytes.size(), &size)) break;
-  }
-  MergeSerialized(dst, bytes.data(), size);
+  SerializeInto(src, &bytes);
+  MergeSerialized(dst, bytes.data(), bytes.size());
 }
 
 }  // namespace windowagg

@@ -724,3 +724,41 @@ TEST_CASE("version calls", "[status]") {
   CHECK(aggregator_version_number() == WINDOWAGG_VERSION_NUMBER);
   CHECK(aggregator_version_number() == 10000u);
 }
+
+TEST_CASE("bad input: list_stats / list_keys with cap 0 are refused, naming cap (issue 12 #13)",
+          "[bad_input]") {
+  // With cap 0 a call returns no entry and never sets done: a host loop
+  // "call until done" would never end. cap 0 is refused, cursor unchanged.
+  for (bool empty : {true, false}) {
+    Handle h = tu::make(tu::default_config());
+    if (!empty) {
+      double v[] = {1, 2, 3};
+      uint64_t k[] = {1, 2, 3};
+      REQUIRE(aggregator_push(h, v, nullptr, k, 3) == AGGREGATOR_OK);
+    }
+    aggregator_key_stats ks[1];
+    uint64_t keys[1];
+    size_t n = 7;
+    aggregator_cursor cur{};
+    CHECK(aggregator_list_stats(h, &cur, ks, 0, nullptr, 0, nullptr, &n) == AGGREGATOR_EINVAL);
+    CHECK(contains(tu::last_error(), "cap is 0"));
+    CHECK(n == 0);
+    CHECK(cur.done == 0);
+    CHECK(cur.started == 0);
+    CHECK(aggregator_list_keys(h, &cur, keys, 0, nullptr, 0, nullptr, &n) == AGGREGATOR_EINVAL);
+    CHECK(contains(tu::last_error(), "cap is 0"));
+    CHECK(aggregator_list_keys(h, &cur, nullptr, 0, nullptr, 0, nullptr, &n) == AGGREGATOR_EINVAL);
+    CHECK(contains(tu::last_error(), "cap is 0"));
+    CHECK(cur.done == 0);
+    // With cap >= 1 the loop ends: every call returns an entry or sets done.
+    size_t seen = 0;
+    int calls = 0;
+    while (!cur.done && calls++ < 100) {
+      REQUIRE(aggregator_list_keys(h, &cur, keys, 1, nullptr, 0, nullptr, &n) == AGGREGATOR_OK);
+      CHECK((n == 1 || cur.done));
+      seen += n;
+    }
+    CHECK(cur.done == 1);
+    CHECK(seen == (empty ? 0u : 3u));
+  }
+}

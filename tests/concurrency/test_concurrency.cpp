@@ -274,3 +274,217 @@ TEST_CASE("concurrency: pushers, a poller and advances on a tumbling handle lose
   CHECK(pending == 0);
   CHECK(dropped == 0);
 }
+
+namespace {
+
+// Serialize as a host does (size, then a buffer of exactly that size plus a
+// guard zone) while another thread advances or polls the same handle. The
+// library must never write past cap, and a blob it returns must be whole:
+// *written == the declared length, and it restores.
+void SerializeRacing(bool poll) {
+  aggregator_config c = tu::window_config(AGGREGATOR_WINDOW_TUMBLING, 10);
+  c.max_pending_windows = uint64_t{1} << 30;
+  Handle h = tu::make(c);
+  const size_t kSeries = 4000;
+  const int kRounds = 40;
+  const size_t kGuard = size_t{1} << 20;
+  std::vector<double> v(kSeries);
+  std::vector<int64_t> ts(kSeries);
+  std::vector<uint64_t> k(kSeries);
+  std::atomic<int64_t> next_wm{0};
+  std::atomic<int> go{0};  // round number the racer may run
+  std::atomic<bool> stop{false};
+  std::thread racer([&] {
+    int done = 0;
+    std::vector<aggregator_window> w(4096);
+    while (!stop.load()) {
+      if (go.load() == done) {
+        std::this_thread::yield();
+        continue;
+      }
+      ++done;
+      if (poll) {
+        size_t n = 0;
+        while (aggregator_poll_windows(h, w.data(), w.size(), nullptr, 0, nullptr, &n) ==
+                   AGGREGATOR_OK && n) {
+        }
+      } else {
+        aggregator_advance(h, next_wm.load());
+      }
+    }
+  });
+  int overflows = 0, torn = 0, unrestorable = 0, ebuffer = 0;
+  for (int r = 0; r < kRounds; ++r) {
+    const int64_t base = int64_t{r} * 10;
+    for (size_t i = 0; i < kSeries; ++i) v[i] = double(i % 17), ts[i] = base + 1, k[i] = i;
+    REQUIRE(aggregator_push(h, v.data(), ts.data(), k.data(), kSeries) == AGGREGATOR_OK);
+    if (poll) {
+      // Close this round's windows (queued at the next look) so the queue
+      // is full when the serialization starts.
+      REQUIRE(aggregator_advance(h, base + 10) == AGGREGATOR_OK);
+      uint64_t p = 0, d = 0;
+      REQUIRE(aggregator_pending_windows(h, &p, &d) == AGGREGATOR_OK);
+    }
+    next_wm.store(base + 10);  // closes the window every series just got a value in
+    size_t need = 0;
+    REQUIRE(aggregator_serialized_size(h, &need) == AGGREGATOR_OK);
+    std::vector<uint8_t> buf(need + kGuard, 0xA5);
+    size_t written = 0;
+    go.fetch_add(1);
+    int st = aggregator_serialize(h, buf.data(), need, &written);
+    for (size_t i = 0; i < kGuard; ++i) {
+      if (buf[need + i] != 0xA5) {
+        ++overflows;
+        break;
+      }
+    }
+    if (st == AGGREGATOR_EBUFFER) {
+      ++ebuffer;  // the state grew between the two calls: allowed, nothing written
+      CHECK(written > need);
+    } else {
+      REQUIRE(st == AGGREGATOR_OK);
+      uint64_t declared = 0;
+      for (int i = 0; i < 8; ++i) declared |= uint64_t{buf[8 + i]} << (8 * i);
+      if (declared != written || written > need) ++torn;
+      aggregator* restored = nullptr;
+      if (aggregator_restore(buf.data(), written, AGGREGATOR_THREADING_SINGLE, &restored) !=
+          AGGREGATOR_OK) {
+        ++unrestorable;
+      }
+      aggregator_free(restored);
+    }
+    // Drain between rounds so the queue stays small.
+    std::vector<aggregator_window> w(4096);
+    size_t n = 0;
+    while (aggregator_poll_windows(h, w.data(), w.size(), nullptr, 0, nullptr, &n) ==
+               AGGREGATOR_OK && n) {
+    }
+  }
+  stop.store(true);
+  racer.join();
+  INFO((poll ? "poll" : "advance") << ": EBUFFER (state grew, retry) in " << ebuffer
+                                     << " rounds of " << kRounds);
+  CHECK(overflows == 0);
+  CHECK(torn == 0);
+  CHECK(unrestorable == 0);
+}
+
+}  // namespace
+
+TEST_CASE("concurrency: serialize racing advance never writes past cap (issue 12 #1)",
+          "[concurrency]") {
+  SerializeRacing(/*poll=*/false);
+}
+
+TEST_CASE("concurrency: serialize racing poll_windows gives whole blobs (issue 12 #3)",
+          "[concurrency]") {
+  SerializeRacing(/*poll=*/true);
+}
+
+TEST_CASE("concurrency: merge of a handle racing advance reads it whole (issue 12 #1)",
+          "[concurrency]") {
+  // aggregator_merge(dst, src) serializes src: the same path.
+  aggregator_config c = tu::window_config(AGGREGATOR_WINDOW_TUMBLING, 10);
+  c.max_pending_windows = uint64_t{1} << 30;
+  Handle src = tu::make(c);
+  const size_t kSeries = 3000;
+  std::vector<double> v(kSeries, 1.0);
+  std::vector<int64_t> ts(kSeries);
+  std::vector<uint64_t> k(kSeries);
+  for (size_t i = 0; i < kSeries; ++i) k[i] = i;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> wm{0};
+  std::thread advancer([&] {
+    while (!stop.load()) aggregator_advance(src, wm.load());
+  });
+  uint64_t pushed = 0;
+  for (int r = 0; r < 20; ++r) {
+    std::fill(ts.begin(), ts.end(), int64_t{r} * 10 + 1);
+    REQUIRE(aggregator_push(src, v.data(), ts.data(), k.data(), kSeries) == AGGREGATOR_OK);
+    pushed += kSeries;
+    wm.store(int64_t{r} * 10 + 10);
+    Handle dst = tu::make(c);
+    REQUIRE(aggregator_merge(dst, src) == AGGREGATOR_OK);
+    aggregator_stats s = tu::get_stats(dst);
+    CHECK(s.total == pushed);
+  }
+  stop.store(true);
+  advancer.join();
+}
+
+TEST_CASE("concurrency: two first pushes, with and without timestamps: one wins (issue 12 #14)",
+          "[concurrency]") {
+  // The first push fixes the handle's clock; racing first pushes of both
+  // kinds must not both be applied.
+  std::atomic<int> round{0};
+  std::atomic<int> arrived{0};
+  std::atomic<bool> stop{false};
+  aggregator* h = nullptr;
+  int st[2] = {0, 0};
+  auto side = [&](int which) {
+    double v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int64_t t[8] = {100, 101, 102, 103, 104, 105, 106, 107};
+    int seen = 0;
+    while (!stop.load()) {
+      if (round.load() == seen) {
+        std::this_thread::yield();
+        continue;
+      }
+      seen = round.load();
+      st[which] = aggregator_push(h, v, which == 0 ? t : nullptr, nullptr, 8);
+      arrived.fetch_add(1);
+    }
+  };
+  std::thread a(side, 0), b(side, 1);
+  int both = 0, neither = 0;
+  const int kRounds = 2000;
+  for (int r = 1; r <= kRounds; ++r) {
+    aggregator_config cfg = tu::window_config(AGGREGATOR_WINDOW_TUMBLING, 100);
+    REQUIRE(aggregator_create(&cfg, &h) == AGGREGATOR_OK);
+    arrived.store(0);
+    round.store(r);
+    while (arrived.load() != 2) std::this_thread::yield();
+    if (st[0] == AGGREGATOR_OK && st[1] == AGGREGATOR_OK) ++both;
+    if (st[0] != AGGREGATOR_OK && st[1] != AGGREGATOR_OK) ++neither;
+    if (st[0] == AGGREGATOR_OK || st[1] == AGGREGATOR_OK) {
+      aggregator_stats s = tu::get_stats(h);
+      CHECK(s.total == 8);
+    }
+    aggregator_free(h);
+  }
+  stop.store(true);
+  a.join();
+  b.join();
+  CHECK(both == 0);
+  CHECK(neither == 0);
+}
+
+TEST_CASE("concurrency: a hopping value is in all its windows or late, never in some only",
+          "[concurrency]") {
+  // The sequential twin of a push racing advance (found by tests/stress): a
+  // value reaching a hopping pane some of whose windows were already emitted
+  // used to be added (total +1) to the windows still open only. Merge gets
+  // there without a race: dst is at watermark 100, src has t = 30, whose
+  // windows are [-50,50), [-25,75), [0,100) (closed) and [25,125) (open).
+  aggregator_config c = tu::window_config(AGGREGATOR_WINDOW_HOPPING, 100, 25);
+  Handle dst = tu::make(c), src = tu::make(c);
+  double v1[] = {1.0}, v2[] = {2.0};
+  int64_t t1[] = {10}, t2[] = {30};
+  uint64_t k[] = {7};
+  REQUIRE(aggregator_push(dst, v1, t1, k, 1) == AGGREGATOR_OK);
+  REQUIRE(aggregator_advance(dst, 100) == AGGREGATOR_OK);
+  REQUIRE(aggregator_push(src, v2, t2, k, 1) == AGGREGATOR_OK);
+  REQUIRE(aggregator_merge(dst, src) == AGGREGATOR_OK);
+  aggregator_stats s;
+  REQUIRE(aggregator_get_key_stats(dst, 7, &s) == AGGREGATOR_OK);
+  CHECK(s.total == 1);
+  CHECK(s.late == 1);
+  REQUIRE(aggregator_advance(dst, 1000) == AGGREGATOR_OK);
+  std::vector<aggregator_window> w(64);
+  size_t n = 0;
+  REQUIRE(aggregator_poll_windows(dst, w.data(), w.size(), nullptr, 0, nullptr, &n) ==
+          AGGREGATOR_OK);
+  uint64_t in_windows = 0;
+  for (size_t i = 0; i < n; ++i) in_windows += w[i].stats.count;
+  CHECK(in_windows == 4 * s.total);  // every accepted value in its 4 windows
+}

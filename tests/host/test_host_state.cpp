@@ -1,0 +1,83 @@
+// The library must not change process-wide state of its host (issue 12
+// #19): here, Abseil's mutex deadlock-detection mode, which a host linking
+// the same (Debian: shared) Abseil owns. Abseil has no getter for the mode,
+// so the test checks its behaviour: in a child process the host sets
+// kAbort, uses the library (create, push, serialize, free), then inverts a
+// lock order on two mutexes of its own; Abseil must still abort it.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <cstdlib>
+
+#include "absl/synchronization/mutex.h"
+#include "test_util.hpp"
+
+namespace {
+
+void UseTheLibrary() {
+  aggregator_config c;
+  aggregator_config_init(&c);
+  c.window_kind = AGGREGATOR_WINDOW_TUMBLING;
+  c.window_size = 10;
+  aggregator* h = nullptr;
+  if (aggregator_create(&c, &h) != AGGREGATOR_OK) _exit(3);
+  double v[4] = {1, 2, 3, 4};
+  int64_t t[4] = {1, 2, 11, 12};
+  uint64_t k[4] = {1, 2, 1, 2};
+  if (aggregator_push(h, v, t, k, 4) != AGGREGATOR_OK) _exit(3);
+  size_t need = 0, written = 0;
+  aggregator_serialized_size(h, &need);
+  std::vector<uint8_t> buf(need);
+  if (aggregator_serialize(h, buf.data(), need, &written) != AGGREGATOR_OK) _exit(3);
+  aggregator* r = nullptr;
+  if (aggregator_restore(buf.data(), written, AGGREGATOR_THREADING_SHARED, &r) != AGGREGATOR_OK)
+    _exit(3);
+  aggregator_free(r);
+  aggregator_free(h);
+}
+
+// Exit status of a child that sets kAbort, optionally uses the library,
+// then takes two mutexes in both orders: killed by SIGABRT = detection on.
+int Child(bool use_library) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    signal(SIGABRT, SIG_DFL);  // not Catch2's handler: just die
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, 2);  // Abseil's cycle report
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kAbort);
+    if (use_library) UseTheLibrary();
+    absl::Mutex a, b;
+    a.Lock();
+    b.Lock();
+    b.Unlock();
+    a.Unlock();
+    b.Lock();
+    a.Lock();  // the cycle: kAbort aborts here
+    a.Unlock();
+    b.Unlock();
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("host: using the library leaves the host's Abseil deadlock detection mode alone",
+          "[host]") {
+  int control = Child(false);
+  if (!(WIFSIGNALED(control) && WTERMSIG(control) == SIGABRT)) {
+    // This Abseil was built without deadlock detection (NDEBUG): the mode
+    // has no observable effect, so there is nothing to check.
+    WARN("Abseil does not detect lock-order cycles in this build; nothing to check");
+    return;
+  }
+  int with_library = Child(true);
+  INFO("child status " << with_library);
+  CHECK(WIFSIGNALED(with_library));
+  CHECK((WIFSIGNALED(with_library) && WTERMSIG(with_library) == SIGABRT));
+}
