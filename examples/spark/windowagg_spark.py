@@ -99,6 +99,7 @@ def make_aggregator(window_ns: int, lateness_ns: int, alpha: float):
 
     return windowagg.Aggregator(
         window="tumbling", size=int(window_ns), lateness=int(lateness_ns), accuracy=alpha,
+        time_unit="ns",  # Spark long-nanosecond timestamps
         threading="single", max_pending_windows=2**40,
     )
 

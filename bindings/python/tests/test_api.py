@@ -80,13 +80,13 @@ def test_config_roundtrip_and_durations() -> None:
         assert c["key_policy"] == "evict_lru" and c["threading"] == "single"
         assert c["memory_limit"] == 1 << 30 and c["max_pending_windows"] == 7
     import datetime
-    with Aggregator(window="hopping", size=datetime.timedelta(minutes=1),
+    with Aggregator(time_unit="ns", window="hopping", size=datetime.timedelta(minutes=1),
                     slide=np.timedelta64(10, "s")) as agg:
         c = agg.config
         assert (c["size"], c["slide"]) == (60 * 10**9, 10 * 10**9)  # default unit: ns
     # default pane: the largest divisor of D that is <= max(1, D/60)
     for size in (60, 30, 600, 3600, 7 * 60 * 13, 61 * 60 + 1):
-        with Aggregator(window="sliding", size=size) as agg:
+        with Aggregator(time_unit="ns", window="sliding", size=size) as agg:
             assert agg.config["pane"] == _default_pane(size), size
 
 
@@ -121,14 +121,14 @@ def test_python_side_config_errors(kw: dict, field: str) -> None:
     [
         (dict(window="count", size=0), "window_size"),
         (dict(window="count", size=2**32 + 1), "window_size"),
-        (dict(window="sliding", size=-5), "window_size"),
-        (dict(window="sliding", size=60, pane=7), "pane_width"),
-        (dict(window="hopping", size=60, slide=7), "slide"),
-        (dict(window="hopping", size=60, slide=0), "slide"),
-        (dict(window="hopping", size=60, slide=120), "slide"),
+        (dict(time_unit="ns", window="sliding", size=-5), "window_size"),
+        (dict(time_unit="ns", window="sliding", size=60, pane=7), "pane_width"),
+        (dict(time_unit="ns", window="hopping", size=60, slide=7), "slide"),
+        (dict(time_unit="ns", window="hopping", size=60, slide=0), "slide"),
+        (dict(time_unit="ns", window="hopping", size=60, slide=120), "slide"),
         (dict(accuracy=0.9), "relative_accuracy"),
         (dict(accuracy=1e-6), "relative_accuracy"),
-        (dict(lateness=-1, window="tumbling", size=10), "allowed_lateness"),
+        (dict(time_unit="ns", lateness=-1, window="tumbling", size=10), "allowed_lateness"),
     ],
 )
 def test_library_config_errors_name_the_field(kw: dict, field: str) -> None:
@@ -172,7 +172,7 @@ def test_zero_copy_inputs_are_not_converted() -> None:
     t = np.arange(5, dtype=np.int64)
     k = np.arange(5, dtype=np.uint64)
     assert A._as_values(v) is v
-    assert A._as_timestamps(t, "ns") is t
+    assert A._as_timestamps(t, "ns")[0] is t
     ids, named = A._as_keys(k, 5)
     assert ids is k and named is None
     # The pointer read by the fast path is the array's data pointer.
@@ -209,12 +209,16 @@ def test_pandas_series_input() -> None:
 
 
 def test_none_in_a_list_is_nan() -> None:
-    with Aggregator(size=10) as agg:
+    with Aggregator(size=10, nonfinite="reject") as agg:
         with pytest.raises(windowagg.NonFiniteValueError):
             agg.push([1.0, None])
     with Aggregator(size=10, nonfinite="skip") as agg:
         agg.push([1.0, None])
         assert agg.stats().rejected == 1
+    with Aggregator(size=10) as agg:  # the default: skipped and counted, like pandas
+        agg.push([1.0, None, 3.0])
+        s = agg.stats()
+        assert (s.count, s.sum, s.rejected) == (2, 4.0, 1)
 
 
 def test_scalar_push_is_a_batch_of_one() -> None:
@@ -242,7 +246,7 @@ def test_values_of_wrong_type(values: object) -> None:
 
 
 def test_wrong_ndim_mismatched_lengths_keep_state() -> None:
-    with Aggregator(size=10) as agg:
+    with Aggregator(size=10, time_unit="ns") as agg:
         agg.push(np.array([1.0, 2.0]))
         before = agg.stats()
         with pytest.raises(windowagg.InvalidArgumentError, match="ndim=2"):
@@ -261,7 +265,7 @@ def test_wrong_ndim_mismatched_lengths_keep_state() -> None:
 
 
 def test_nonfinite_reject_is_atomic_and_names_the_element() -> None:
-    with Aggregator(size=100) as agg:
+    with Aggregator(size=100, nonfinite="reject") as agg:
         agg.push(np.array([1.0, 2.0]))
         before = agg.stats()
         for bad in (np.nan, np.inf, -np.inf):
@@ -295,12 +299,12 @@ def test_quantiles_off_and_bad_q() -> None:
 
 
 def test_mixing_timestamped_and_untimestamped_pushes() -> None:
-    with Aggregator(window="sliding", size=60) as agg:
+    with Aggregator(time_unit="ns", window="sliding", size=60) as agg:
         agg.push([1.0], timestamps=[10])
         with pytest.raises(windowagg.InvalidArgumentError):
             agg.push([2.0])
         assert agg.stats().count == 1
-    with Aggregator(window="sliding", size=60) as agg:
+    with Aggregator(time_unit="ns", window="sliding", size=60, clock="arrival") as agg:
         agg.push([1.0])
         with pytest.raises(windowagg.InvalidArgumentError):
             agg.push([2.0], timestamps=[10])
@@ -406,10 +410,15 @@ def test_all_stats_and_frame() -> None:
         assert cols["q0"][a] == 1.0 and cols["q1"][a] == 5.0 and cols["q1"][b] == 4.0
         assert cols["key"][a] == windowagg.hash_key("a")
         pd = pytest.importorskip("pandas")
-        df = agg.all_stats_frame(quantiles=[0.5], names=True)
+        df = agg.all_stats_frame(quantiles=[0.5])
         assert isinstance(df, pd.DataFrame) and len(df) == 2
-        assert df.loc[windowagg.hash_key("b"), "count"] == 2
-        assert "q0.5" in df.columns
+        assert list(df.index) == ["a", "b"] and df.index.name == "key"
+        assert list(df.columns) == ["count", "mean", "std", "min", "max", "p50"]
+        assert df.loc["b", "count"] == 2
+        full = agg.all_stats_frame(aggs="all")
+        assert list(full.columns) == ["count", "sum", "mean", "min", "max", "var", "std",
+                                      "window_start", "window_end", "late", "rejected",
+                                      "total", "watermark"]
     with Aggregator(size=10) as agg:
         cols = agg.all_stats(quantiles=[0.5])
         assert all(len(v) == 0 for v in cols.values())
@@ -464,7 +473,7 @@ def test_error_hierarchy() -> None:
 
 
 def test_use_after_close() -> None:
-    agg = Aggregator(size=10)
+    agg = Aggregator(size=10, time_unit="ns")
     agg.push([1.0])
     agg.close()
     agg.close()  # safe twice
@@ -493,7 +502,7 @@ def test_context_manager_closes() -> None:
 
 
 def test_repr() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10) as agg:
         assert "tumbling" in repr(agg) and "size=10" in repr(agg)
 
 
@@ -532,12 +541,15 @@ def test_zero_subnormal_and_signed_values() -> None:
 
 
 def test_process_batch_on_time_window_uses_arrival_clock() -> None:
-    with Aggregator(window="sliding", size=10) as agg:  # pane 1, clock = arrival order
+    with Aggregator(window="sliding", size=10, clock="arrival") as agg:  # pane 1, arrival order
         assert agg.process_batch(np.arange(1.0, 21.0)) == 15.5
+    with Aggregator(window="sliding", size="10s") as agg:  # event clock: refused
+        with pytest.raises(windowagg.InvalidArgumentError, match='clock="arrival"'):
+            agg.process_batch(np.arange(1.0, 21.0))
 
 
 def test_empty_pushes_do_not_fix_the_clock() -> None:
-    with Aggregator(window="sliding", size=60) as agg:
+    with Aggregator(time_unit="ns", window="sliding", size=60, clock="arrival") as agg:
         agg.push([], timestamps=[])
         agg.push(np.empty(0), keys=[])
         agg.push([1.0])  # no timestamps: still allowed

@@ -21,7 +21,7 @@ def _same_state(agg: Aggregator, before: bytes) -> None:
 
 
 def test_masked_values_are_missing_refused_under_reject() -> None:
-    with Aggregator(size=100) as agg:
+    with Aggregator(size=100, nonfinite="reject") as agg:
         agg.push([1.0, 2.0])
         before = agg.to_bytes()
         data = np.ma.array([5.0, 1e300, 7.0], mask=[False, True, False])
@@ -55,7 +55,7 @@ def test_masked_array_without_masked_entries_is_taken_as_is() -> None:
 
 
 def test_masked_timestamps_keys_and_quantiles_are_refused() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10) as agg:
         agg.push([1.0], timestamps=[1], keys=[1])
         before = agg.to_bytes()
         with pytest.raises(windowagg.InvalidArgumentError, match="timestamps: masked entry at index 1"):
@@ -71,7 +71,7 @@ def test_masked_timestamps_keys_and_quantiles_are_refused() -> None:
 
 
 def test_datetime64_overflow_is_refused_naming_the_index() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:  # time_unit ns: 1677..2262
+    with Aggregator(window="tumbling", size=10, time_unit="ns") as agg:  # 1677..2262
         agg.push([1.0], timestamps=[5])
         before = agg.to_bytes()
         ts = np.array(["2020-01-01", "3000-01-01"], dtype="datetime64[D]")
@@ -85,7 +85,7 @@ def test_datetime64_overflow_is_refused_naming_the_index() -> None:
 
 
 def test_datetime64_conversions_are_exact_up_to_the_limits() -> None:
-    with Aggregator(window="sliding", size="10s") as agg:  # ns
+    with Aggregator(time_unit="ns", window="sliding", size="10s") as agg:  # ns
         last_day = np.array(["2262-04-11"], dtype="datetime64[D]")
         agg.push([1.0], timestamps=last_day)
         assert agg.stats().watermark == int(last_day.astype("datetime64[ns]").astype(np.int64)[0])
@@ -116,7 +116,7 @@ def test_pandas_timezone_aware_timestamps_are_utc_instants() -> None:
 
 
 def test_advance_refuses_overflow_and_non_integers() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10) as agg:
         agg.push([1.0], timestamps=[5])
         before = agg.to_bytes()
         with pytest.raises(windowagg.InvalidArgumentError, match="does not fit time_unit 'ns'"):
@@ -136,8 +136,8 @@ def test_durations_refuse_overflow() -> None:
     for size in (np.timedelta64(10**6, "D"), dt.timedelta(days=999_999_999),
                  "99999999999999999999s", np.timedelta64(1, "Y")):
         with pytest.raises(windowagg.ConfigError, match="size"):
-            Aggregator(window="sliding", size=size)
-    assert Aggregator(window="sliding", size=dt.timedelta(days=100_000)).config["size"] == 864 * 10**16
+            Aggregator(time_unit="ns", window="sliding", size=size)
+    assert Aggregator(time_unit="ns", window="sliding", size=dt.timedelta(days=100_000)).config["size"] == 864 * 10**16
     with pytest.raises(windowagg.ConfigError, match="not a whole number"):
         Aggregator(window="sliding", size=dt.timedelta(microseconds=1), time_unit="ms")
 
@@ -176,7 +176,7 @@ def test_integer_keys_in_objects_and_out_of_range() -> None:
 
 
 def test_strings_are_not_parsed_as_numbers() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10) as agg:
         agg.push([1.0], timestamps=[1])
         before = agg.to_bytes()
         with pytest.raises(windowagg.InputTypeError, match=r"values\[1\] is a str"):
@@ -207,7 +207,7 @@ def test_decimal_fraction_none_and_pandas_na_still_convert() -> None:
 
 
 def test_pages_and_blobs_are_checked() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10) as agg:
         agg.push([1.0], timestamps=[1])
         for bad in (0, -1, 1.5):
             with pytest.raises(windowagg.InvalidArgumentError, match="page"):

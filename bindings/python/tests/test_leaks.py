@@ -18,7 +18,7 @@ def _rss_bytes() -> int:
 def _cycle(values: np.ndarray, ts: np.ndarray, names: list, i: int) -> None:
     kind = ("count", "sliding", "tumbling", "hopping")[i % 4]
     kw = dict(slide=25) if kind == "hopping" else {}
-    with Aggregator(window=kind, size=100, **kw) as agg:
+    with Aggregator(time_unit="ns", window=kind, size=100, **kw) as agg:
         if kind == "count":
             agg.push(values, keys=names)
         else:

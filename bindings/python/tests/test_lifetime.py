@@ -106,7 +106,7 @@ def test_close_while_many_threads_call_and_close() -> None:
     out = run_child("""
         for rnd in range(20):
             vals, keys = big_batch(20_000)
-            agg = Aggregator(window="tumbling", size=1000, threading="shared")
+            agg = Aggregator(time_unit="ns", window="tumbling", size=1000, threading="shared")
             errors, closed = [], []
             go = threading.Barrier(7)
             def call(fn):

@@ -136,8 +136,8 @@ def test_count_windows_real_stock_prices_keyed(rng: np.random.Generator) -> None
                 seen = np.flatnonzero((symbols == sym) & (np.arange(len(df)) <= last))
                 window = prices[seen[-n:]]
                 assert_quantiles_within(agg.key_quantiles(sym, QS), window, QS, 0.01, what=sym)
-        frame = agg.all_stats_frame(names=True).set_index("name")
-        assert sorted(frame.index) == sorted(set(symbols))
+        frame = agg.all_stats_frame()
+        assert list(frame.index) == sorted(set(symbols))
 
 
 def _stream_time_parity(ts: np.ndarray, values: np.ndarray, index: pd.DatetimeIndex,
@@ -188,13 +188,162 @@ def test_tumbling_real_seattle_daily_vs_resample() -> None:
     with Aggregator(window="tumbling", size="1D", time_unit="s") as agg:
         agg.push(s.to_numpy(), timestamps=s.index.to_numpy())
         agg.advance(np.datetime64("2011-01-02"))
-        w = agg.poll_windows_frame()
+        w = agg.poll_windows_frame(aggs=["count", "sum", "mean", "min", "max", "std"])
+    assert w.index.names == ["key", "window_start"]
+    w = w.droplevel("key")  # one series (key 0)
     assert len(w) == len(ref)
-    starts = pd.to_datetime(w["window_start"].to_numpy(), unit="s")
-    assert (starts == ref.index).all()
+    pd.testing.assert_index_equal(w.index, ref.index.as_unit("s"), check_names=False)
     np.testing.assert_array_equal(w["count"].to_numpy(), ref["count"].to_numpy())
     np.testing.assert_allclose(w["sum"].to_numpy(), ref["sum"].to_numpy(), rtol=1e-12)
     np.testing.assert_allclose(w["mean"].to_numpy(), ref["mean"].to_numpy(), rtol=1e-12)
     np.testing.assert_array_equal(w["min"].to_numpy(), ref["min"].to_numpy())
     np.testing.assert_array_equal(w["max"].to_numpy(), ref["max"].to_numpy())
-    np.testing.assert_allclose(w["stddev"].to_numpy(), ref["std"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(w["std"].to_numpy(), ref["std"].to_numpy(), rtol=1e-9)
+
+
+AGGS = ["count", "sum", "mean", "min", "max", "std"]
+
+
+def _assert_frames_match(got: pd.DataFrame, ref: pd.DataFrame) -> None:
+    """Same index (names, values, dtype incl. timezone) and stats as pandas."""
+    assert list(got.index.names) == list(ref.index.names)
+    pd.testing.assert_index_equal(got.index, ref.index, exact=False, check_names=True)
+    np.testing.assert_array_equal(got["count"].to_numpy(), ref["count"].to_numpy())
+    for c in ("sum", "mean", "std"):
+        np.testing.assert_allclose(got[c].to_numpy(np.float64), ref[c].to_numpy(np.float64),
+                                   rtol=1e-9, atol=1e-9)
+    for c in ("min", "max"):
+        np.testing.assert_array_equal(got[c].to_numpy(), ref[c].to_numpy())
+
+
+@pytest.mark.parametrize("tz", [None, "America/Los_Angeles", "Asia/Kolkata"])
+def test_keyed_tumbling_stocks_vs_groupby_grouper(tz) -> None:
+    """Five named series, 1-year tumbling windows of monthly prices, vs
+    ``groupby(["key", pd.Grouper(freq=...)])``; tz-aware input keeps its
+    timezone in the result's window_start level."""
+    df = _stocks().rename(columns={"symbol": "key"})
+    t = pd.DatetimeIndex(df["date"])
+    if tz is not None:
+        t = t.tz_localize("UTC").tz_convert(tz)  # the same instants, shown in tz
+    df = df.assign(window_start=t).sort_values("window_start", kind="stable")
+    origin = pd.Timestamp(0, tz="UTC") if tz is None else pd.Timestamp(0, tz="UTC").tz_convert(tz)
+    if tz is None:
+        origin = "epoch"
+    ref = (df.groupby(["key", pd.Grouper(key="window_start", freq="672h", origin=origin)])["price"]
+             .agg(AGGS))
+    ref = ref[ref["count"] > 0]
+    with Aggregator(window="tumbling", size="672h") as agg:  # 28 days
+        agg.push(df["price"], timestamps=df["window_start"], keys=df["key"])
+        agg.advance(df["window_start"].iloc[-1] + pd.Timedelta("28D"))
+        got = agg.poll_windows_frame(aggs=AGGS + ["window_end"], quantiles=[0.5])
+    assert list(got.columns) == AGGS + ["window_end", "p50"]
+    assert got.index.levels[1].dtype.kind == "M"
+    if tz is not None:
+        assert str(got.index.levels[1].tz) == tz and str(got["window_end"].dt.tz) == tz
+    _assert_frames_match(got, ref)
+    ends = got.index.get_level_values("window_start") + pd.Timedelta("28D")
+    assert (got["window_end"].to_numpy() == ends.to_numpy()).all()
+
+
+def test_sliding_all_stats_frame_vs_last_24h_groupby_tz_aware() -> None:
+    """Hourly Seattle temperatures split into two named series, tz-aware
+    timestamps; the frame at the end is pandas' groupby over the last 24 h."""
+    temps = _seattle_temps()
+    t = pd.DatetimeIndex(temps["date"]).tz_localize("US/Pacific", ambiguous="NaT",
+                                                      nonexistent="NaT")
+    keep = ~t.isna()
+    df = pd.DataFrame({"value": temps["temp"].to_numpy()[keep], "ts": t[keep]})
+    df["key"] = np.where(df.index % 2 == 0, "even", "odd")
+    df = df.sort_values("ts", kind="stable")
+    with Aggregator(window="sliding", size="24h", pane="1h") as agg:
+        agg.push(df["value"], timestamps=df["ts"], keys=df["key"])
+        got = agg.all_stats_frame(aggs=AGGS + ["watermark"])
+    last = df["ts"].iloc[-1]
+    win = df[df["ts"] > last - pd.Timedelta("24h")]
+    ref = win.groupby("key")["value"].agg(AGGS)
+    _assert_frames_match(got, ref)
+    assert (got["watermark"] == last).all() and str(got["watermark"].dt.tz) == "US/Pacific"
+
+
+def test_nan_default_matches_pandas_skipna(rng: np.random.Generator) -> None:
+    """NaN values are skipped (and counted in ``rejected``) by default, as
+    pandas' aggregations skip them."""
+    n = 3000
+    ts = pd.date_range("2024-01-01", periods=n, freq="7s", tz="UTC")
+    v = rng.normal(size=n)
+    v[rng.random(n) < 0.1] = np.nan
+    key = rng.choice(["x", "y", "z"], n)
+    df = pd.DataFrame({"v": v, "key": key, "window_start": ts})
+    ref = df.groupby(["key", pd.Grouper(key="window_start", freq="5min")])["v"].agg(AGGS)
+    with Aggregator(window="tumbling", size="5min") as agg:
+        agg.push(df["v"], timestamps=df["window_start"], keys=df["key"])
+        agg.advance(ts[-1] + pd.Timedelta("5min"))
+        got = agg.poll_windows_frame()
+        assert agg.stats().rejected == np.isnan(v).sum()  # skipped values are counted
+    assert list(got.columns) == ["count", "mean", "std", "min", "max"]  # the default columns
+    ref = ref[ref.index.isin(got.index)].assign(sum=0.0)
+    _assert_frames_match(got.assign(sum=0.0), ref)
+
+
+def test_integer_timestamps_need_a_unit_and_time_windows_need_timestamps() -> None:
+    import windowagg
+
+    with Aggregator(window="tumbling", size="1min") as agg:
+        with pytest.raises(windowagg.InputTypeError, match="time_unit="):
+            agg.push([1.0, 2.0], timestamps=[60, 120])  # seconds? ms? refused
+        with pytest.raises(windowagg.InputTypeError, match="time_unit="):
+            agg.push([1.0], timestamps=np.array([60], dtype=np.int64))  # the zero-copy path too
+        with pytest.raises(windowagg.InputTypeError, match="time_unit="):
+            agg.advance(120)
+        with pytest.raises(windowagg.InvalidArgumentError, match='clock="arrival"'):
+            agg.push(np.ones(3))  # no timestamps: not counted as time
+        with pytest.raises(windowagg.InvalidArgumentError, match='clock="arrival"'):
+            agg.push([1.0, 2.0], keys=["a", "b"])
+        assert agg.stats().total == 0
+    with pytest.raises(windowagg.ConfigError, match="time_unit="):
+        Aggregator(window="sliding", size=60)  # 60 what?
+    with Aggregator(window="tumbling", size=60, time_unit="s") as agg:  # explicit: fine
+        agg.push([1.0, 2.0], timestamps=[60, 130])
+        agg.advance(180)
+        w = agg.poll_windows_frame()
+        assert list(w.index.get_level_values("window_start")) == [60, 120]
+    with Aggregator(window="tumbling", size=3, clock="arrival") as agg:  # explicit opt-in
+        agg.push(np.ones(7))
+        assert agg.stats().total == 7
+    with Aggregator(window="tumbling", size="1min") as agg:  # datetime64 needs no unit
+        agg.push([1.0], timestamps=np.array(["2024-01-01T00:00:30"], dtype="datetime64[s]"))
+        assert agg.stats().count == 1
+
+
+@pytest.mark.parametrize("text, ns", [
+    ("60s", 60 * 10**9), ("1.5s", 1_500_000_000), ("1m30s", 90 * 10**9), ("1m", 60 * 10**9),
+    ("5min", 300 * 10**9), ("1h", 3600 * 10**9), ("1d", 86400 * 10**9), ("1D", 86400 * 10**9),
+    ("1w", 7 * 86400 * 10**9), ("250ms", 250 * 10**6), ("1us", 1000), ("1h30m", 5400 * 10**9),
+    ("1 days 02:00:00", 26 * 3600 * 10**9),
+])
+def test_durations_in_pandas_and_polars_forms(text: str, ns: int) -> None:
+    assert Aggregator(window="tumbling", size=text).config["size"] == ns
+    assert pd.Timedelta(text).value == ns  # the same reading as pandas
+
+
+def test_duration_objects_and_calendar_units_refused() -> None:
+    import windowagg
+
+    assert Aggregator(window="tumbling", size=pd.Timedelta("90s")).config["size"] == 90 * 10**9
+    assert Aggregator(window="tumbling", size=pd.offsets.Minute(2)).config["size"] == 120 * 10**9
+    for bad in ("1mo", "1y", "2q", "1i", "bogus"):
+        with pytest.raises(windowagg.ConfigError, match="size"):
+            Aggregator(window="tumbling", size=bad)
+
+
+def test_empty_watermark_is_missing_not_int64_min() -> None:
+    with Aggregator(window="count", size=10) as agg:
+        agg.push([1.0], keys=[7])
+        agg.remove_key(7)
+        agg.push([2.0], keys=[8])
+        f = agg.all_stats_frame(aggs=["count", "watermark"])
+        assert list(f.index) == [8]
+        assert str(f["watermark"].dtype) == "Int64"
+    with Aggregator(window="sliding", size="1min", pane="1s", tz="Europe/Berlin") as agg:
+        f = agg.all_stats_frame(aggs="all")
+        assert len(f) == 0 and str(f["watermark"].dtype) == "datetime64[ns, Europe/Berlin]"

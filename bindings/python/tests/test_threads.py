@@ -58,7 +58,7 @@ def test_concurrent_pushes_keep_every_value() -> None:
 
 
 def test_concurrent_pushes_single_series_arrival_clock() -> None:
-    with Aggregator(window="sliding", size=10**9) as agg:
+    with Aggregator(window="sliding", size=10**9, clock="arrival") as agg:
         chunk = np.ones(BATCH)
 
         def worker() -> None:

@@ -50,7 +50,7 @@ def test_tumbling_windows_match_brute_force(rng: np.random.Generator, keyed: boo
     vals = rng.normal(50, 20, n)
     keys = rng.integers(0, 5, n).astype(np.uint64) if keyed else np.zeros(n, np.uint64)
     qs = [0.0, 0.5, 0.99, 1.0]
-    with Aggregator(window="tumbling", size=width) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=width) as agg:
         polled_parts = []
         for chunk in np.array_split(np.arange(n), 37):
             agg.push(vals[chunk], timestamps=ts[chunk], keys=keys[chunk] if keyed else None)
@@ -74,7 +74,7 @@ def test_hopping_windows_match_brute_force(rng: np.random.Generator) -> None:
     ts = np.sort(rng.integers(0, 3000, n))
     vals = rng.exponential(3.0, n)
     keys = np.zeros(n, np.uint64)
-    with Aggregator(window="hopping", size=width, slide=slide) as agg:
+    with Aggregator(time_unit="ns", window="hopping", size=width, slide=slide) as agg:
         agg.push(vals, timestamps=ts)
         agg.advance(10_000)
         polled = agg.poll_windows(quantiles=[0.5, 0.9])
@@ -84,7 +84,7 @@ def test_hopping_windows_match_brute_force(rng: np.random.Generator) -> None:
 
 
 def test_poll_in_pages_and_max_windows() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10) as agg:
         agg.push(np.arange(100, dtype=float), timestamps=np.arange(100) * 10)
         agg.advance(10**6)
         assert agg.pending_windows()[0] == 100
@@ -97,7 +97,7 @@ def test_poll_in_pages_and_max_windows() -> None:
 
 def test_pending_window_queue_never_drops() -> None:
     # Issue 12: past max_pending_windows, windows wait instead of being dropped.
-    with Aggregator(window="tumbling", size=1, max_pending_windows=5) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=1, max_pending_windows=5) as agg:
         agg.push(np.ones(20), timestamps=np.arange(20))
         agg.advance(100)
         pending, dropped = agg.pending_windows()
@@ -126,7 +126,7 @@ def test_hopping_batch_job_past_max_pending_polls_every_window() -> None:
     vals, ts, keys = _hopping_job(30000, 40)
     want = _brute_hopping(ts, keys, 20, 5)
     assert len(want) > 20 * 500
-    with Aggregator(window="hopping", size=20, slide=5, max_pending_windows=500) as agg:
+    with Aggregator(time_unit="ns", window="hopping", size=20, slide=5, max_pending_windows=500) as agg:
         for i in range(0, len(vals), 1000):
             agg.push(vals[i:i + 1000], timestamps=ts[i:i + 1000], keys=keys[i:i + 1000])
         agg.advance(np.iinfo(np.int64).max)
@@ -144,7 +144,7 @@ def test_hopping_batch_job_past_max_pending_polls_every_window() -> None:
 
 def test_unpolled_windows_bounded_by_memory_limit() -> None:
     vals, ts, keys = _hopping_job(400000, 200)
-    with Aggregator(window="hopping", size=20, slide=5, max_pending_windows=1000,
+    with Aggregator(time_unit="ns", window="hopping", size=20, slide=5, max_pending_windows=1000,
                     memory_limit=4 << 20) as agg:
         accepted = 0
         with pytest.raises(windowagg.MemoryLimitError):
@@ -165,13 +165,13 @@ def test_unpolled_windows_bounded_by_memory_limit() -> None:
 
 def test_closed_windows_unsupported_on_count_and_sliding() -> None:
     for kind in ("count", "sliding"):
-        with Aggregator(window=kind, size=60) as agg:
+        with Aggregator(time_unit="ns", window=kind, size=60) as agg:
             with pytest.raises(windowagg.UnsupportedError):
                 agg.poll_windows()
 
 
 def test_tumbling_read_describes_the_open_window() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10) as agg:
         agg.push([1.0, 2.0, 3.0], timestamps=[3, 12, 15])
         s = agg.stats()
         assert (s.window_start, s.window_end) == (10, 20)
@@ -179,7 +179,7 @@ def test_tumbling_read_describes_the_open_window() -> None:
 
 
 def test_late_values_counted_and_left_out() -> None:
-    with Aggregator(window="tumbling", size=10, lateness=5) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10, lateness=5) as agg:
         agg.push([1.0, 2.0, 3.0], timestamps=[20, 16, 14])  # 14 < 20 - 5: late
         s = agg.stats()
         assert s.late == 1 and s.total == 2
@@ -190,7 +190,7 @@ def test_late_values_counted_and_left_out() -> None:
 
 
 def test_sliding_window_bounds_and_expiry() -> None:
-    with Aggregator(window="sliding", size=60, pane=10) as agg:
+    with Aggregator(time_unit="ns", window="sliding", size=60, pane=10) as agg:
         agg.push([1.0, 2.0], timestamps=[5, 59])
         s = agg.stats()
         # panes of width 10; the window is the 6 panes ending with the watermark's pane
@@ -206,7 +206,7 @@ def test_sliding_window_bounds_and_expiry() -> None:
 
 
 def test_negative_timestamps_floor_division() -> None:
-    with Aggregator(window="tumbling", size=10) as agg:
+    with Aggregator(time_unit="ns", window="tumbling", size=10) as agg:
         agg.push([1.0, 2.0], timestamps=[-15, -11])
         agg.advance(0)
         w = agg.poll_windows()
@@ -215,7 +215,7 @@ def test_negative_timestamps_floor_division() -> None:
 
 
 def test_key_ttl_expires_idle_series() -> None:
-    with Aggregator(window="sliding", size=100, key_ttl=50) as agg:
+    with Aggregator(time_unit="ns", window="sliding", size=100, key_ttl=50) as agg:
         agg.push([1.0, 2.0], timestamps=[0, 10], keys=[1, 2])
         agg.push([3.0], timestamps=[55], keys=[2])
         agg.advance(62)  # series 1 idle for 62 > 50, series 2 for 7
@@ -225,7 +225,7 @@ def test_key_ttl_expires_idle_series() -> None:
 def test_hopping_read_describes_the_window_closing_first() -> None:
     # D = 60, S = 15: the watermark 15 is in slide pane [15, 30), so the read
     # window is [30 - 60, 30) = [-30, 30).
-    with Aggregator(window="hopping", size=60, slide=15) as agg:
+    with Aggregator(time_unit="ns", window="hopping", size=60, slide=15) as agg:
         agg.push([1.0, 2.0, 3.0], timestamps=[3, 12, 15])
         s = agg.stats()
         assert (s.window_start, s.window_end) == (-30, 30)
@@ -236,7 +236,7 @@ def test_hopping_read_describes_the_window_closing_first() -> None:
 
 
 def test_hopping_windows_close_with_lateness() -> None:
-    with Aggregator(window="hopping", size=20, slide=10, lateness=5) as agg:
+    with Aggregator(time_unit="ns", window="hopping", size=20, slide=10, lateness=5) as agg:
         agg.push([1.0, 2.0], timestamps=[0, 12])
         agg.advance(24)  # [-10,10) closes at 15, [0,20) at 25
         w = agg.poll_windows()
@@ -271,7 +271,7 @@ def test_out_of_order_with_lateness_matches_model(rng: np.random.Generator, kind
     acc = _model_accept(ts, lateness)
     assert 0 < (~acc).sum() < n  # the data does have late values
     kw = dict(slide=slide) if kind == "hopping" else {}
-    with Aggregator(window=kind, size=width, lateness=lateness, **kw) as agg:
+    with Aggregator(time_unit="ns", window=kind, size=width, lateness=lateness, **kw) as agg:
         parts = []
         for chunk in np.array_split(np.arange(n), 29):
             agg.push(vals[chunk], timestamps=ts[chunk], keys=keys[chunk])
@@ -292,7 +292,7 @@ def test_sliding_out_of_order_matches_model(rng: np.random.Generator) -> None:
     ts = np.arange(n) + rng.integers(-90, 1, n)
     vals = rng.normal(size=n)
     npanes = width // pane
-    with Aggregator(window="sliding", size=width, pane=pane, lateness=lateness) as agg:
+    with Aggregator(time_unit="ns", window="sliding", size=width, pane=pane, lateness=lateness) as agg:
         for end in range(100, n + 1, 100):
             agg.push(vals[end - 100:end], timestamps=ts[end - 100:end])
             acc = _model_accept(ts[:end], lateness, pane, npanes)

@@ -7,6 +7,7 @@ import datetime as _dt
 import re
 import struct
 import threading as _threading
+import warnings as _warnings
 from time import sleep as _sleep
 from ctypes import byref, c_size_t, c_uint64, c_void_p
 from typing import (
@@ -90,6 +91,18 @@ _UNITS = {
     "m": "m", "min": "m", "h": "h", "hour": "h", "d": "D", "D": "D", "day": "D",
 }
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([a-zA-Zµ]+)\s*$")
+# polars' calendar units (not fixed durations) and its index-count unit
+_CALENDAR_RE = re.compile(r"^\s*\d+\s*(mo|q|y|i)\s*$|\d(mo|q|y|i)(\d|$)")
+_CLOCKS = ("event", "arrival")
+
+
+def _pandas() -> Any:
+    """The pandas module, or None when it is not installed (it is optional)."""
+    try:
+        import pandas
+    except ImportError:  # pragma: no cover - pandas is installed in the tests
+        return None
+    return pandas
 
 
 def _raise(status: int) -> None:
@@ -332,39 +345,89 @@ def _ints(seq: List[Any], what: str, lo: int, hi: int, dtype: np.dtype) -> np.nd
     return np.array(seq, dtype=dtype)
 
 
-def _as_timestamps(obj: Any, unit: str) -> np.ndarray:
-    """int64, C-contiguous, 1-D; the same object when it already is one."""
+_NO_UNIT = (
+    "integer timestamps need a unit: create the Aggregator with time_unit='s' "
+    "(or 'ms', 'us', 'ns', ...) to say what the integers count, or push datetime64 "
+    "values / pandas datetimes (which carry their unit)"
+)
+
+
+def _tz_of(obj: Any) -> Any:
+    """The timezone of a pandas (or polars) timezone-aware datetime column, else None."""
+    dt = getattr(obj, "dtype", None)
+    tz = getattr(dt, "tz", None)
+    if tz is None:
+        tz = getattr(dt, "time_zone", None)  # polars Datetime
+    return tz
+
+
+def _datetime_objects(seq: List[Any]) -> Tuple[np.ndarray, Any]:
+    """datetime.datetime objects (pandas Timestamps included; aware ones as
+    their UTC instants) as datetime64, and the timezone of the first aware one."""
+    tz = next((x.tzinfo for x in seq if x.tzinfo is not None), None)
+    pd = _pandas()
+    if pd is not None:
+        try:
+            idx = pd.to_datetime(seq, utc=True)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise E.InvalidArgumentError(f"timestamps: {e}") from None
+        return idx.tz_convert(None).to_numpy(), tz
+    naive = [x.astimezone(_dt.timezone.utc).replace(tzinfo=None) if x.tzinfo else x for x in seq]
+    return np.array(naive, dtype="datetime64[us]"), tz
+
+
+def _as_timestamps(obj: Any, unit: str, explicit: bool = True) -> Tuple[np.ndarray, bool, Any]:
+    """(int64 C-contiguous 1-D counts of ``unit``, whether the input was
+    datetime-like, its timezone or None). Integers are refused unless the
+    unit was chosen explicitly (``explicit``)."""
     if type(obj) is _ndarray and obj.dtype is _I64 and obj.ndim == 1 and obj.flags.c_contiguous:
-        return obj
+        if not explicit and obj.size:
+            raise E.InputTypeError(_NO_UNIT)
+        return obj, False, None
     obj, mask = _unmask(obj, "timestamps")
     if mask is not None:
         raise E.InvalidArgumentError(
             f"timestamps: masked entry at index {_first(mask)} (a timestamp cannot be missing)"
         )
-    if getattr(getattr(obj, "dtype", None), "tz", None) is not None and hasattr(obj, "to_numpy"):
-        # pandas timezone-aware datetimes: their UTC instants (numpy would give
-        # an object array of Timestamps)
-        obj = obj.to_numpy(dtype="datetime64[ns]")
+    tz = _tz_of(obj)
+    if tz is not None:
+        if hasattr(obj, "dt") and hasattr(obj.dt, "tz_convert"):  # pandas Series
+            obj = obj.dt.tz_convert(None).to_numpy()
+        elif hasattr(obj, "tz_convert"):  # pandas DatetimeIndex / DatetimeArray
+            obj = obj.tz_convert(None).to_numpy()
+        elif hasattr(obj, "dt") and hasattr(obj.dt, "convert_time_zone"):  # polars
+            obj = obj.dt.convert_time_zone("UTC").dt.replace_time_zone(None).to_numpy()
     arr = _as_1d(obj, "timestamps")
     kind = arr.dtype.kind
     if arr.size == 0 and kind in "fO":  # an empty list
-        return np.empty(0, dtype=_I64)
+        return np.empty(0, dtype=_I64), False, None
+    if kind == "O":
+        seq = arr.tolist()
+        if seq and all(isinstance(x, _dt.datetime) for x in seq):
+            arr, tz = _datetime_objects(seq)
+            kind = "M"
     if kind == "M":
-        return _datetimes(arr, unit, "timestamps")
+        return _datetimes(arr, unit, "timestamps"), True, tz
+    if kind in "iu" and not explicit and arr.size:
+        raise E.InputTypeError(_NO_UNIT)
     if kind == "i":
-        return np.ascontiguousarray(arr, dtype=_I64)
+        return np.ascontiguousarray(arr, dtype=_I64), False, None
     if kind == "u":
         if arr.size and arr.max() > _INT64_MAX:
             raise E.InvalidArgumentError(
                 f"timestamps: value at index {int(np.argmax(arr > _INT64_MAX))} exceeds int64"
             )
-        return np.ascontiguousarray(arr, dtype=_I64)
+        return np.ascontiguousarray(arr, dtype=_I64), False, None
     if kind == "O" or (kind == "f" and isinstance(obj, (list, tuple))
                        and all(map(_is_int, obj))):  # [-1, 2**63] becomes float64
         seq = arr.tolist() if kind == "O" else list(obj)
-        return _ints(seq, "timestamps", _INT64_MIN, _INT64_MAX, _I64)
+        out = _ints(seq, "timestamps", _INT64_MIN, _INT64_MAX, _I64)
+        if not explicit:
+            raise E.InputTypeError(_NO_UNIT)
+        return out, False, None
     raise E.InputTypeError(
-        f"timestamps must be integers or datetime64, got dtype {arr.dtype}"
+        f"timestamps must be datetime64 / pandas datetimes, or integers with time_unit=, "
+        f"got dtype {arr.dtype}"
     )
 
 
@@ -533,6 +596,61 @@ def _q_column(q: float) -> str:
     return "q" + format(float(q), "g")
 
 
+def _p_column(q: float) -> str:
+    """The frame column of quantile q: 0.5 -> "p50", 0.99 -> "p99", 0.999 -> "p99.9"."""
+    return "p" + format(round(float(q) * 100, 10), "g")
+
+
+# frame columns: the pandas names, the NumPy dict's field
+_FRAME_FIELDS = {
+    "count": "count", "sum": "sum", "mean": "mean", "min": "min", "max": "max",
+    "var": "variance", "variance": "variance", "std": "stddev", "stddev": "stddev",
+    "window_start": "window_start", "window_end": "window_end", "late": "late",
+    "rejected": "rejected", "total": "total", "watermark": "watermark",
+}
+DEFAULT_AGGS = ("count", "mean", "std", "min", "max")
+_ALL_AGGS = ("count", "sum", "mean", "min", "max", "var", "std", "window_start", "window_end",
+             "late", "rejected", "total", "watermark")
+_P_RE = re.compile(r"^p(\d+(?:\.\d*)?)$")
+
+
+def _frame_spec(aggs: Any, quantiles: Any, windowed: bool) -> Tuple[List[Tuple[str, str]], Optional[List[float]]]:
+    """([(column, dict field)], the quantiles to read) of a frame request."""
+    if aggs is None:
+        names: List[str] = list(DEFAULT_AGGS)
+    elif isinstance(aggs, str):
+        names = list(_ALL_AGGS) if aggs == "all" else [aggs]
+    else:
+        names = list(aggs)
+    if windowed and aggs == "all":
+        names.remove("window_start")  # an index level
+    fields: List[Tuple[str, str]] = []
+    qs: List[float] = []
+    for a in names:
+        if not isinstance(a, str):
+            raise E.InvalidArgumentError(f"aggs: expected column names, got {a!r}")
+        m = _P_RE.match(a)
+        if m:
+            qv = float(m.group(1)) / 100
+            if not 0 <= qv <= 1:
+                raise E.InvalidArgumentError(f"aggs: {a!r} is not a percentile in p0..p100")
+            qs.append(qv)
+            continue
+        if a not in _FRAME_FIELDS:
+            raise E.InvalidArgumentError(
+                f"aggs: unknown column {a!r}; choose from {', '.join(_ALL_AGGS)}, "
+                "'p<percent>' (e.g. 'p99', 'p99.9') or 'all'"
+            )
+        fields.append((a, _FRAME_FIELDS[a]))
+    if quantiles is not None:
+        qs.extend(float(x) for x in _as_qs(quantiles))
+    seen = set()
+    uq = [x for x in qs if not (x in seen or seen.add(x))]  # type: ignore[func-returns-value]
+    for x in uq:
+        fields.append((_p_column(x), _q_column(x)))
+    return fields, (uq or None)
+
+
 # ------------------------------------------------------------ module funcs ---
 
 
@@ -563,20 +681,61 @@ def hash_key(name: Union[str, bytes, bytearray, memoryview]) -> int:
 # ------------------------------------------------------------------ config ---
 
 
-def _duration(value: Any, field: str, unit: str) -> int:
-    """A duration in the handle's time unit."""
-    if isinstance(value, bool):
-        raise E.ConfigError(f"{field}: expected an integer or a duration, got bool")
-    if isinstance(value, str):
+def _parse_duration(value: str, field: str) -> np.timedelta64:
+    """A duration string, parsed by pandas' ``Timedelta`` ("60s", "1.5s",
+    "1m30s", "5min", "1h", "1D", "1w", "250ms", "1 days 02:00:00", ...; polars'
+    "1d"/"1w" forms included). Without pandas only "<integer><unit>"."""
+    if _CALENDAR_RE.search(value.strip()):
+        raise E.ConfigError(
+            f"{field}: {value!r} is a calendar duration (months, quarters, years) or an "
+            "index count, not a fixed length of time; give a fixed duration such as '30D'"
+        )
+    pd = _pandas()
+    if pd is None:
         m = _DURATION_RE.match(value)
         if not m or m.group(2) not in _UNITS:
             raise E.ConfigError(
-                f"{field}: cannot parse duration {value!r} (use e.g. '60s', '5min', '250ms', '1h')"
+                f"{field}: cannot parse duration {value!r} without pandas (only "
+                "'<integer><unit>' such as '60s', '5min', '250ms', '1h'); install pandas "
+                "for the full grammar ('1.5s', '1m30s', '1w'), or pass a "
+                "datetime.timedelta / numpy.timedelta64"
             )
         count = int(m.group(1))
         if count > _INT64_MAX:
-            raise E.ConfigError(f"{field}: {value!r} does not fit time_unit {unit!r} as int64")
-        value = np.timedelta64(count, _UNITS[m.group(2)])  # type: ignore[call-overload]
+            raise E.ConfigError(f"{field}: {value!r} does not fit int64")
+        return np.timedelta64(count, _UNITS[m.group(2)])  # type: ignore[call-overload]
+    try:
+        with _warnings.catch_warnings():  # pandas deprecates the lower-case 'w'/'d' polars uses
+            _warnings.simplefilter("ignore")
+            td = pd.Timedelta(value)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise E.ConfigError(
+            f"{field}: cannot parse duration {value!r} ({e}); use e.g. '60s', '1.5s', "
+            "'1m30s', '5min', '1h', '1D', '1w'"
+        ) from None
+    return _timedelta_ns(td, field)
+
+
+def _timedelta_ns(td: Any, field: str) -> np.timedelta64:
+    """A pandas Timedelta (ns precision) as numpy.timedelta64[ns]; NaT refused."""
+    if td is None or td != td:  # NaT
+        raise E.ConfigError(f"{field}: NaT is not a duration")
+    return np.timedelta64(int(td.value), "ns")
+
+
+def _duration(value: Any, field: str, unit: str, ints: Optional[str] = None) -> int:
+    """A duration in the handle's time unit. ``ints``: None when plain
+    integers are taken as counts of ``unit``, else the reason they are refused."""
+    if isinstance(value, bool):
+        raise E.ConfigError(f"{field}: expected an integer or a duration, got bool")
+    if isinstance(value, str):
+        value = _parse_duration(value, field)
+    elif type(value).__module__.startswith("pandas"):  # Timedelta, offsets such as Minute(5)
+        pd = _pandas()
+        try:
+            value = _timedelta_ns(pd.Timedelta(value), field)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise E.ConfigError(f"{field}: {value!r} is not a fixed duration ({e})") from None
     if isinstance(value, _dt.timedelta):  # exact (numpy's conversion wraps past int64 us)
         us = (value.days * 86400 + value.seconds) * 10**6 + value.microseconds
         if not -_INT64_MAX <= us <= _INT64_MAX:
@@ -592,9 +751,13 @@ def _duration(value: Any, field: str, unit: str) -> int:
             return int(_rescale(np.array([value]).view(_I64), src, unit, True)[0])
         except _Unfit as e:
             if e.whole:
-                raise E.ConfigError(f"{field}: {value} is not a whole number of {unit!r}") from None
+                raise E.ConfigError(
+                    f"{field}: {value} is not a whole number of {unit!r} (choose a finer time_unit=)"
+                ) from None
             raise E.ConfigError(f"{field}: {value} does not fit time_unit {unit!r} as int64") from None
     if isinstance(value, (int, np.integer)):
+        if ints is not None:
+            raise E.ConfigError(f"{field}={int(value)}: {ints}")
         return int(value)
     raise E.ConfigError(f"{field}: expected an integer or a duration, got {type(value).__name__}")
 
@@ -703,7 +866,8 @@ class Aggregator:
     #            two entries and raises ConcurrentUseError without entering
     #            the library (which does no locking on such a handle).
     __slots__ = ("_h", "_unit", "_threading", "_nonfinite", "_close_lock", "_users",
-                 "_single", "__weakref__")
+                 "_single", "_unit_explicit", "_needs_ts", "_clock", "_tz", "_dtclock",
+                 "_time_window", "__weakref__")
 
     def __init__(
         self,
@@ -714,23 +878,33 @@ class Aggregator:
         lateness: Optional[Duration] = None,
         accuracy: Optional[float] = 0.01,
         quantiles: bool = True,
-        nonfinite: str = "reject",
+        nonfinite: str = "skip",
         max_keys: Optional[int] = None,
         key_policy: str = "reject",
         key_ttl: Optional[Duration] = None,
         memory_limit: Optional[int] = None,
         threading: str = "shared",
         max_pending_windows: Optional[int] = None,
-        time_unit: str = "ns",
+        time_unit: Optional[str] = None,
+        clock: str = "event",
+        tz: Any = None,
     ) -> None:
         self._h: Optional[int] = None
         self._close_lock = _threading.Lock()
         self._users: List[None] = []
         self._single = threading == "single"
-        unit = _UNITS.get(time_unit) if isinstance(time_unit, str) else None
+        unit = "ns" if time_unit is None else (_UNITS.get(time_unit) if isinstance(time_unit, str) else None)
         if unit is None:
             raise E.ConfigError(f"time_unit: {time_unit!r} is not one of 'ns', 'us', 'ms', 's', 'm', 'h', 'D'")
+        if clock not in _CLOCKS:
+            raise E.ConfigError(f"clock: {clock!r} is not one of 'event', 'arrival'")
         self._unit = unit
+        self._init_clock(window, time_unit is not None, clock, tz)
+        # integer durations of a time window on the event clock need a unit
+        ints = None
+        if self._needs_ts and time_unit is None:
+            ints = ("an integer duration needs time_unit= (e.g. time_unit='s'), or pass a "
+                    "duration such as '60s', '1.5s', datetime.timedelta or numpy.timedelta64")
         cfg = _default_config()
         cfg.window_kind = _choice(window, _WINDOWS, "window")
         if size is not None:
@@ -739,7 +913,7 @@ class Aggregator:
                     raise E.ConfigError(f"size: a count window's size is a number of values, got {size!r}")
                 n = int(size)
             else:
-                n = _duration(size, "size", unit)
+                n = _duration(size, "size", unit, ints)
             _set_int(cfg, "window_size", n, "size", _INT64_MIN, _INT64_MAX)
         for value, cfield, field in (
             (slide, "slide", "slide"),
@@ -748,7 +922,7 @@ class Aggregator:
             (key_ttl, "key_ttl", "key_ttl"),
         ):
             if value is not None:
-                _set_int(cfg, cfield, _duration(value, field, unit), field, _INT64_MIN, _INT64_MAX)
+                _set_int(cfg, cfield, _duration(value, field, unit, ints), field, _INT64_MIN, _INT64_MAX)
         if accuracy is not None:
             if isinstance(accuracy, (str, bytes, bool)):
                 raise E.ConfigError(f"accuracy: expected a float, got {accuracy!r}")
@@ -779,6 +953,23 @@ class Aggregator:
 
     # ---------------------------------------------------------- lifecycle --
 
+    def _init_clock(self, window: Any, explicit: bool, clock: str, tz: Any) -> None:
+        self._unit_explicit = explicit
+        self._clock = clock
+        self._time_window = window in ("sliding", "tumbling", "hopping")
+        self._needs_ts = self._time_window and clock == "event"
+        if isinstance(tz, str):
+            pd = _pandas()
+            if pd is not None:
+                try:
+                    pd.Timestamp(0, tz=tz)
+                except Exception as e:
+                    raise E.ConfigError(f"tz: {tz!r} is not a known timezone ({e})") from None
+        self._tz = tz
+        # True: times are datetimes (datetime64/pandas timestamps pushed, or
+        # tz= given); False: integers in time_unit; None: not known yet.
+        self._dtclock: Optional[bool] = True if tz is not None else None
+
     @classmethod
     def new_count(cls, capacity: int) -> "Aggregator":
         """A count window over the last ``capacity`` values through the original
@@ -802,7 +993,8 @@ class Aggregator:
         return _new_count(cls, capacity)
 
     @classmethod
-    def _adopt(cls, handle: int, threading: str, unit: str) -> "Aggregator":
+    def _adopt(cls, handle: int, threading: str, unit: str, explicit: bool = True,
+               clock: str = "event", tz: Any = None) -> "Aggregator":
         self = cls.__new__(cls)
         self._close_lock = _threading.Lock()
         self._users = []
@@ -814,6 +1006,8 @@ class Aggregator:
         cfg.struct_size = ctypes.sizeof(Config)
         st = lib.aggregator_get_config(handle, byref(cfg))
         self._nonfinite = cfg.nonfinite_policy if st == 0 else 0
+        self._init_clock(_reverse(_WINDOWS, cfg.window_kind) if st == 0 else "count",
+                         explicit, clock, tz)
         return self
 
     def close(self) -> None:
@@ -923,7 +1117,9 @@ class Aggregator:
             "key_ttl": cfg.key_ttl,
             "memory_limit": cfg.memory_limit,
             "max_pending_windows": cfg.max_pending_windows,
-            "time_unit": self._unit,
+            "time_unit": self._unit if self._unit_explicit else None,
+            "clock": self._clock,
+            "tz": self._tz,
         }
 
     # ------------------------------------------------------------- pushing --
@@ -970,6 +1166,8 @@ class Aggregator:
         # the lifetime guard of _enter inlined).
         if (timestamps is None and keys is None and type(values) is _ndarray
                 and values.dtype is _F64 and values.ndim == 1 and values.flags.c_contiguous):
+            if self._needs_ts and len(values):
+                self._no_timestamps()
             users = self._users
             users.append(None)
             h = self._h
@@ -991,12 +1189,20 @@ class Aggregator:
         v = _as_values(values, self._nonfinite)
         n = len(v)
         t = None
+        dt = tz = None
         if timestamps is not None:
-            t = _as_timestamps(timestamps, self._unit)
+            t, dt, tz = _as_timestamps(timestamps, self._unit, self._unit_explicit)
+            if self._clock == "arrival" and len(t):
+                raise E.InvalidArgumentError(
+                    "timestamps given to an Aggregator created with clock=\"arrival\" "
+                    "(its clock counts arrivals); create it with clock=\"event\" to use them"
+                )
             if len(t) != n:
                 raise E.InvalidArgumentError(
                     f"timestamps has {len(t)} elements but values has {n}"
                 )
+        elif self._needs_ts and n:
+            self._no_timestamps()
         ids = named = None
         if keys is not None:
             ids, named = _as_keys(keys, n)
@@ -1012,6 +1218,24 @@ class Aggregator:
             st = self._call(_push_named, vp, tp, buf, array_address(offs), n)
         if st:
             _raise(st)
+        if t is not None and len(t):
+            self._saw_times(dt, tz)
+
+    def _saw_times(self, datetimes: Any, tz: Any) -> None:
+        """Remembers the kind of times pushed (the first kind wins): datetimes
+        (and the first timezone seen, unless tz= was given) or integers."""
+        if self._dtclock is None:
+            self._dtclock = bool(datetimes)
+        if datetimes and tz is not None and self._tz is None:
+            self._tz = tz
+
+    def _no_timestamps(self) -> None:
+        raise E.InvalidArgumentError(
+            f"push without timestamps into a {self.config['window']} window: a time window "
+            "needs event times (timestamps=datetime64 values / pandas datetimes, or integers "
+            "with time_unit=). To count arrivals as time instead, create the Aggregator with "
+            "clock=\"arrival\""
+        )
 
     def process_batch(self, values: npt.ArrayLike) -> float:
         """The original call: pushes ``values`` to series 0 and returns the
@@ -1028,6 +1252,8 @@ class Aggregator:
                 self._refuse(None)
             v = _as_values(values, self._nonfinite)
         n = len(v)
+        if self._needs_ts and n:
+            self._no_timestamps()
         users = self._users
         users.append(None)
         h = self._h
@@ -1060,22 +1286,37 @@ class Aggregator:
     def advance(self, watermark: Union[int, np.datetime64, _dt.datetime]) -> None:
         """Advances the watermark (no effect if not larger): closes
         tumbling/hopping windows, slides time windows, expires idle keys."""
+        tz = None
         if isinstance(watermark, _dt.datetime) and watermark.tzinfo is not None:
-            watermark = watermark.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-        if isinstance(watermark, (np.datetime64, _dt.date)):  # (datetime is a date)
+            tz = watermark.tzinfo
+            if hasattr(watermark, "tz_convert"):  # pandas Timestamp (ns precision)
+                watermark = watermark.tz_convert(None)
+            else:
+                watermark = watermark.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        if hasattr(watermark, "to_datetime64"):  # pandas Timestamp
+            watermark = watermark.to_datetime64()
+        dt = isinstance(watermark, (np.datetime64, _dt.date))
+        if dt:  # (datetime is a date)
             wm = int(_datetimes(np.array([np.datetime64(watermark)]), self._unit, "watermark")[0])
         elif _is_int(watermark):
+            if not self._unit_explicit:
+                raise E.InputTypeError(
+                    f"watermark {int(watermark)}: an integer watermark needs a unit: create the "
+                    "Aggregator with time_unit= (e.g. 's'), or pass a numpy.datetime64, "
+                    "datetime or pandas Timestamp"
+                )
             wm = int(watermark)
         else:
             raise E.InputTypeError(
-                f"watermark: expected an integer in time_unit {self._unit!r}, a "
-                f"numpy.datetime64 or a datetime, got {type(watermark).__name__}"
+                f"watermark: expected a numpy.datetime64, datetime, pandas Timestamp or an "
+                f"integer in time_unit, got {type(watermark).__name__}"
             )
         if not _INT64_MIN <= wm <= _INT64_MAX:
             raise E.InvalidArgumentError(f"watermark {wm} is out of the int64 range")
         st = self._call(lib.aggregator_advance, wm)
         if st:
             _raise(st)
+        self._saw_times(dt, tz)
 
     # ------------------------------------------------------------- reading --
 
@@ -1193,12 +1434,93 @@ class Aggregator:
         return self._columns(rec_all, q, qv_all, names)
 
     def all_stats_frame(self, quantiles: Optional[Sequence[float]] = None,
-                        names: bool = False) -> "pd.DataFrame":
-        """:meth:`all_stats` as a pandas DataFrame indexed by ``key`` (needs pandas)."""
+                        aggs: Any = None, sort: bool = True) -> "pd.DataFrame":
+        """Stats of every series' current window as a pandas DataFrame, one row
+        per series, like ``df.groupby(key).agg(...)`` (needs pandas).
+
+        The index (named ``key``) holds each series' name, or its integer id
+        for series pushed with integer keys. Columns: ``aggs`` (default
+        ``count, mean, std, min, max``), then one ``p<percent>`` column per
+        quantile asked for in ``quantiles`` or as ``"p99"``-style entries of
+        ``aggs`` (``p50``, ``p99``, ``p99.9``). ``aggs="all"`` gives every
+        field: ``count, sum, mean, min, max, var, std, window_start,
+        window_end, late, rejected, total, watermark``. On a datetime clock
+        (datetime64 / pandas timestamps pushed, or ``tz=`` given),
+        ``window_start``/``window_end`` (time windows) and ``watermark`` are
+        datetime64 in the timezone of the timestamps pushed (or ``tz=``);
+        ``watermark`` is NaT/<NA> while the handle has seen no data. Rows
+        are sorted by key when ``sort`` (and the keys are comparable).
+        """
+        fields, q = _frame_spec(aggs, quantiles, windowed=False)
+        cols = self.all_stats(quantiles=q, names=False)
+        return self._frame(cols, fields, q, windowed=False, sort=sort)
+
+    def poll_windows_frame(self, max_windows: Optional[int] = None,
+                           quantiles: Optional[Sequence[float]] = None,
+                           aggs: Any = None, sort: bool = True) -> "pd.DataFrame":
+        """:meth:`poll_windows` as a pandas DataFrame (needs pandas), like
+        ``df.groupby([key, pd.Grouper(freq=size)]).agg(...)`` or polars'
+        ``group_by_dynamic``: a MultiIndex ``(key, window_start)`` (key: the
+        series name, or its integer id), columns as in :meth:`all_stats_frame`
+        (``window_end`` on request, e.g. ``aggs=["count", "mean", "window_end"]``).
+        ``window_start``/``window_end`` are datetime64 (in the input's
+        timezone) when datetime timestamps were pushed. Sorted by (key,
+        window_start) when ``sort``; the polled windows leave the queue."""
+        fields, q = _frame_spec(aggs, quantiles, windowed=True)
+        cols = self.poll_windows(max_windows, quantiles=q, names=False)
+        return self._frame(cols, fields, q, windowed=True, sort=sort)
+
+    def _times(self, ints: np.ndarray, pd: Any) -> Any:
+        """int64 counts of the time unit as datetime64 (NaT for INT64_MIN),
+        in the handle's timezone (UTC instants shown in it)."""
+        unit = self._unit
+        missing = ints == _INT64_MIN
+        if unit in ("m", "h", "D"):  # pandas holds s/ms/us/ns only
+            r = _ATTOSECONDS[unit] // _ATTOSECONDS["s"]
+            big = np.abs(ints) > _INT64_MAX // r
+            ints = np.where(missing | big, _INT64_MIN, ints * np.where(missing | big, 1, r))
+            unit = "s"
+        arr = ints.astype(_I64).view(f"datetime64[{unit}]")
+        idx = pd.DatetimeIndex(arr)
+        if self._tz is not None:
+            idx = idx.tz_localize("UTC").tz_convert(self._tz)
+        return idx
+
+    def _frame(self, cols: Dict[str, np.ndarray], fields: List[Tuple[str, str]],
+               q: Optional[List[float]], windowed: bool, sort: bool) -> "pd.DataFrame":
         import pandas as pd
 
-        cols = self.all_stats(quantiles=quantiles, names=names)
-        return pd.DataFrame(cols).set_index("key")
+        table = self.key_names() if len(cols["key"]) else {}
+        keys = cols["key"].tolist()
+        labels = [table.get(k) or k for k in keys]
+        key_index = pd.Index(labels, name="key", dtype=object if any(
+            isinstance(x, str) for x in labels) else "uint64")
+        dt = bool(self._dtclock)
+        out: Dict[str, Any] = {}
+        for name, src in fields:
+            v = cols[src]
+            if src in ("window_start", "window_end") and dt and self._time_window:
+                v = self._times(v, pd)
+            elif src == "watermark":
+                if dt:
+                    v = self._times(v, pd)
+                else:
+                    v = pd.array(np.where(v == _INT64_MIN, 0, v), dtype="Int64")
+                    v[cols[src] == _INT64_MIN] = pd.NA
+            out[name] = v
+        if windowed:
+            starts = cols["window_start"]
+            level = self._times(starts, pd) if dt and self._time_window else starts
+            index = pd.MultiIndex.from_arrays([key_index, level], names=["key", "window_start"])
+        else:
+            index = key_index
+        frame = pd.DataFrame(out, index=index)
+        if sort and len(frame):
+            try:
+                frame = frame.sort_index(kind="stable")
+            except TypeError:  # names mixed with integer ids: library order
+                pass
+        return frame
 
     def poll_windows(self, max_windows: Optional[int] = None,
                      quantiles: Optional[Sequence[float]] = None,
@@ -1241,14 +1563,6 @@ class Aggregator:
         rec_all = np.concatenate(recs) if recs else np.empty(0, KEY_STATS_DTYPE)
         qv_all = np.concatenate(qvs) if qvs else np.empty((0, nq))
         return self._columns(rec_all, q, qv_all, names)
-
-    def poll_windows_frame(self, max_windows: Optional[int] = None,
-                           quantiles: Optional[Sequence[float]] = None,
-                           names: bool = False) -> "pd.DataFrame":
-        """:meth:`poll_windows` as a pandas DataFrame (needs pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.poll_windows(max_windows, quantiles, names))
 
     def pending_windows(self) -> Tuple[int, int]:
         """(closed windows waiting to be polled, 0).
@@ -1399,22 +1713,28 @@ class Aggregator:
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview], threading: str = "shared",
-                   time_unit: str = "ns") -> "Aggregator":
-        """A new aggregator restored from :meth:`to_bytes` output.
+                   time_unit: Optional[str] = None, clock: str = "event",
+                   tz: Any = None) -> "Aggregator":
+        """A new aggregator restored from :meth:`to_bytes` output (``time_unit``,
+        ``clock`` and ``tz`` as in the constructor: they are not part of the
+        serialized state).
 
         Raises:
             CorruptStateError, StateVersionError: bad input.
         """
         th = _choice(threading, _THREADING, "threading")
-        unit = _UNITS.get(time_unit)
+        unit = "ns" if time_unit is None else _UNITS.get(time_unit)
         if unit is None:
             raise E.ConfigError(f"time_unit: {time_unit!r} is not a known unit")
+        if clock not in _CLOCKS:
+            raise E.ConfigError(f"clock: {clock!r} is not one of 'event', 'arrival'")
         buf = _as_blob(data, "from_bytes")
         out = c_void_p()
         st = lib.aggregator_restore(array_address(buf) if len(buf) else None, len(buf), th, byref(out))
         if st:
             _raise(st)
-        return cls._adopt(out.value, threading, unit)  # type: ignore[arg-type]
+        return cls._adopt(out.value, threading, unit, time_unit is not None,  # type: ignore[arg-type]
+                          clock, tz)
 
     def merge(self, other: Union["Aggregator", bytes, bytearray, memoryview]) -> None:
         """Merges another aggregator (or its serialized bytes) of the same
@@ -1441,11 +1761,17 @@ class Aggregator:
             _raise(st)
 
     def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
-        return (_restore, (self.to_bytes(), self._threading, self._unit))
+        return (_restore, (self.to_bytes(), self._threading,
+                           self._unit if self._unit_explicit else None, self._clock, self._tz,
+                           self._dtclock))
 
 
-def _restore(data: bytes, threading: str, time_unit: str = "ns") -> Aggregator:
-    return Aggregator.from_bytes(data, threading=threading, time_unit=time_unit)
+def _restore(data: bytes, threading: str, time_unit: Optional[str] = "ns", clock: str = "event",
+             tz: Any = None, dtclock: Optional[bool] = None) -> Aggregator:
+    agg = Aggregator.from_bytes(data, threading=threading, time_unit=time_unit, clock=clock, tz=tz)
+    if dtclock is not None:
+        agg._dtclock = dtclock
+    return agg
 
 
 if not FAST_POINTER:  # pragma: no cover - exotic runtimes
