@@ -483,7 +483,8 @@ AGGREGATOR_API int aggregator_serialize(const aggregator* a, void* buf, size_t c
  * series' key not the hash of its name, a window holding more values than
  * its series accepted, sums/means/variances impossible for the stored count,
  * min and max, sketches disagreeing with them, panes after the watermark,
- * more series than max_keys or queued windows than max_pending_windows. */
+ * more series than max_keys. (More queued windows than max_pending_windows
+ * is valid: serialization closes every due window into the queue.) */
 AGGREGATOR_API int aggregator_restore(const void* buf, size_t len, uint32_t threading,
                                       aggregator** out);
 

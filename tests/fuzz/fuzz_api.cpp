@@ -273,9 +273,9 @@ class Harness {
   // Tumbling/hopping: timestamps and advances stop at INT64_MAX - 1 until the
   // final flush. At W = INT64_MAX every window whose end + lateness saturates
   // is already closed, and the library counts a value landing in it as late
-  // although t >= W - L (the header's late rule does not say so; the
-  // reference model re-opens and re-closes the window). Reported; covered by
-  // tests/catalogue ("closed window at the saturated end").
+  // (the header says so since issue 12 item 15); the reference model instead
+  // re-opens and re-closes the window, so the fuzzer stays below INT64_MAX.
+  // Covered by tests/catalogue ("closed window at the saturated end").
   int64_t Time() {
     int64_t t = RawTime();
     if (Closes() && t == kMax) t = kMax - 1;

@@ -46,7 +46,7 @@ def test_stats_ex_equals_stats() -> None:
         assert agg.key_stats_ex(7) == agg.key_stats(7)
         with pytest.raises(windowagg.KeyNotFoundError):
             agg.key_stats_ex(99)
-    with Aggregator(window="tumbling", size=10) as empty:  # NaN fields, watermark None
+    with Aggregator(window="tumbling", size=10, time_unit="ns") as empty:  # NaN fields, watermark None
         a, b = empty.stats_ex(), empty.stats()
         assert a.count == b.count == 0 and a.watermark is None and np.isnan(a.mean)
         np.testing.assert_equal(tuple(a), tuple(b))
@@ -67,7 +67,7 @@ def test_stats_ex_smaller_struct_size_writes_only_known_fields() -> None:
         size = L.StatsEx.stats.offset + L.Stats.mean.offset  # head + count + sum
         s.struct_size = size
         s.reserved = 0
-        assert L.lib.aggregator_get_stats_ex(agg._handle(), ctypes.byref(s)) == 0
+        assert L.lib.aggregator_get_stats_ex(agg._h, ctypes.byref(s)) == 0
         assert s.struct_size == size and s.stats.count == 4 and s.stats.sum == 10.0
         assert bytes(buf[size:]) == b"\xab" * (len(buf) - size), "wrote past struct_size"
 
@@ -82,7 +82,7 @@ def test_stats_ex_larger_struct_size_zero_fills() -> None:
         buf = (ctypes.c_uint8 * (known + extra + 8))(*([0xAB] * (known + extra + 8)))
         s = L.StatsEx.from_buffer(buf)
         s.struct_size = known + extra
-        assert L.lib.aggregator_get_stats_ex(agg._handle(), ctypes.byref(s)) == 0
+        assert L.lib.aggregator_get_stats_ex(agg._h, ctypes.byref(s)) == 0
         assert s.struct_size == known + extra and s.stats.count == 4 and s.stats.mean == 2.5
         assert bytes(buf[known:known + extra]) == bytes(extra), "newer fields not zero-filled"
         assert bytes(buf[known + extra:]) == b"\xab" * 8, "wrote past struct_size"
@@ -94,7 +94,7 @@ def test_stats_ex_bad_struct_size_is_refused(size: int) -> None:
         buf = (ctypes.c_uint8 * 8192)()
         s = L.StatsEx.from_buffer(buf)
         s.struct_size = size
-        assert L.lib.aggregator_get_stats_ex(agg._handle(), ctypes.byref(s)) == 1  # EINVAL
+        assert L.lib.aggregator_get_stats_ex(agg._h, ctypes.byref(s)) == 1  # EINVAL
         assert L.lib.aggregator_last_status() == 1
         assert "struct_size" in L.last_error()
         assert bytes(buf[8:]) == bytes(len(buf) - 8), "a refused read wrote"

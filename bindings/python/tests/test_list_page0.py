@@ -13,9 +13,9 @@ import windowagg
 from windowagg import Aggregator
 
 
-def test_keys_with_page_0_is_refused_naming_cap() -> None:
+def test_keys_with_page_0_is_refused_naming_page() -> None:
     with Aggregator() as agg:
         agg.push(np.array([1.0, 2.0]), keys=np.array([1, 2], dtype=np.uint64))
-        with pytest.raises(windowagg.InvalidArgumentError, match="cap is 0"):
+        with pytest.raises(windowagg.InvalidArgumentError, match="page"):
             agg.keys(page=0)
         assert sorted(agg.keys(page=1).tolist()) == [1, 2]

@@ -22,7 +22,7 @@ def test_to_bytes_racing_advance_and_poll_is_whole(mode: str) -> None:
     keys = np.arange(n, dtype=np.uint64)
     vals = (np.arange(n) % 17).astype(np.float64)
     took = 0.002
-    with Aggregator(window="tumbling", size=10, max_pending_windows=1 << 26) as agg:
+    with Aggregator(window="tumbling", size=10, time_unit="ns", max_pending_windows=1 << 26) as agg:
         for r in range(14):
             base = r * 10
             agg.push(vals, timestamps=np.full(n, base + 1, dtype=np.int64), keys=keys)

@@ -1342,12 +1342,12 @@ class Aggregator:
 
     def stats_ex(self) -> WindowStats:
         """:meth:`stats` through the extensible read (``aggregator_get_stats_ex``)."""
-        return _stats_ex(self._handle(), None)
+        return _stats_ex(self._call, None)
 
     def key_stats_ex(self, key: KeyLike) -> WindowStats:
         """:meth:`key_stats` through the extensible read
         (``aggregator_get_key_stats_ex``)."""
-        return _stats_ex(self._handle(), _key_id(key))
+        return _stats_ex(self._call, _key_id(key))
 
     @overload
     def quantiles(self, qs: float) -> float: ...

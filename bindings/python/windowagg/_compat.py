@@ -26,15 +26,16 @@ def _new_count(cls: Any, capacity: int) -> Any:
     return cls._adopt(h, "shared", "ns")
 
 
-def _stats_ex(handle: int, key: Optional[int]) -> Any:
+def _stats_ex(call: Any, key: Optional[int]) -> Any:
+    """``call`` is the handle's guarded call (``Aggregator._call``)."""
     from ._aggregator import _to_window_stats
 
     s = StatsEx()
     lib.aggregator_stats_ex_init(ctypes.byref(s))
     if key is None:
-        st = lib.aggregator_get_stats_ex(handle, ctypes.byref(s))
+        st = call(lib.aggregator_get_stats_ex, ctypes.byref(s))
     else:
-        st = lib.aggregator_get_key_stats_ex(handle, key, ctypes.byref(s))
+        st = call(lib.aggregator_get_key_stats_ex, key, ctypes.byref(s))
     if st:
         raise E.error_for_status(st, last_error())
     return _to_window_stats(s.stats)
