@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -202,42 +200,11 @@ func TestSubprocess(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ingest")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildBinary(t, dir)
 	snap := filepath.Join(dir, "state.bin")
 
 	start := func() (*exec.Cmd, string, *bytes.Buffer) {
-		cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-snapshot", snap)
-		stderr := &bytes.Buffer{}
-		cmd.Stderr = stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
-					line <- a
-				}
-			}
-		}()
-		select {
-		case addr := <-line:
-			return cmd, "http://" + addr, stderr
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("server did not start; stderr:\n%s", stderr)
-		}
-		return nil, "", nil
+		return startBinary(t, bin, "-snapshot", snap)
 	}
 	stopGracefully := func(cmd *exec.Cmd, stderr *bytes.Buffer) {
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -311,6 +311,18 @@ func (c *killClient) batch() []ev {
 	return c.pending
 }
 
+// buildBinary builds the ingest command into dir and returns its path.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "ingest")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
 // startBinary runs the ingest binary and returns it with its base URL.
 func startBinary(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
 	t.Helper()
@@ -355,12 +367,7 @@ func TestKill9Durability(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ingest")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildBinary(t, dir)
 	args := []string{"-snapshot", filepath.Join(dir, "state.bin"), "-snapshot-interval", "150ms",
 		"-window", "1h", "-lateness", "1h", "-max-ahead", "0"}
 	clients := make([]*killClient, 8)
