@@ -11,7 +11,6 @@ package main
 // collector's documented bound (1+alpha)*2^(2^-schema) - 1.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -103,22 +102,11 @@ func startIngest(t *testing.T, bin string, args ...string) string {
 		t.Fatal(err)
 	}
 	startChild(t, cmd)
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
-				line <- a
-			}
-		}
-	}()
-	select {
-	case addr := <-line:
-		return addr
-	case <-time.After(20 * time.Second):
+	addr, ok := listenAddr(out)
+	if !ok {
 		t.Fatalf("ingest did not start; stderr:\n%s", stderr)
 	}
-	return ""
+	return addr
 }
 
 // promAPI queries Prometheus' HTTP API and returns the "data" member.

@@ -336,6 +336,18 @@ func startBinary(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	addr, ok := listenAddr(out)
+	if !ok {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("server did not start; stderr:\n%s", stderr)
+	}
+	return cmd, "http://" + addr, stderr
+}
+
+// listenAddr reads the server's stdout until its "listening on ADDR" line
+// (false after 20 s) and keeps draining it afterwards.
+func listenAddr(out io.Reader) (string, bool) {
 	line := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -347,13 +359,10 @@ func startBinary(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *
 	}()
 	select {
 	case addr := <-line:
-		return cmd, "http://" + addr, stderr
+		return addr, true
 	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("server did not start; stderr:\n%s", stderr)
+		return "", false
 	}
-	return nil, "", nil
 }
 
 // TestKill9Durability: 8 clients post batches of 20 events with event_ids;
