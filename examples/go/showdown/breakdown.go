@@ -18,6 +18,9 @@ import (
 type tailBreakdown struct {
 	n          int
 	read, rest [3]time.Duration // p50, p99, p999 over all requests
+	nOver      int              // requests whose read overlapped an ingest call
+	readOver   [3]time.Duration // read p50/p99/p999 of those
+	readAlone  [3]time.Duration // and of the others
 	slow       [2]tailSlice     // requests at or above p99, p999
 	schedN     uint64           // goroutine schedulings (runtime/metrics /sched/latencies)
 	sched      [2]time.Duration // p99, p999 of the wait runnable -> running (bucket upper bounds)
@@ -32,6 +35,7 @@ type tailSlice struct {
 	readMed, restMed time.Duration
 	readMax, restMax time.Duration
 	readShare        float64 // sum(read) / sum(total) over the slice
+	over             int     // of them, reads that overlapped an ingest call
 }
 
 func (l *latencies) breakdown(a, z gcSnap) tailBreakdown {
@@ -52,6 +56,16 @@ func (l *latencies) breakdown(a, z gcSnap) tailBreakdown {
 		rest[i] = max(l.ns[i]-l.rd[i], 0)
 	}
 	t.read = quantiles3(slices.Clone(l.rd))
+	var ro, ra []int64
+	for i, o := range l.ov {
+		if o {
+			ro = append(ro, l.rd[i])
+		} else {
+			ra = append(ra, l.rd[i])
+		}
+	}
+	t.nOver = len(ro)
+	t.readOver, t.readAlone = quantiles3(ro), quantiles3(ra)
 	t.rest = quantiles3(slices.Clone(rest))
 	order := make([]int, t.n)
 	for i := range order {
@@ -64,7 +78,11 @@ func (l *latencies) breakdown(a, z gcSnap) tailBreakdown {
 		var sr, st int64
 		rd := make([]int64, 0, len(idx))
 		rs := make([]int64, 0, len(idx))
+		over := 0
 		for _, i := range idx {
+			if l.ov[i] {
+				over++
+			}
 			sr += l.rd[i]
 			st += l.ns[i]
 			rd = append(rd, l.rd[i])
@@ -73,7 +91,7 @@ func (l *latencies) breakdown(a, z gcSnap) tailBreakdown {
 		slices.Sort(rd)
 		slices.Sort(rs)
 		s := tailSlice{n: len(idx), readMed: time.Duration(rd[len(rd)/2]), restMed: time.Duration(rs[len(rs)/2]),
-			readMax: time.Duration(rd[len(rd)-1]), restMax: time.Duration(rs[len(rs)-1])}
+			readMax: time.Duration(rd[len(rd)-1]), restMax: time.Duration(rs[len(rs)-1]), over: over}
 		if st > 0 {
 			s.readShare = float64(sr) / float64(st)
 		}
@@ -85,6 +103,9 @@ func (l *latencies) breakdown(a, z gcSnap) tailBreakdown {
 func quantiles3(v []int64) [3]time.Duration {
 	slices.Sort(v)
 	var out [3]time.Duration
+	if len(v) == 0 {
+		return out
+	}
 	for i, q := range qs {
 		out[i] = time.Duration(v[exactRank(q, len(v))])
 	}
@@ -133,9 +154,12 @@ func (t tailBreakdown) print(out io.Writer) {
 		t.n, fmtDur(t.read[0]), fmtDur(t.read[1]), fmtDur(t.read[2]), fmtDur(t.rest[0]), fmtDur(t.rest[1]), fmtDur(t.rest[2]))
 	for k, name := range []string{"slowest 1%", "slowest 0.1%"} {
 		s := t.slow[k]
-		fmt.Fprintf(out, "    %s (%d): read median %s (max %s), rest median %s (max %s); read is %.0f%% of their time\n",
-			name, s.n, fmtDur(s.readMed), fmtDur(s.readMax), fmtDur(s.restMed), fmtDur(s.restMax), 100*s.readShare)
+		fmt.Fprintf(out, "    %s (%d): read median %s (max %s), rest median %s (max %s); read is %.0f%% of their time; %d of %d reads overlapped an ingest call\n",
+			name, s.n, fmtDur(s.readMed), fmtDur(s.readMax), fmtDur(s.restMed), fmtDur(s.restMax), 100*s.readShare, s.over, s.n)
 	}
+	fmt.Fprintf(out, "    reads overlapping an ingest call (%d): p50/p99/p999 %s/%s/%s; the others (%d): %s/%s/%s\n",
+		t.nOver, fmtDur(t.readOver[0]), fmtDur(t.readOver[1]), fmtDur(t.readOver[2]),
+		t.n-t.nOver, fmtDur(t.readAlone[0]), fmtDur(t.readAlone[1]), fmtDur(t.readAlone[2]))
 	fmt.Fprintf(out, "    runtime (paced): %d GC cycles, GC assist %.1f ms CPU, sync.Mutex/RWMutex waits %.2f ms total, goroutines waiting for a CPU p99/p999 %s/%s (%d schedulings)\n",
 		t.cycles, 1e3*t.assist, 1e3*t.mutex, fmtDur(t.sched[0]), fmtDur(t.sched[1]), t.schedN)
 }

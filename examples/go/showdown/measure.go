@@ -183,33 +183,33 @@ func heapLive() uint64 {
 
 // latencies is a preallocated, pointer-free record of request latencies:
 // per request its total time, the time of its read (the side's query) and
-// when it started.
+// whether it overlapped an ingest call.
 type latencies struct {
 	mu  sync.Mutex
 	ns  []int64
 	rd  []int64
-	at  []int64
+	ov  []bool
 	max int
 }
 
 func newLatencies(capacity int) *latencies {
 	return &latencies{ns: make([]int64, 0, capacity), rd: make([]int64, 0, capacity),
-		at: make([]int64, 0, capacity), max: capacity}
+		ov: make([]bool, 0, capacity), max: capacity}
 }
 
-func (l *latencies) add(d, read time.Duration, at int64) {
+func (l *latencies) add(d, read time.Duration, overlapped bool) {
 	l.mu.Lock()
 	if len(l.ns) < l.max {
 		l.ns = append(l.ns, int64(d))
 		l.rd = append(l.rd, int64(read))
-		l.at = append(l.at, at)
+		l.ov = append(l.ov, overlapped)
 	}
 	l.mu.Unlock()
 }
 
 func (l *latencies) reset() {
 	l.mu.Lock()
-	l.ns, l.rd, l.at = l.ns[:0], l.rd[:0], l.at[:0]
+	l.ns, l.rd, l.ov = l.ns[:0], l.rd[:0], l.ov[:0]
 	l.mu.Unlock()
 }
 
