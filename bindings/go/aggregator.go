@@ -626,6 +626,26 @@ func (a *Aggregator) KeyQuantiles(key uint64, qs []float64, dst []float64) ([]fl
 	return dst, nil
 }
 
+// KeyStatsQuantiles is KeyStats and KeyQuantiles in one cgo call: the
+// series' stats, and its quantiles qs written into dst's storage if it has
+// room (no allocation then). It is the read for a request handler: one
+// crossing into C and one binding lock instead of two. The two reads are
+// each consistent; a push running concurrently may land between them (as
+// between two separate calls). ErrNotFound if the key has no series.
+func (a *Aggregator) KeyStatsQuantiles(key uint64, qs []float64, dst []float64) (Stats, []float64, error) {
+	dst = sized(dst, len(qs))
+	h := a.readLock()
+	if h == nil {
+		return Stats{}, nil, ErrClosed
+	}
+	r := C.wa_get_key_stats_q(h, C.uint64_t(key), f64ptr(qs), C.size_t(len(qs)), f64ptr(dst))
+	a.unlock()
+	if r.status != 0 {
+		return Stats{}, nil, errFrom(r.status, r.msg)
+	}
+	return *(*Stats)(unsafe.Pointer(&r.s)), dst, nil
+}
+
 // Cursor iterates over series across calls of StatsPage or KeysPage. The
 // zero value starts at the beginning. Every series that exists for the whole
 // iteration is returned exactly once.

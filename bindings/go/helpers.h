@@ -6,7 +6,7 @@
 #include <string.h>
 #include <windowagg/windowagg.h>
 
-// Every helper below makes ONE library call and, if it failed, copies
+// Every helper below makes ONE library call (wa_get_key_stats_q: two) and, if it failed, copies
 // aggregator_last_error() before returning. The message is thread-local in
 // the library and a goroutine may move to another OS thread between two cgo
 // calls, so it must be read inside the same cgo call as the failing call.
@@ -139,6 +139,20 @@ static inline wa_res wa_get_key_quantiles(const aggregator* a, uint64_t key, con
                                    size_t n, double* out) {
 	wa_res r;
 	r.status = aggregator_get_key_quantiles(a, key, q, n, out);
+	r.msg = WA_MSG(r.status);
+	return r;
+}
+
+// The one exception to "one library call": a series' stats and quantiles
+// read in one cgo call (KeyStatsQuantiles), so a request handler crosses
+// into C once. Two library reads, each consistent on its own; the first
+// failure is reported and the second call is not made.
+static inline wa_stats_res wa_get_key_stats_q(const aggregator* a, uint64_t key, const double* q,
+                                         size_t n, double* out) {
+	wa_stats_res r;
+	memset(&r.s, 0, sizeof r.s);
+	r.status = aggregator_get_key_stats(a, key, &r.s);
+	if (r.status == 0 && n > 0) r.status = aggregator_get_key_quantiles(a, key, q, n, out);
 	r.msg = WA_MSG(r.status);
 	return r;
 }

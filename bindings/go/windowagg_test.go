@@ -810,6 +810,7 @@ func TestUseAfterClose(t *testing.T) {
 		"KeyStats":    func() error { _, err := a.KeyStats(0); return err },
 		"Quantiles":   func() error { _, err := a.Quantiles([]float64{0.5}, nil); return err },
 		"KeyQuant":    func() error { _, err := a.KeyQuantiles(0, []float64{0.5}, nil); return err },
+		"KeyStatsQ":   func() error { _, _, err := a.KeyStatsQuantiles(0, []float64{0.5}, nil); return err },
 		"AllStats":    func() error { _, _, err := a.AllStats(nil, nil, nil); return err },
 		"PollWindows": func() error { _, err := a.PollWindows(make([]Window, 1), nil, nil); return err },
 		"Pending":     func() error { _, _, err := a.PendingWindows(); return err },
@@ -1043,6 +1044,9 @@ func TestPushAllocatesNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(200, func() { a.KeyQuantiles(1, qs, dst); a.Stats() }); n != 0 {
 		t.Fatalf("Stats/KeyQuantiles: %v allocs per call, want 0", n)
 	}
+	if n := testing.AllocsPerRun(200, func() { a.KeyStatsQuantiles(1, qs, dst) }); n != 0 {
+		t.Fatalf("KeyStatsQuantiles: %v allocs per call, want 0", n)
+	}
 	skeys := make([]string, 256)
 	for i := range skeys {
 		skeys[i] = "series-" + string(rune('a'+i%16))
@@ -1223,4 +1227,46 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// KeyStatsQuantiles answers what KeyStats and KeyQuantiles answer, in one call.
+func TestKeyStatsQuantiles(t *testing.T) {
+	a := newAgg(t, WithSlidingWindow(time.Minute, time.Second))
+	vals := make([]float64, 3000)
+	ts := make([]int64, len(vals))
+	keys := make([]uint64, len(vals))
+	for i := range vals {
+		vals[i] = float64(i%97) + 0.5
+		ts[i] = int64(i) * int64(time.Millisecond)
+		keys[i] = uint64(i % 3)
+	}
+	if err := a.Push(vals, ts, keys); err != nil {
+		t.Fatal(err)
+	}
+	qs := []float64{0.5, 0.99, 0.999}
+	for k := uint64(0); k < 3; k++ {
+		s, q, err := a.KeyStatsQuantiles(k, qs, make([]float64, 0, 8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, _ := a.KeyStats(k)
+		wq, _ := a.KeyQuantiles(k, qs, nil)
+		if s != ws || len(q) != len(qs) || cap(q) != 8 {
+			t.Fatalf("key %d: stats %+v (want %+v), q len %d cap %d", k, s, ws, len(q), cap(q))
+		}
+		for i := range q {
+			if q[i] != wq[i] {
+				t.Fatalf("key %d: q[%d] = %g, KeyQuantiles says %g", k, i, q[i], wq[i])
+			}
+		}
+		if s, q, err := a.KeyStatsQuantiles(k, nil, nil); err != nil || s != ws || len(q) != 0 {
+			t.Fatalf("no quantiles: %+v %v %v", s, q, err)
+		}
+	}
+	if _, _, err := a.KeyStatsQuantiles(99, qs, nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown key: %v, want ErrNotFound", err)
+	}
+	if _, _, err := a.KeyStatsQuantiles(1, []float64{2}, nil); err == nil {
+		t.Fatal("q = 2 accepted")
+	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 )
 
 // printGuidance prints GOGC/GOMEMLIMIT advice drawn from this run's numbers.
@@ -14,7 +13,7 @@ func printGuidance(out *os.File, c *config, runs []*sideRun) {
 		if r.err != nil {
 			continue
 		}
-		if strings.HasPrefix(r.id, "wa") {
+		if isWA(r.id) {
 			if wa == nil || r.gc.cycles > wa.gc.cycles {
 				wa = r
 			}
@@ -25,8 +24,8 @@ func printGuidance(out *os.File, c *config, runs []*sideRun) {
 	fmt.Fprintln(out, "  - GOMEMLIMIT caps the Go heap only; memory held by a C library (windowagg's state) is outside it. Set GOMEMLIMIT to")
 	fmt.Fprintln(out, "    (container limit) - (native state, see windowagg MemoryUsage) - (headroom for stacks and the runtime), not to the container limit.")
 	if goBig != nil {
-		fmt.Fprintf(out, "  - State in the Go heap (%s): %s live, heap peak %s at GOGC=%s (the goal is live x (1+GOGC/100)). A GOMEMLIMIT\n",
-			goBig.name, siBytes(float64(goBig.liveHeap)), siBytes(float64(goBig.peakHeap)), envOr("GOGC", "100"))
+		fmt.Fprintf(out, "  - State in the Go heap (%s): %s live, heap peak %s at %s (the goal is live x (1+GOGC/100)). A GOMEMLIMIT\n",
+			goBig.name, siBytes(float64(goBig.liveHeap)), siBytes(float64(goBig.peakHeap)), goBig.gcSet)
 		fmt.Fprintf(out, "    must stay well above the live heap (say >= %s): close to it the GC runs back to back, each cycle marking all of it.\n",
 			siBytes(float64(goBig.liveHeap)*1.5))
 		fmt.Fprintln(out, "    Raising GOGC trades RAM for fewer cycles; the cost of each cycle grows with the pointers in the live heap.")
@@ -35,10 +34,9 @@ func printGuidance(out *os.File, c *config, runs []*sideRun) {
 		cyc := float64(wa.gc.cycles) / wa.gc.wall.Seconds()
 		fmt.Fprintf(out, "  - State out of the Go heap (%s): %s native (so GOMEMLIMIT = limit - %s - headroom) and a live heap of %s,\n",
 			wa.name, siBytes(float64(wa.native)), siBytes(float64(wa.native)), siBytes(float64(wa.liveHeap)))
-		fmt.Fprintln(out, "    so the heap goal is tiny and every allocation the host still makes")
-		fmt.Fprintf(out, "    brings a collection sooner (%.1f cycles/s here at %s/s allocated). Each cycle is cheap (little to mark); if their\n",
-			cyc, siBytes(wa.gc.allocRate))
-		fmt.Fprintln(out, "    number matters, raise GOGC (e.g. GOGC=400) or use GOGC=off with a GOMEMLIMIT (e.g. GOMEMLIMIT=512MiB) as the only trigger,")
-		fmt.Fprintln(out, "    and feed per-event producers through windowagg's Batcher, which allocates nothing per event.")
+		fmt.Fprintf(out, "    so at GOGC=100 the heap goal is tiny and every allocation the host makes brings a collection sooner. Run with %s\n", wa.gcSet)
+		fmt.Fprintf(out, "    (bindings/go/README.md): %.1f cycles/s here at %s/s allocated, heap peak %s. Feed per-event producers through\n",
+			cyc, siBytes(wa.gc.allocRate), siBytes(float64(wa.peakHeap)))
+		fmt.Fprintln(out, "    windowagg's Batcher, which allocates nothing per event, and read with KeyStatsQuantiles (one cgo call, no allocation).")
 	}
 }

@@ -55,6 +55,12 @@ type config struct {
 	alpha     float64
 	burst     int
 	hostAlloc int
+
+	gcGo, gcWA gcSetting // GC setting of the pure-Go sides / the windowagg sides
+	waSlice    int       // values per windowagg Push call (0 = the whole batch)
+
+	profileSide                          string // side whose paced phase is profiled
+	traceOut, cpuOut, blockOut, mutexOut string // profile files (empty = none)
 }
 
 // sideSpec names a side and how to build it.
@@ -68,7 +74,7 @@ type sideSpec struct {
 // sideSpecs lists the sides known to this build (windowagg ones register
 // themselves from side_windowagg.go).
 var sideSpecs = []sideSpec{
-	{true, "a", "typical service: map[string]*series, []struct{time.Time; float64}, sort a copy",
+	{false, "a", "typical service: map[string]*series, []struct{time.Time; float64}, sort a copy",
 		func(c *config, u *universe) (side, error) { return newTypical(u, int64(c.window), int64(c.pane)), nil }},
 	{false, "b", "map[string]*ring of []float64 + []int64 rings, quickselect",
 		func(c *config, u *universe) (side, error) {
@@ -111,8 +117,24 @@ func main() {
 	flag.Uint64Var(&c.seed, "seed", 42, "random seed of the generator")
 	flag.Float64Var(&c.alpha, "alpha", 0.01, "windowagg sketch relative accuracy")
 	flag.IntVar(&c.burst, "burst", 8, "values per series burst in the stream")
-	flag.IntVar(&c.hostAlloc, "host-alloc", 64, "bytes the producer allocates per event (decoding etc.; the same for every side, 0 = none)")
+	flag.IntVar(&c.hostAlloc, "host-alloc", 0, "bytes the producer allocates per event (decoding stand-in; the same for every side, 0 = none)")
+	gcGo := flag.String("gc-go", "env", "GC setting of the pure-Go sides: env (the process's GOGC/GOMEMLIMIT) or gogc=N|off,memlimit=SIZE|off")
+	gcWA := flag.String("gc-wa", defaultGCWA, "GC setting of the windowagg sides (bindings/go/README.md, GC guidance): env or gogc=N|off,memlimit=SIZE|off")
+	flag.IntVar(&c.waSlice, "wa-slice", defaultWASlice, "values per windowagg Push call: each generated batch is pushed in slices of this many (0 = whole batch)")
+	flag.StringVar(&c.profileSide, "profile-side", "wa", "side whose paced phase -trace/-cpuprofile/-blockprofile/-mutexprofile record")
+	flag.StringVar(&c.traceOut, "trace", "", "write a runtime/trace of the profiled side's paced phase to this file")
+	flag.StringVar(&c.cpuOut, "cpuprofile", "", "write a CPU profile of the profiled side's paced phase to this file")
+	flag.StringVar(&c.blockOut, "blockprofile", "", "write a block profile (events >= 10us) of the profiled side's paced phase to this file")
+	flag.StringVar(&c.mutexOut, "mutexprofile", "", "write a mutex profile of the profiled side's paced phase to this file")
 	flag.Parse()
+	var err error
+	if c.gcGo, err = parseGCSetting(*gcGo); err == nil {
+		c.gcWA, err = parseGCSetting(*gcWA)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "showdown:", err)
+		os.Exit(2)
+	}
 	if c.pane == 0 {
 		// windowagg's default is window/60; keep it when it divides the
 		// window, else take the nearest smaller divisor.
@@ -161,6 +183,10 @@ func validate(c *config) error {
 		return fmt.Errorf("-batch must be >= 1")
 	case c.steady < 0 || c.duration < 0:
 		return fmt.Errorf("-steady and -duration must be >= 0")
+	case c.waSlice < 0:
+		return fmt.Errorf("-wa-slice must be >= 0")
+	case c.hostAlloc < 0:
+		return fmt.Errorf("-host-alloc must be >= 0")
 	}
 	return nil
 }
@@ -183,6 +209,8 @@ type sideRun struct {
 	liveHeap   uint64
 	req        [3]time.Duration
 	nreq       int
+	tail       tailBreakdown // where the slow requests' time went
+	gcSet      gcSetting
 	reqErrors  int64
 	readAll    time.Duration
 	nread      int
@@ -219,10 +247,17 @@ func run(c *config, out, logw *os.File) ([]*sideRun, error) {
 
 	fmt.Fprintf(out, "windowagg GC showdown: %d series, %s values/s of event time, %v sliding windows (panes of %v), p50/p99/p999 per series\n",
 		c.series, siCount(float64(c.rate)), c.window, c.pane)
-	fmt.Fprintf(out, "per side: fill %s values, steady %s values flat out, paced %v wall at %s/s (= %s values); GOMAXPROCS=%d, %s, GOGC=%s, GOMEMLIMIT=%s\n",
+	fmt.Fprintf(out, "per side: fill %s values, steady %s values flat out, paced %v wall at %s/s (= %s values); GOMAXPROCS=%d, %s\n",
 		siCount(float64(fillN)), siCount(float64(steadyN)), c.duration, siCount(float64(c.rate)), siCount(float64(pacedN)),
-		runtime.GOMAXPROCS(0), runtime.Version(), envOr("GOGC", "100"), memLimitString())
-	fmt.Fprintf(out, "stream: bursts of %d values per series; the producer allocates %d B per event (decoding stand-in, same for every side)\n", c.burst, c.hostAlloc)
+		runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Fprintf(out, "GC settings: pure-Go sides %s (-gc-go %s); windowagg sides %s (-gc-wa, bindings/go/README.md GC guidance); process started with %s\n",
+		c.gcGo, gcSource(c.gcGo), c.gcWA, processGC)
+	waPush := "whole batches"
+	if c.waSlice > 0 && c.waSlice < c.batch {
+		waPush = fmt.Sprintf("slices of %d values", c.waSlice)
+	}
+	fmt.Fprintf(out, "stream: batches of %d, bursts of %d values per series; the producer allocates %d B per event (same for every side); windowagg Push: %s\n",
+		c.batch, c.burst, c.hostAlloc, waPush)
 	fmt.Fprintf(out, "request loop: GET /stats?series=... via an in-process http.Handler every %v, JSON answer\n", c.reqEvery)
 	for _, spec := range sideSpecs {
 		if (len(want) > 0 && want[spec.id]) || (len(want) == 0 && spec.byDefault) {
@@ -249,22 +284,15 @@ func run(c *config, out, logw *os.File) ([]*sideRun, error) {
 	}
 	printTable(out, c, runs)
 	printGuidance(out, c, runs)
+	printVerdicts(out, runs)
 	return runs, nil
 }
 
-func envOr(k, d string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+func gcSource(g gcSetting) string {
+	if g == processGC {
+		return "the process's own"
 	}
-	return d
-}
-
-func memLimitString() string {
-	l := debug.SetMemoryLimit(-1)
-	if l == math.MaxInt64 {
-		return "off"
-	}
-	return siBytes(float64(l))
+	return "applied"
 }
 
 func sampleSeries(n, k int) []int32 {
@@ -317,7 +345,12 @@ func oracle(c *config, u *universe, sample []int32, total int64) map[int32]resul
 }
 
 func runSide(c *config, u *universe, spec sideSpec, sample []int32, fillN, steadyN, pacedN int64, logw *os.File) *sideRun {
-	r := &sideRun{id: spec.id}
+	r := &sideRun{id: spec.id, gcSet: c.gcGo}
+	if isWA(spec.id) {
+		r.gcSet = c.gcWA
+	}
+	restoreGC := r.gcSet.apply()
+	defer restoreGC()
 	runtime.GC()
 	debug.FreeOSMemory()
 	r.startRSS = rssBytes()
@@ -341,11 +374,15 @@ func runSide(c *config, u *universe, spec sideSpec, sample []int32, fillN, stead
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		requestLoop(statsHandler(u, sd), u, c.reqEvery, lat, latAll, &measuring, &reqErrs, stop)
+		var readNs int64
+		requestLoop(statsHandler(u, sd, &readNs), &readNs, u, c.reqEvery, lat, latAll, &measuring, &reqErrs, stop)
 	}()
 
 	f := &feeder{sd: sd, g: newGenerator(c.seed, c.rate, c.burst, u), b: newBatch(c.batch),
-		hostAlloc: c.hostAlloc, hold: make([][]byte, 0, c.batch)}
+		hostAlloc: c.hostAlloc}
+	if c.hostAlloc > 0 {
+		f.hold = make([][]byte, 0, c.batch)
+	}
 
 	all0 := snapGC()
 	t0 := time.Now()
@@ -362,11 +399,13 @@ func runSide(c *config, u *universe, spec sideSpec, sample []int32, fillN, stead
 
 	smp.reset()
 	lat.reset()
+	prof := startProfiles(c, spec.id, logw)
 	measuring.Store(true)
 	a := snapGC()
 	f.feed(pacedN, c.rate)
 	z := snapGC()
 	measuring.Store(false)
+	prof.stop()
 	r.gc = diffGC(a, z)
 	r.gcAll = diffGC(all0, z)
 	if pacedN > 0 {
@@ -378,6 +417,7 @@ func runSide(c *config, u *universe, spec sideSpec, sample []int32, fillN, stead
 	wg.Wait()
 	smp.close()
 	r.req, r.nreq = lat.quantiles()
+	r.tail = lat.breakdown(a, z)
 	r.reqAll, r.nreqAll = latAll.quantiles()
 	r.reqErrors = reqErrs.Load()
 	fmt.Fprintf(logw, " %.1fs, read all...", r.gc.wall.Seconds())
@@ -403,6 +443,11 @@ func runSide(c *config, u *universe, spec sideSpec, sample []int32, fillN, stead
 	debug.FreeOSMemory()
 	return r
 }
+
+// ingestSeq counts the producer's entries into and exits from a side's
+// ingest (odd while inside), so a request can tell whether its read
+// overlapped an ingest call.
+var ingestSeq atomic.Uint64
 
 // feeder is the producer: it generates batches and hands them to a side.
 // Per event it allocates hostAlloc bytes, standing for the objects a real
@@ -439,7 +484,9 @@ func (f *feeder) feed(n int64, rate int64) {
 				f.hold[j] = o
 			}
 		}
+		ingestSeq.Add(1) // odd: inside ingest
 		f.sd.ingest(f.b)
+		ingestSeq.Add(1)
 		clear(f.hold)
 		done += int64(k)
 	}
@@ -447,7 +494,11 @@ func (f *feeder) feed(n int64, rate int64) {
 }
 
 // requestLoop is the service's other work: small JSON requests, each timed.
-func requestLoop(h http.Handler, u *universe, every time.Duration, lat, latAll *latencies, measuring *atomic.Bool, errs *atomic.Int64, stop chan struct{}) {
+// readNs is where the handler leaves the duration of its sd.query call (the
+// read proper: lock waits and the side's own work, for windowagg the cgo
+// call) so that each request's time splits into read and the rest (HTTP
+// plumbing, JSON, GC assists, waiting for a CPU).
+func requestLoop(h http.Handler, readNs *int64, u *universe, every time.Duration, lat, latAll *latencies, measuring *atomic.Bool, errs *atomic.Int64, stop chan struct{}) {
 	rng := uint64(7)
 	paths := make([]string, 0, 1024)
 	for range 1024 {
@@ -461,13 +512,16 @@ func requestLoop(h http.Handler, u *universe, every time.Duration, lat, latAll *
 		default:
 		}
 		t := time.Now()
+		*readNs = 0
+		seq := ingestSeq.Load()
 		req := httptest.NewRequest(http.MethodGet, paths[i%len(paths)], nil)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		d := time.Since(t)
-		latAll.add(d)
+		overlapped := seq&1 == 1 || ingestSeq.Load() != seq
+		latAll.add(d, 0, false)
 		if measuring.Load() {
-			lat.add(d)
+			lat.add(d, time.Duration(*readNs), overlapped)
 			if rec.Code != http.StatusOK || rec.Body.Len() == 0 {
 				errs.Add(1)
 			}
@@ -575,7 +629,8 @@ func printTable(out *os.File, c *config, runs []*sideRun) {
 		if !r.gc.pauseExact {
 			fmt.Fprintf(out, "; pauses from histogram buckets (upper bounds)")
 		}
-		fmt.Fprintf(out, "\n    %s; RSS at side start %s\n", r.note, siBytes(float64(r.startRSS)))
+		fmt.Fprintf(out, "\n    %s; RSS at side start %s; GC setting %s\n", r.note, siBytes(float64(r.startRSS)), r.gcSet)
+		r.tail.print(out)
 		if r.agreeBad > 0 {
 			fmt.Fprintf(out, "    DISAGREES: %s\n", r.agreeFirst)
 		}

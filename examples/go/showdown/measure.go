@@ -37,6 +37,9 @@ const (
 	mHeapLive = "/gc/heap/live:bytes"
 	mTotalCPU = "/cpu/classes/total:cpu-seconds"
 	mAllocs   = "/gc/heap/allocs:bytes"
+	mAssist   = "/cpu/classes/gc/mark/assist:cpu-seconds"
+	mSchedLat = "/sched/latencies:seconds"
+	mMutex    = "/sync/mutex/wait/total:seconds"
 )
 
 // gcSnap is the GC state at one instant.
@@ -48,16 +51,21 @@ type gcSnap struct {
 	allocs   uint64
 	pauses   *metrics.Float64Histogram
 	numGC    uint32
+	assist   float64                   // GC assist CPU-seconds
+	schedLat *metrics.Float64Histogram // time goroutines waited runnable for a CPU
+	mutex    float64                   // seconds goroutines waited on sync.Mutex/RWMutex
 }
 
 func snapGC() gcSnap {
-	s := []metrics.Sample{{Name: mGCCPU}, {Name: mCycles}, {Name: mPauses}, {Name: mTotalCPU}, {Name: mAllocs}}
+	s := []metrics.Sample{{Name: mGCCPU}, {Name: mCycles}, {Name: mPauses}, {Name: mTotalCPU}, {Name: mAllocs},
+		{Name: mAssist}, {Name: mSchedLat}, {Name: mMutex}}
 	metrics.Read(s)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return gcSnap{at: time.Now(), gcCPU: s[0].Value.Float64(), cycles: s[1].Value.Uint64(),
 		pauses: s[2].Value.Float64Histogram(), totalCPU: s[3].Value.Float64(),
-		allocs: s[4].Value.Uint64(), numGC: ms.NumGC}
+		allocs: s[4].Value.Uint64(), numGC: ms.NumGC, assist: s[5].Value.Float64(),
+		schedLat: s[6].Value.Float64Histogram(), mutex: s[7].Value.Float64()}
 }
 
 // gcDelta is what happened between two snapshots.
@@ -173,26 +181,37 @@ func heapLive() uint64 {
 	return m[0].Value.Uint64()
 }
 
-// latencies is a preallocated, pointer-free record of request latencies.
+// latencies is a preallocated, pointer-free record of request latencies:
+// per request its total time, the time of its read (the side's query) and
+// whether it overlapped an ingest call.
 type latencies struct {
 	mu  sync.Mutex
 	ns  []int64
+	rd  []int64
+	ov  []bool
 	max int
 }
 
 func newLatencies(capacity int) *latencies {
-	return &latencies{ns: make([]int64, 0, capacity), max: capacity}
+	return &latencies{ns: make([]int64, 0, capacity), rd: make([]int64, 0, capacity),
+		ov: make([]bool, 0, capacity), max: capacity}
 }
 
-func (l *latencies) add(d time.Duration) {
+func (l *latencies) add(d, read time.Duration, overlapped bool) {
 	l.mu.Lock()
 	if len(l.ns) < l.max {
 		l.ns = append(l.ns, int64(d))
+		l.rd = append(l.rd, int64(read))
+		l.ov = append(l.ov, overlapped)
 	}
 	l.mu.Unlock()
 }
 
-func (l *latencies) reset() { l.mu.Lock(); l.ns = l.ns[:0]; l.mu.Unlock() }
+func (l *latencies) reset() {
+	l.mu.Lock()
+	l.ns, l.rd, l.ov = l.ns[:0], l.rd[:0], l.ov[:0]
+	l.mu.Unlock()
+}
 
 // quantiles returns p50, p99, p999 (rank floor(q*(n-1))) and the count.
 func (l *latencies) quantiles() ([3]time.Duration, int) {

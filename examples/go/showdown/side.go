@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // quantiles every side reports, per series.
@@ -167,8 +168,9 @@ func num(x float64) *float64 {
 }
 
 // statsHandler is the in-process HTTP endpoint the request loop hits:
-// GET /stats?series=NAME -> small JSON document.
-func statsHandler(u *universe, sd side) http.Handler {
+// GET /stats?series=NAME -> small JSON document. It stores the duration of
+// its sd.query call in *readNs (the request loop's breakdown).
+func statsHandler(u *universe, sd side, readNs *int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("series")
 		idx, ok := u.index[name]
@@ -176,7 +178,9 @@ func statsHandler(u *universe, sd side) http.Handler {
 			http.Error(w, "unknown series", http.StatusNotFound)
 			return
 		}
+		t := time.Now()
 		res, ok := sd.query(idx)
+		*readNs = int64(time.Since(t))
 		if !ok {
 			http.Error(w, "unknown series", http.StatusNotFound)
 			return
