@@ -238,8 +238,9 @@ def test_state_merges_with_another_handles_state(spark, small):
             snap_rows.append((name, len(o), svc.to_bytes()))
     snaps = spark.createDataFrame(snap_rows, "series string, rows long, state binary")
     both = spark.createDataFrame(states).unionByName(snaps)
-    in_spark_merged = ws.windows_from_states(both, spec, quantiles=QS).toPandas()
+    in_spark_merged = _ns_bounds(ws.windows_from_states(both, spec, quantiles=QS))
     got = in_spark_merged.sort_values(["series", "window_start"]).reset_index(drop=True)
+    assert (got["window_start"].to_numpy() == single["window_start"].astype("int64").to_numpy()).all()
     assert (got["count"].to_numpy() == single["count"].to_numpy()).all()
     for q in QS:
         c = ws.spark_column(q)
@@ -260,7 +261,8 @@ def test_trailing_sliding_window(spark, small):
         start, end = row["window_start"], row["window_end"]
         assert end == (as_of.value // 60_000_000_000 + 1) * 60_000_000_000
         assert end - start == spec.size_ns
-        m = (pdf["series"].to_numpy() == row["series"]) & (t_ns >= start) & (t_ns < end)
+        m = ((pdf["series"].to_numpy() == row["series"]) & (t_ns >= start) & (t_ns < end)
+             & (t_ns <= as_of.value))  # rows after as_of are left out
         x = np.sort(pdf["value"].to_numpy()[m])
         assert row["count"] == len(x)
         for q in QS:
