@@ -1,4 +1,19 @@
-"""Tumbling-window aggregates on Spark with windowagg state that merges.
+"""windowagg on Spark: quantiles within a relative alpha, per series and
+window, with state that merges.
+
+On ``timestamp`` / ``timestamp_ntz`` columns, windows written like Spark's
+``window(ts, "10 minutes", "5 minutes")`` (:func:`window_spec`: tumbling,
+hopping = Spark's sliding windows, or windowagg's trailing sliding window):
+
+* :func:`window_quantiles` -> per (group, window): bounds, count, mean, min,
+  max and quantiles (``groupBy(...).applyInPandas``);
+* :func:`window_states` -> per group: windowagg's serialized state, which
+  merges with any state of the same configuration (a service's snapshot);
+  :func:`windows_from_states` / :func:`merge_to_frame` merge and read them;
+* :func:`quantiles_agg` -> a grouped-aggregate pandas UDF for
+  ``groupBy(..., window(...)).agg(...)``.
+
+The first API, on long-nanosecond timestamps and tumbling windows:
 
 Each Spark partition folds its rows into one windowagg handle (through the
 Python binding, inside ``mapInPandas``) and emits the handle's serialized
