@@ -126,7 +126,7 @@ def run(spark, rows: int, alpha: float = 0.01, qs: Sequence[float] = QS, accurac
     df = spark.createDataFrame(pdf).repartition(4).cache()
     df.count()
     # Warm-up (not timed): JIT, Python workers, the library loaded in them.
-    small = df.limit(1000)
+    small = df.sample(fraction=0.002, seed=1)  # every partition, as the timed jobs
     ws.window_quantiles(small, ws.window_spec("1 hour", alpha=alpha), quantiles=qs).collect()
     small.groupBy("series").agg(ws.quantiles_agg(qs, alpha)("value")).collect()
     small.groupBy("series").agg(F.expr("percentile_approx(value, 0.5)")).collect()
