@@ -121,9 +121,11 @@ fi
 
 if [ -f examples/spark/test_spark.py ]; then
   # Spark's local mode over several partitions; the binding from the tree.
+  # test_spark_quantiles.py: timestamp columns, hopping/sliding windows, the
+  # comparison with percentile_approx (its table: add -s).
   suite "pytest (examples/spark, PySpark local mode)"
   (cd examples/spark && PYTHONPATH="$repo/bindings/python${PYTHONPATH:+:$PYTHONPATH}" \
-     python3 -m pytest -q test_spark.py)
+     python3 -m pytest -q test_spark.py test_spark_quantiles.py)
   passed
 fi
 if [ -f examples/python/windowed_stats.py ]; then

@@ -18,15 +18,14 @@ when no Java runtime can be found.
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import time
 
 import numpy as np
 import pytest
 
 import windowagg_spark as ws
+from conftest import NO_JAVA, find_java
 
 WINDOW_NS = 10 * 10**9
 ALPHA = 0.01
@@ -40,24 +39,10 @@ pytestmark = [
 ]
 
 
-def _find_java() -> bool:
-    home = os.environ.get("JAVA_HOME")
-    if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
-        return True
-    if shutil.which("java"):
-        return True
-    for cand in sorted(glob.glob("/usr/lib/jvm/*/bin/java")):
-        if os.access(cand, os.X_OK):
-            os.environ["JAVA_HOME"] = os.path.dirname(os.path.dirname(cand))
-            return True
-    return False
-
-
 @pytest.fixture(scope="module")
 def spark():
-    if not _find_java():
-        pytest.skip("Java is missing: no JAVA_HOME, no java on PATH, nothing under /usr/lib/jvm "
-                    "(Spark needs a Java 17+ runtime)")
+    if not find_java():
+        pytest.skip(NO_JAVA)
     t = time.time()
     session = ws.spark_session("windowagg-spark-test", PARTITIONS)
     session.sparkContext.setLogLevel("ERROR")
