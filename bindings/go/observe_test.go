@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -21,25 +20,19 @@ func TestObserveCountsNamesAndStamps(t *testing.T) {
 	names := []string{"GET /", "POST /cart", ls.Name}
 	const goroutines, per = 8, 3000
 	before := time.Now().UnixNano()
-	var wg sync.WaitGroup
-	for g := 0; g < goroutines; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				// names built per call too (new string addresses)
-				name := names[(g+i)%len(names)]
-				if i%5 == 0 {
-					name = strings.Clone(name)
-				}
-				if err := b.ObserveDuration(name, time.Duration(i%100+1)*time.Millisecond); err != nil {
-					t.Error(err)
-					return
-				}
+	inGoroutines(goroutines, func(g int) {
+		for i := 0; i < per; i++ {
+			// names built per call too (new string addresses)
+			name := names[(g+i)%len(names)]
+			if i%5 == 0 {
+				name = strings.Clone(name)
 			}
-		}(g)
-	}
-	wg.Wait()
+			if err := b.ObserveDuration(name, time.Duration(i%100+1)*time.Millisecond); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}

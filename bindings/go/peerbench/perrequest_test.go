@@ -130,7 +130,7 @@ var perRequestPeers = []perRequestPeer{
 			m := byEndpoint(func(ep string) *vm.Histogram {
 				return set.NewHistogram(fmt.Sprintf("request_duration_seconds{endpoint=%q}", ep))
 			})
-			return recorder{observe: func(ep string, d time.Duration) { m[ep].Update(d.Seconds()) }, stop: func() {}}
+			return updaterRecorder(m)
 		}},
 	{"vm-summary", "VictoriaMetrics metrics Set.NewSummary (window 5m, quantiles .5 .9 .97 .99 1)",
 		func(tb testing.TB) recorder {
@@ -138,31 +138,41 @@ var perRequestPeers = []perRequestPeer{
 			m := byEndpoint(func(ep string) *vm.Summary {
 				return set.NewSummary(fmt.Sprintf("request_duration_seconds{endpoint=%q}", ep))
 			})
-			return recorder{observe: func(ep string, d time.Duration) { m[ep].Update(d.Seconds()) }, stop: func() {}}
+			return updaterRecorder(m)
 		}},
 	{"prom-histogram", "client_golang HistogramVec, DefBuckets (11 buckets); observer per endpoint",
 		func(tb testing.TB) recorder {
 			v := prom.NewHistogramVec(prom.HistogramOpts{Name: "request_duration_seconds", Help: "x",
 				Buckets: prom.DefBuckets}, []string{"endpoint"})
-			m := byEndpoint(func(ep string) prom.Observer { return v.WithLabelValues(ep) })
-			return recorder{observe: func(ep string, d time.Duration) { m[ep].Observe(d.Seconds()) }, stop: func() {}}
+			return observerRecorder(v)
 		}},
 	{"prom-native-histogram", "client_golang HistogramVec, NativeHistogramBucketFactor 1.1, MaxBucketNumber 100, MinResetDuration 1h",
 		func(tb testing.TB) recorder {
 			v := prom.NewHistogramVec(prom.HistogramOpts{Name: "request_duration_seconds", Help: "x",
 				NativeHistogramBucketFactor: 1.1, NativeHistogramMaxBucketNumber: 100,
 				NativeHistogramMinResetDuration: time.Hour}, []string{"endpoint"})
-			m := byEndpoint(func(ep string) prom.Observer { return v.WithLabelValues(ep) })
-			return recorder{observe: func(ep string, d time.Duration) { m[ep].Observe(d.Seconds()) }, stop: func() {}}
+			return observerRecorder(v)
 		}},
 	{"prom-summary", "client_golang SummaryVec, Objectives {.5: .05, .9: .01, .99: .001}, MaxAge 1m (5 age buckets)",
 		func(tb testing.TB) recorder {
 			v := prom.NewSummaryVec(prom.SummaryOpts{Name: "request_duration_seconds", Help: "x",
 				Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}, MaxAge: time.Minute},
 				[]string{"endpoint"})
-			m := byEndpoint(func(ep string) prom.Observer { return v.WithLabelValues(ep) })
-			return recorder{observe: func(ep string, d time.Duration) { m[ep].Observe(d.Seconds()) }, stop: func() {}}
+			return observerRecorder(v)
 		}},
+}
+
+// updaterRecorder: VictoriaMetrics' Histogram and Summary, one per endpoint.
+func updaterRecorder[T interface{ Update(float64) }](m map[string]T) recorder {
+	return recorder{observe: func(ep string, d time.Duration) { m[ep].Update(d.Seconds()) }, stop: func() {}}
+}
+
+// observerRecorder: a client_golang vector's observer per endpoint, cached.
+func observerRecorder(v interface {
+	WithLabelValues(...string) prom.Observer
+}) recorder {
+	m := byEndpoint(func(ep string) prom.Observer { return v.WithLabelValues(ep) })
+	return recorder{observe: func(ep string, d time.Duration) { m[ep].Observe(d.Seconds()) }, stop: func() {}}
 }
 
 func ticker(every time.Duration, f func()) (stop func()) {
