@@ -39,8 +39,9 @@ const (
 )
 
 type stripeSeries struct {
-	id   uint64
-	vals []float64
+	id  uint64
+	n   int       // values buffered: buf[:n]
+	buf []float64 // len == cap; grown (doubling) when full
 }
 
 type stripeCacheEntry struct {
@@ -55,6 +56,12 @@ type obsShard struct {
 	names  map[string]uint32 // series name -> index
 	cache  [stripeCacheSize]stripeCacheEntry
 	_      [64]byte // keep two stripes' hot words off one cache line
+}
+
+func (ss *stripeSeries) grow() {
+	nb := make([]float64, max(16, 2*len(ss.buf)))
+	copy(nb, ss.buf[:ss.n])
+	ss.buf = nb
 }
 
 // lookup returns the index of series in s (s.mu held), through the address
@@ -140,7 +147,11 @@ func (b *Batcher) Observe(series string, v float64) error {
 		}
 	}
 	ss := &s.series[i]
-	ss.vals = append(ss.vals, v)
+	if ss.n == len(ss.buf) {
+		ss.grow()
+	}
+	ss.buf[ss.n] = v // no slice header written back per event
+	ss.n++
 	s.n++
 	full := s.n >= b.size
 	s.mu.Unlock()
@@ -243,16 +254,15 @@ func (b *Batcher) flushStripeLocked(s *obsShard) {
 	p := 0
 	for j := range s.series {
 		ss := &s.series[j]
-		m := copy(out.vals[p:], ss.vals)
+		m := copy(out.vals[p:], ss.buf[:ss.n])
 		k := out.keys[p : p+m]
 		for x := range k {
 			k[x] = ss.id
 		}
 		p += m
-		if cap(ss.vals) > 256 && 4*m < cap(ss.vals) {
-			ss.vals = nil // a burst's buffer: not kept for a quiet series
-		} else {
-			ss.vals = ss.vals[:0]
+		ss.n = 0
+		if len(ss.buf) > 256 && 4*m < len(ss.buf) {
+			ss.buf = nil // a burst's buffer: not kept for a quiet series
 		}
 	}
 	s.n = 0
