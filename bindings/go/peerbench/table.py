@@ -3,10 +3,11 @@
 
     go test -run '^$' -bench PerRequest -benchtime 2s -count 3 | python3 table.py
 
-Medians over the -count runs, per goroutine count: wall ns and CPU ns per
-request, allocations, and each one's ratio to the fastest Go-native peer
-(every peer but windowagg) of the same goroutine count in the same run.
-The peers' settings, as the benchmark printed them, follow the table.
+One row per peer, its settings (as the benchmark printed them) next to its
+numbers: medians over the -count runs of CPU ns and wall ns per request per
+goroutine count, each with its ratio to the fastest Go-native peer (every
+peer but windowagg) of the same goroutine count in the same run, and the
+allocations per request.
 """
 import re
 import statistics
@@ -27,17 +28,31 @@ for line in sys.stdin:
 
 if not runs:
     sys.exit("no BenchmarkPerRequest lines on stdin")
-print("| goroutines | peer | ns/request | vs fastest peer | CPU ns/request | vs fastest peer | allocs |")
-print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
-for g in sorted({g for g, _ in runs}):
-    rows = {p: tuple(statistics.median(x[i] for x in r) for i in range(3))
-            for (gg, p), r in runs.items() if gg == g}
-    peers = {p: v for p, v in rows.items() if p != "windowagg"}
-    best_wall = min(v[0] for v in peers.values())
-    best_cpu = min(v[1] for v in peers.values())
-    for p, (ns, cpu, allocs) in sorted(rows.items(), key=lambda kv: kv[1][1]):
-        name = f"**{p}**" if p == "windowagg" else p
-        print(f"| {g} | {name} | {ns:.1f} | {ns / best_wall:.2f} | {cpu:.1f} | {cpu / best_cpu:.2f} | {allocs:g} |")
+conf = {}
+for line in settings:
+    name, _, text = line[len("settings: "):].strip().partition(": ")
+    conf[name] = text
+gs = sorted({g for g, _ in runs})
+med = {k: tuple(statistics.median(x[i] for x in r) for i in range(3)) for k, r in runs.items()}
+best = {}
+for g in gs:
+    peers = [v for (gg, p), v in med.items() if gg == g and p != "windowagg"]
+    best[g] = (min(v[0] for v in peers), min(v[1] for v in peers))
+names = sorted({p for _, p in runs}, key=lambda p: med.get((gs[0], p), (0, float("inf")))[1])
+head = ["peer", "settings"] + [f"CPU ns, {g} goroutine{'s' if g > 1 else ''} (× fastest)" for g in gs] + \
+       [f"wall ns, {g} (× fastest)" for g in gs] + ["allocs/op"]
+print("| " + " | ".join(head) + " |")
+print("| --- | --- | " + " | ".join(["---:"] * (2 * len(gs) + 1)) + " |")
+for p in names:
+    cells = [f"**{p}**" if p == "windowagg" else p, conf.get(p, "")]
+    for idx in (1, 0):
+        for g in gs:
+            v = med.get((g, p))
+            cells.append("" if v is None else f"{v[idx]:.1f} ({v[idx] / best[g][idx]:.2f})")
+    cells.append(f"{max(med[(g, p)][2] for g in gs if (g, p) in med):g}")
+    print("| " + " | ".join(cells) + " |")
 print()
+print("Ratios are to the fastest peer other than windowagg at the same goroutine count, same run.")
 for s in settings:
-    print("- " + s[len("settings: "):].strip())
+    if s.startswith("settings: GOMAXPROCS"):
+        print(s[len("settings: "):].strip())
