@@ -54,6 +54,9 @@ type Batcher struct {
 
 	dropped atomic.Uint64
 
+	obs       obsState    // Observe's stripes (observe.go)
+	closedObs atomic.Bool // set by Close before it flushes the stripes
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -180,6 +183,7 @@ func NewBatcher(agg *Aggregator, opts ...BatcherOption) *Batcher {
 	}
 	b.cur = newBatchBuf(b.size)
 	b.spare = newBatchBuf(b.size)
+	b.obs.init()
 	if interval > 0 {
 		b.stop = make(chan struct{})
 		b.done = make(chan struct{})
@@ -197,6 +201,7 @@ func (b *Batcher) loop(interval time.Duration) {
 		case <-b.stop:
 			return
 		case <-t.C:
+			b.flushStripes()
 			b.flushLocked(false)
 		}
 	}
@@ -236,11 +241,17 @@ func (b *Batcher) Add(key uint64, ts int64, v float64) error {
 	return nil
 }
 
-// Len returns the number of events waiting for a flush.
+// Len returns the number of events (Add's and Observe's) waiting for a
+// flush.
 func (b *Batcher) Len() int {
 	b.mu.Lock()
 	n := len(b.cur.vals)
 	b.mu.Unlock()
+	for _, s := range b.obs.stripes {
+		s.mu.Lock()
+		n += s.n
+		s.mu.Unlock()
+	}
 	return n
 }
 
@@ -261,7 +272,14 @@ func (b *Batcher) flushLocked(take bool) *FlushError {
 	}
 	b.cur, b.spare = b.spare, b.cur
 	b.mu.Unlock()
-	full := &b.spare
+	b.pushReport(&b.spare)
+	return b.takePending(take)
+}
+
+// pushReport (flushMu held) pushes buf, salvages what it can of a refused
+// batch, empties buf and reports the drops: to the handler, or kept in
+// pending.
+func (b *Batcher) pushReport(full *batchBuf) {
 	var fe *FlushError
 	if err := b.push(full, 0, len(full.vals)); err != nil {
 		fe = &FlushError{}
@@ -278,7 +296,6 @@ func (b *Batcher) flushLocked(take bool) *FlushError {
 			b.pending.merge(fe)
 		}
 	}
-	return b.takePending(take)
 }
 
 func (b *Batcher) takePending(take bool) *FlushError {
@@ -313,7 +330,11 @@ func (b *Batcher) salvage(buf *batchBuf, lo, hi int, err error, fe *FlushError) 
 		for i := lo; i < hi; i++ {
 			fe.Dropped++
 			if len(fe.Events) < maxListedDrops {
-				fe.Events = append(fe.Events, DroppedEvent{Key: buf.keys[i], Timestamp: buf.ts[i], Value: buf.vals[i], Err: err})
+				d := DroppedEvent{Key: buf.keys[i], Value: buf.vals[i], Err: err}
+				if i < len(buf.ts) {
+					d.Timestamp = buf.ts[i] // Observe's events under WithoutTimestamps have none
+				}
+				fe.Events = append(fe.Events, d)
 			}
 		}
 		return
@@ -331,6 +352,7 @@ func (b *Batcher) salvage(buf *batchBuf, lo, hi int, err error, fe *FlushError) 
 // events this flush dropped, together with those of earlier flushes not yet
 // reported (when no error handler is set); nil if none were dropped.
 func (b *Batcher) Flush() error {
+	b.flushStripes()
 	if fe := b.flushLocked(true); fe != nil {
 		return fe
 	}
@@ -346,6 +368,7 @@ func (b *Batcher) Close() error {
 		return nil
 	}
 	b.closed = true
+	b.closedObs.Store(true)
 	b.mu.Unlock()
 	if b.stop != nil {
 		close(b.stop)

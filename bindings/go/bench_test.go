@@ -58,6 +58,10 @@ func reportPerValue(b *testing.B, batch int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(batch), "ns/value")
 }
 
+func reportCPUPerValue(b *testing.B, cpu0 int64, batch int) {
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/float64(batch), "cpu-ns/value")
+}
+
 // BenchmarkPush compares, per batch size and in the same run: an empty cgo
 // call (the floor of any C call), aggregator_push of an empty batch called
 // straight (push-nothing-raw) and through Push (push-nothing: adds the
@@ -97,6 +101,7 @@ func BenchmarkPush(b *testing.B) {
 			b.Run(fmt.Sprintf("batch=%d/%s", size, v.name), func(b *testing.B) {
 				a := newAgg(b, v.opts...)
 				off := 0
+				cpu0 := processCPU()
 				for b.Loop() {
 					if off+size > len(values) {
 						off = 0
@@ -107,6 +112,7 @@ func BenchmarkPush(b *testing.B) {
 					off += size
 				}
 				reportPerValue(b, size)
+				reportCPUPerValue(b, cpu0, size)
 			})
 		}
 		b.Run(fmt.Sprintf("batch=%d/purego", size), func(b *testing.B) {
@@ -146,6 +152,14 @@ func BenchmarkPushKeyed(b *testing.B) {
 			reportPerValue(b, size)
 		})
 	}
+}
+
+// splitMix scrambles a series rank into an id, as benchmarks/bench_keyed.cc.
+func splitMix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
 
 // BenchmarkPushSliding: 1-minute sliding windows with 1s panes over 1,000
@@ -228,4 +242,41 @@ func BenchmarkAllStats(b *testing.B) {
 		dst, dstQ, _ = a.AllStats(dst, qs, dstQ)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/nkeys, "ns/series")
+}
+
+// BenchmarkBatcherObserve: the per-request path (8 endpoint names, 1m
+// sliding window, host-clock stamps), one goroutine and b.RunParallel
+// (GOMAXPROCS goroutines); ns and cpu-ns per observation, native flush
+// included. Profile it with -cpuprofile: runtime.cgocall under
+// flushStripeLocked is the library's share, the rest is the Go buffering.
+// The peer comparison is peerbench's BenchmarkPerRequest.
+func BenchmarkBatcherObserve(b *testing.B) {
+	eps := []string{"GET /", "GET /cart", "POST /cart", "GET /item", "GET /search",
+		"POST /login", "GET /api/v1/orders", "DELETE /cart"}
+	lat := benchValues(1 << 16)
+	for _, parallel := range []bool{false, true} {
+		b.Run(fmt.Sprintf("parallel=%v", parallel), func(b *testing.B) {
+			a := newAgg(b, WithSlidingWindow(time.Minute, time.Second))
+			bt := NewBatcher(a)
+			defer bt.Close()
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			if parallel {
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						bt.Observe(eps[i&7], lat[i&(1<<16-1)]*1e-6)
+						i++
+					}
+				})
+			} else {
+				i := 0
+				for b.Loop() {
+					bt.Observe(eps[i&7], lat[i&(1<<16-1)]*1e-6)
+					i++
+				}
+			}
+			reportCPUPerValue(b, cpu0, 1)
+		})
+	}
 }

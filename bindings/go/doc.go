@@ -16,7 +16,10 @@
 // with a few thousand values per Push the crossing is noise. Slices are
 // passed to C without copying, and Push makes no allocation. For producers
 // that have one event at a time, a Batcher collects events into reused
-// buffers and pushes them by size or time, allocating nothing per event.
+// buffers and pushes them by size or time, allocating nothing per event;
+// its Observe and ObserveDuration are the per-request path (a series by
+// name or label set, a time.Duration, stamped with the host clock, striped
+// so that goroutines do not contend).
 //
 // With the state out of the Go heap, the heap is small and the GC's target
 // with it: a service that still allocates per request may then collect more

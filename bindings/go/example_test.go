@@ -135,3 +135,23 @@ func ExampleBatcher() {
 	// Output:
 	// count=10 sum=45
 }
+
+// Batcher.Observe is the per-request path: a series by name (or a label
+// set's Name), a latency as a time.Duration, stamped with the host clock.
+func ExampleBatcher_Observe() {
+	a, _ := windowagg.New(windowagg.WithSlidingWindow(time.Minute, time.Second), windowagg.WithWallClock())
+	defer a.Close()
+	rec := windowagg.NewBatcher(a)
+
+	route := windowagg.MustLabels("method", "GET", "route", "/cart")
+	for i := 1; i <= 4; i++ {
+		rec.ObserveDuration(route.Name, time.Duration(i)*100*time.Millisecond)
+	}
+	rec.Close() // flushes the rest
+
+	s, _ := a.KeyStats(route.ID)
+	name, _ := a.KeyName(route.ID)
+	fmt.Printf("%s count=%d max=%gs\n", name, s.Count, s.Max)
+	// Output:
+	// method="GET",route="/cart" count=4 max=0.4s
+}

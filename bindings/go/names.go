@@ -65,7 +65,8 @@ func (a *Aggregator) RegisterName(name string) (uint64, error) {
 // in one key: its Name encodes the pairs as `k1="v1",k2="v2"` (label names
 // sorted, values Go-quoted) and ID is HashString(Name). The Prometheus
 // collector decodes the name back into labels (ParseLabels). Build one per
-// distinct set, ahead of the per-event path (Batcher.AddLabels).
+// distinct set, ahead of the per-event path (Batcher.Observe(ls.Name, v),
+// Batcher.AddLabels).
 type LabelSet struct {
 	ID   uint64
 	Name string

@@ -1057,23 +1057,30 @@ func TestPushAllocatesNothing(t *testing.T) {
 	}
 }
 
-func TestBatcher(t *testing.T) {
-	a := newAgg(t, WithCountWindow(1<<20))
-	b := NewBatcher(a, WithBatchSize(100), WithFlushInterval(0), WithoutTimestamps())
+// inGoroutines runs f(0) .. f(n-1) in n goroutines and waits for them.
+func inGoroutines(n int, f func(g int)) {
 	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
+	for g := 0; g < n; g++ {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			for i := 0; i < 10000; i++ {
-				if err := b.Add(uint64(g), int64(i), float64(i%10)); err != nil {
-					t.Error(err)
-					return
-				}
-			}
+			f(g)
 		}(g)
 	}
 	wg.Wait()
+}
+
+func TestBatcher(t *testing.T) {
+	a := newAgg(t, WithCountWindow(1<<20))
+	b := NewBatcher(a, WithBatchSize(100), WithFlushInterval(0), WithoutTimestamps())
+	inGoroutines(8, func(g int) {
+		for i := 0; i < 10000; i++ {
+			if err := b.Add(uint64(g), int64(i), float64(i%10)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,9 @@
 // window, as a client_golang Summary with MaxAge; or, with
 // Opts.NativeHistogram, a native (gauge) histogram of the window that sums
 // across instances. Series names become labels: a plain name (PushStrings,
-// Batcher.AddString) in the KeyLabel label, a label set (windowagg.Labels,
-// Batcher.AddLabels) in several labels (Opts.Labels).
+// Batcher.Observe, Batcher.AddString) in the KeyLabel label, a label set
+// (windowagg.Labels; Batcher.Observe(ls.Name, v), Batcher.AddLabels) in
+// several labels (Opts.Labels).
 //
 //	agg, _ := windowagg.New(windowagg.WithSlidingWindow(time.Minute, 0))
 //	prom.MustRegister(wprom.NewCollector(agg, wprom.Opts{Name: "request_latency_seconds"}))

@@ -233,3 +233,40 @@ func TestNativeHistogramFleet(t *testing.T) {
 		t.Logf("q%v: fleet bucket (%.6g, %.6g], exact %.6g (bound %.2f%%)", q, lo, hi, sorted[int(q*(n-1))], 100*bound)
 	}
 }
+
+// TestObservedSeries: the per-request path (Batcher.Observe/ObserveDuration,
+// host-clock stamps) reaches the collector by name and by label set, with
+// the window moved by the wall clock.
+func TestObservedSeries(t *testing.T) {
+	agg, err := windowagg.New(windowagg.WithSlidingWindow(time.Minute, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agg.Close()
+	plain := prom.NewPedanticRegistry()
+	plain.MustRegister(wprom.NewCollector(agg, wprom.Opts{Name: "lat", KeyLabel: "endpoint", WallClock: true}))
+	b := windowagg.NewBatcher(agg)
+	ls := windowagg.MustLabels("route", "/cart", "method", "GET")
+	for i := 0; i < 5; i++ {
+		if err := b.Observe("GET /obs", 0.25); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.ObserveDuration(ls.Name, 40*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, m := range gather(t, plain, "lat") {
+		s := m.GetSummary()
+		if s.GetSampleCount() != 5 {
+			t.Fatalf("%v: count %d, want 5", m.GetLabel(), s.GetSampleCount())
+		}
+		got[m.GetLabel()[0].GetValue()] = s.GetSampleSum()
+	}
+	if len(got) != 2 || got["GET /obs"] != 1.25 || math.Abs(got[ls.Name]-0.2) > 1e-12 {
+		t.Fatalf("sums by endpoint: %v", got)
+	}
+}
