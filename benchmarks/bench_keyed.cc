@@ -5,7 +5,10 @@
 // std::unordered_map<uint64_t, per-key window> with the same exact stats
 // (ring of the last 100 values, running sum and sum of squares, min/max
 // recomputed from the ring when the evicted value was the min or the max).
-// Also evict_lru/*: the cost of one EVICT_LRU eviction at max_keys 10^4 and
+// Also keyed_sliding/*: the keyed path of a sliding window (1 min, 1 s
+// panes, quantiles on) at a steady rate of values per series per minute
+// (event time advances with every batch; memory per series is reported),
+// and evict_lru/*: the cost of one EVICT_LRU eviction at max_keys 10^4 and
 // 10^5 against a push into an existing key (BM_EvictLru).
 #include <algorithm>
 #include <array>
@@ -266,9 +269,62 @@ void BM_EvictLru(benchmark::State& st, uint64_t max_keys, LruCase which) {
   aggregator_free(a);
 }
 
+// Keyed sliding window, 1 min / 1 s panes, quantiles on, uniform keys:
+// event time advances so that every series receives `per_minute` values
+// per minute on average (600: the showdown's rate, panes of ~10 values).
+// The window is filled (one minute of event time) before timing.
+void BM_KeyedSliding(benchmark::State& st, size_t series, uint64_t per_minute) {
+  constexpr int64_t kSecond = 1'000'000'000;
+  const auto& keys = KeyPool(series, false);
+  const auto& vals = KeyedValues();
+  WindowSpec w{"sliding", "60s", AGGREGATOR_WINDOW_SLIDING, 60 * kSecond, 0, kSecond};
+  aggregator* a = MakeHandle(w, /*quantiles=*/true, &st);
+  if (a == nullptr) return;
+  // Nanoseconds of event time per value: a minute per per_minute * series.
+  const double step = 60.0 * kSecond / (static_cast<double>(per_minute) * series);
+  std::vector<int64_t> ts(kBatch);
+  double now = 0;
+  size_t pos = 0;
+  auto push = [&]() {
+    if (pos + kBatch > kKeyPool) pos = 0;
+    for (size_t i = 0; i < kBatch; ++i) {
+      ts[i] = static_cast<int64_t>(now);
+      now += step;
+    }
+    int rc = aggregator_push(a, vals.data() + pos, ts.data(), keys.data() + pos, kBatch);
+    pos += kBatch;
+    return rc;
+  };
+  while (now < 60.0 * kSecond) push();  // a full window, untimed
+  for (auto _ : st) {
+    if (push() != AGGREGATOR_OK) {
+      st.SkipWithError(aggregator_last_error());
+      break;
+    }
+  }
+  SetPerValueCounters(st, kBatch);
+  SetMemoryCounter(st, a);
+  uint64_t bytes = 0;
+  aggregator_memory_usage(a, &bytes);
+  st.counters["bytes_per_series"] = benchmark::Counter(static_cast<double>(bytes) / series);
+  st.counters["series"] = benchmark::Counter(static_cast<double>(series));
+  st.counters["per_minute"] = benchmark::Counter(static_cast<double>(per_minute));
+  aggregator_free(a);
+}
+
 }  // namespace
 
 void RegisterKeyedBenchmarks() {
+  // (100k series at 600 a minute would take 6*10^7 untimed values to warm.)
+  const std::pair<size_t, uint64_t> kSliding[] = {{1'000, 60}, {1'000, 600}, {100'000, 60}};
+  for (const auto& [series, per_minute] : kSliding) {
+    {
+      std::string name = "keyed_sliding/series:" + std::to_string(series) +
+                         "/per_minute:" + std::to_string(per_minute);
+      benchmark::RegisterBenchmark(name.c_str(), BM_KeyedSliding, series, per_minute)
+          ->UseRealTime();
+    }
+  }
   const std::pair<LruCase, const char*> kLruCases[] = {
       {LruCase::kExistingKey, "existing_key"},
       {LruCase::kNewKey, "new_key"},

@@ -1615,7 +1615,9 @@ void Aggregator::KeyQuantiles(uint64_t key, const double* q, size_t n, double* o
 
 void Aggregator::AllRead(Stats* out, const double* q, size_t n, double* out_q) {
   MemoryScope scratch{nullptr, nullptr};
-  Sketch merged(&scratch);
+  // Bucket form: the union of every series (exact count windows included)
+  // answers within alpha, as it always did.
+  Sketch merged(&scratch, /*raw=*/false);
   Moments total;
   uint64_t late = 0, rejected = 0, accepted = 0;
   int64_t start = 0, end = 0;

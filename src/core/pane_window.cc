@@ -1,11 +1,15 @@
 #include "core/pane_window.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace windowagg {
 
 PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
     : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)) {}
+
+static_assert(std::is_nothrow_move_constructible_v<Pane>,
+              "vector growth moves panes: it must not throw halfway");
 
 bool PaneWindow::PaneOpen(int64_t pane_index) const {
   // SLIDING: the pane is still in the window. TUMBLING/HOPPING: every window
@@ -17,30 +21,67 @@ bool PaneWindow::PaneOpen(int64_t pane_index) const {
   return Wide(pane_index) - geo_->panes_per_window + 1 >= closed_below_;
 }
 
+void PaneWindow::MakeRoom() {
+  if (panes_.size() < panes_.capacity()) return;
+  if (head_ > 0 && head_ >= pane_count() / 4) {
+    // Drop the slid-out panes instead of growing (amortized: at least a
+    // quarter of the moves were pops).
+    panes_.erase(panes_.begin(), panes_.begin() + static_cast<ptrdiff_t>(head_));
+    head_ = 0;
+    return;
+  }
+  const size_t cap = panes_.capacity();
+  panes_.reserve(std::max<size_t>(cap + cap / 2, 2));
+}
+
+void PaneWindow::PopFront() noexcept {
+  panes_[head_].sketch = Sketch();  // frees its values now
+  ++head_;
+  if (head_ == panes_.size()) {
+    panes_.clear();
+    head_ = 0;
+  }
+}
+
 Pane& PaneWindow::PaneFor(int64_t index) {
-  if (panes_.empty() || index > panes_.back().index) {
+  if (empty() || index > panes_.back().index) {
+    MakeRoom();
     panes_.push_back(Pane{index, Moments(), Sketch(scope_)});
     return panes_.back();
   }
   if (index == panes_.back().index) return panes_.back();
-  auto it = std::lower_bound(panes_.begin(), panes_.end(), index,
+  auto first = panes_.begin() + static_cast<ptrdiff_t>(head_);
+  auto it = std::lower_bound(first, panes_.end(), index,
                              [](const Pane& p, int64_t i) { return p.index < i; });
   if (it != panes_.end() && it->index == index) return *it;
-  return *panes_.insert(it, Pane{index, Moments(), Sketch(scope_)});
+  const ptrdiff_t at = it - panes_.begin() - static_cast<ptrdiff_t>(head_);
+  MakeRoom();  // may drop the slid-out panes: positions are from head_
+  return *panes_.insert(panes_.begin() + static_cast<ptrdiff_t>(head_) + at,
+                        Pane{index, Moments(), Sketch(scope_)});
+}
+
+Pane& PaneWindow::AppendRestored(Pane&& p) {
+  MakeRoom();
+  panes_.push_back(std::move(p));
+  return panes_.back();
 }
 
 Pane& PaneWindow::PaneAt(int64_t index) {
   if (index == panes_.back().index) return panes_.back();
-  return *std::lower_bound(panes_.begin(), panes_.end(), index,
+  return *std::lower_bound(panes_.begin() + static_cast<ptrdiff_t>(head_), panes_.end(), index,
                            [](const Pane& p, int64_t i) { return p.index < i; });
 }
 
 void PaneWindow::UndoReservations() noexcept {
   // Panes hold values from the moment they are created, except the ones a
   // failed push created: those are the empty ones.
-  for (size_t k = panes_.size(); k-- > 0;) {
+  for (size_t k = panes_.size(); k-- > head_;) {
     panes_[k].sketch.UndoReservations();
     if (panes_[k].moments.count == 0) panes_.erase(panes_.begin() + static_cast<ptrdiff_t>(k));
+  }
+  if (head_ == panes_.size()) {
+    panes_.clear();
+    head_ = 0;
   }
 }
 
@@ -76,7 +117,7 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
     int64_t cur = PaneOf(wm, geo_->pane);
     quiet_until_ = (Wide(cur) + 1) * geo_->pane;  // the next pane boundary
     Wide lowest = Wide(cur) - geo_->panes_per_window + 1;
-    while (!panes_.empty() && panes_.front().index < lowest) panes_.pop_front();
+    while (!empty() && panes_[head_].index < lowest) PopFront();
     closed_below_ = std::max(closed_below_, lowest);
     return;
   }
@@ -124,17 +165,17 @@ void PaneWindow::WalkClosing(Wide jmax, F&& visit) const {
   const Wide r = geo_->panes_per_window;
   Wide next = closed_below_;  // first window not yet closed
   WindowView view;
-  for (size_t k = 0; k < panes_.size(); ++k) {
-    Wide p = panes_[k].index;
+  for (size_t k = 0; k < pane_count(); ++k) {
+    Wide p = live(k).index;
     Wide j = std::max(next, p - r + 1);
     for (; j <= p && j <= jmax; ++j) {
       view.start = Saturate(j * geo_->pane);
       view.end = Saturate(j * geo_->pane + geo_->width);
       view.moments = Moments();
       view.sketches.clear();
-      for (size_t m = k; m < panes_.size() && panes_[m].index < j + r; ++m) {
-        view.moments.Merge(panes_[m].moments);
-        view.sketches.push_back(&panes_[m].sketch);
+      for (size_t m = k; m < pane_count() && live(m).index < j + r; ++m) {
+        view.moments.Merge(live(m).moments);
+        view.sketches.push_back(&live(m).sketch);
       }
       visit(static_cast<const WindowView&>(view), j);
     }
@@ -145,7 +186,7 @@ void PaneWindow::WalkClosing(Wide jmax, F&& visit) const {
 
 void PaneWindow::CloseThrough(Wide j) {
   // A pane is done once the last window containing it (number = its index) is.
-  while (!panes_.empty() && Wide(panes_.front().index) <= j) panes_.pop_front();
+  while (!empty() && Wide(panes_[head_].index) <= j) PopFront();
   if (j >= closed_below_) closed_below_ = j + 1;
 }
 
@@ -158,13 +199,13 @@ void PaneWindow::Current(int64_t wm, WindowView* view) const {
   view->start = Saturate(first * geo_->pane);
   view->end = PaneEnd(cur, geo_->pane);
   if (geo_->sliding) {
-    for (const Pane& p : panes_) {
+    for (const Pane& p : panes()) {
       view->moments.Merge(p.moments);
       view->sketches.push_back(&p.sketch);
     }
     return;
   }
-  for (const Pane& p : panes_) {
+  for (const Pane& p : panes()) {
     if (Wide(p.index) < first || p.index > cur) continue;
     view->moments.Merge(p.moments);
     view->sketches.push_back(&p.sketch);

@@ -3,16 +3,22 @@
 // SLIDING keeps the panes of the last D; TUMBLING and HOPPING keep every pane
 // some still-open window contains and emit windows as the watermark closes
 // them. Only non-empty panes are stored, sorted by pane number, so a quiet
-// series costs little. A quantile read walks the union of the window's pane
-// sketches (Sketch::Quantiles merges their sparse entries): keeping a running
+// series costs little. A pane's sketch keeps the pane's values raw while
+// they take no more bytes than buckets would (Sketch), so a quiet series
+// pays 8 bytes a value and reads exact quantiles; a pane turns into buckets
+// in the reservation of the push that makes buckets smaller, never in a
+// commit. A quantile read walks the union of the window's pane sketches
+// (Sketch::Quantiles: exact order statistics when every pane is raw, raw
+// values merged into the buckets otherwise): keeping a running
 // window sketch instead would cost an update per pane change on the write
 // path and a dense store per series.
 #ifndef WINDOWAGG_CORE_PANE_WINDOW_H_
 #define WINDOWAGG_CORE_PANE_WINDOW_H_
 
 #include <cstdint>
-#include <deque>
 #include <limits>
+#include <span>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "core/memory.h"
@@ -85,16 +91,20 @@ class PaneWindow {
   // The window reads describe at watermark wm (the series advanced to wm).
   void Current(int64_t wm, WindowView* view) const;
 
-  bool empty() const { return panes_.empty(); }
-  size_t pane_count() const { return panes_.size(); }
-  const std::deque<Pane, ScopeAllocator<Pane>>& panes() const { return panes_; }
+  bool empty() const { return head_ == panes_.size(); }
+  size_t pane_count() const { return panes_.size() - head_; }
+  // The stored panes, sorted by index.
+  std::span<const Pane> panes() const {
+    return {panes_.data() + head_, panes_.size() - head_};
+  }
   // The closed bound as stored (format v1: an int64). It saturates at
   // INT64_MAX when the window numbered INT64_MAX is closed too (watermark
   // INT64_MAX with 1-wide panes); the next Advance re-derives that from the
   // watermark, and PaneOpen uses the exact bound.
   int64_t closed_below() const { return Saturate(closed_below_); }
-  // Serialization restores raw state through these.
-  std::deque<Pane, ScopeAllocator<Pane>>& mutable_panes() { return panes_; }
+  // Serialization restores raw state through these. Appends a pane above
+  // every stored one.
+  Pane& AppendRestored(Pane&& p);
   void set_closed_below(int64_t v) {
     closed_below_ = v;
     quiet_until_ = std::numeric_limits<int64_t>::min();
@@ -107,10 +117,20 @@ class PaneWindow {
   template <class F>
   void WalkClosing(Wide jmax, F&& visit) const;  // visit(view, window number)
   void CloseThrough(Wide j);
+  Pane& live(size_t k) { return panes_[head_ + k]; }
+  const Pane& live(size_t k) const { return panes_[head_ + k]; }
+  void PopFront() noexcept;
+  // Room for one more pane (may allocate; moves panes).
+  void MakeRoom();
 
   const PaneGeometry* geo_;
   const MemoryScope* scope_;
-  std::deque<Pane, ScopeAllocator<Pane>> panes_;
+  // panes_[head_..] are the stored panes; the ones below head_ slid out
+  // (emptied, their memory freed) and are dropped when room is needed. A
+  // vector sized to the panes, not a deque: a deque's 512-byte blocks and
+  // block map cost a quiet series more than its panes.
+  std::vector<Pane, ScopeAllocator<Pane>> panes_;
+  size_t head_ = 0;
   // Panes below this number never receive values again (slid out, or every
   // window containing them closed). Wide: after window INT64_MAX closes it
   // is INT64_MAX + 1, so pane INT64_MAX is closed as well (an int64 bound

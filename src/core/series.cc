@@ -6,7 +6,7 @@ namespace windowagg {
 
 Series::Series(uint64_t k, MemoryAccount* account, uint64_t count_capacity,
                const PaneGeometry* geometry)
-    : key(k), scope{account, &bytes}, count_sketch(&scope),
+    : key(k), scope{account, &bytes}, count_sketch(&scope, /*raw=*/false),
       marks(ScopeAllocator<CounterMark>(&scope)) {
   if (geometry == nullptr) {
     count.emplace(count_capacity);

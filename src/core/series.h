@@ -41,7 +41,7 @@ struct Series {
 
   // Exactly one of the two is engaged, by window kind.
   std::optional<CountWindow> count;
-  Sketch count_sketch;  // COUNT windows: the window's values
+  Sketch count_sketch;  // COUNT windows: the window's values (bucket form only)
   std::optional<PaneWindow> panes;
 
   // TUMBLING/HOPPING: counters at the moment a push met this series with

@@ -330,38 +330,228 @@ void BucketStore::Clear() {
   total_ = 0;
 }
 
-Sketch::Sketch(Sketch&& o) noexcept : scope_(o.scope_), zero_(o.zero_) {
-  pos_.Swap(o.pos_);
-  neg_.Swap(o.neg_);
-  o.zero_ = 0;
-}
-
-Sketch& Sketch::operator=(Sketch&& o) noexcept {
-  if (this != &o) {
-    Free();
-    scope_ = o.scope_;
-    pos_.Swap(o.pos_);
-    neg_.Swap(o.neg_);
-    zero_ = o.zero_;
-    o.zero_ = 0;
-  }
-  return *this;
-}
+// ---- Sketch: raw values or buckets ----------------------------------------
 
 void Sketch::Free() noexcept {
-  if (scope_ == nullptr) return;
-  pos_.Free(*scope_);
-  neg_.Free(*scope_);
-  zero_ = 0;
+  void* p = block();
+  if (p == nullptr) return;
+  if (Buckets* b = buckets()) {
+    b->pos.Free(*scope_);
+    b->neg.Free(*scope_);
+  }
+  scope_->Deallocate(p);
+  rep_ &= kRawOk;
+}
+
+uint64_t Sketch::count() const {
+  if (const Raw* r = raw()) return r->n;
+  if (const Buckets* b = buckets()) return b->pos.total() + b->neg.total() + b->zero;
+  return 0;
+}
+
+uint64_t Sketch::zero_count() const {
+  if (const Raw* r = raw()) {
+    uint64_t z = 0;
+    for (uint32_t k = 0; k < r->n; ++k) z += std::fabs(r->values()[k]) < kMinIndexable;
+    return z;
+  }
+  if (const Buckets* b = buckets()) return b->zero;
+  return 0;
+}
+
+size_t Sketch::bytes() const {
+  if (block() == nullptr) return 0;
+  size_t n = AllocatedSize(block());
+  if (const Buckets* b = buckets()) n += b->pos.bytes() + b->neg.bytes();
+  return n;
 }
 
 void Sketch::Clear() {
-  pos_.Clear();
-  neg_.Clear();
-  zero_ = 0;
+  if (Raw* r = raw()) {
+    r->n = 0;
+    r->pending = 0;
+  } else if (Buckets* b = buckets()) {
+    b->pos.Clear();
+    b->neg.Clear();
+    b->zero = 0;
+  }
+}
+
+Sketch::Buckets* Sketch::EnsureBuckets() {
+  if (Buckets* b = buckets()) return b;
+  if (const Raw* r = raw()) return ConvertToBuckets(SketchMapping(r->alpha), [](Buckets*) {});
+  auto* b = new (scope_->Allocate(sizeof(Buckets))) Buckets();
+  rep_ = reinterpret_cast<uintptr_t>(b) | (rep_ & kRawOk);
+  return b;
+}
+
+Sketch::Buckets* Sketch::ConvertToBuckets(const SketchMapping& map,
+                                          absl::FunctionRef<void(Buckets*)> then) {
+  if (Buckets* b = buckets()) {
+    then(b);
+    return b;
+  }
+  // Built aside, the raw values and whatever `then` reserves: the sketch
+  // changes only once nothing can fail any more.
+  Raw* r = raw();
+  auto* b = new (scope_->Allocate(sizeof(Buckets))) Buckets();
+  try {
+    if (r != nullptr && r->n > 0) {
+      b->Reserve(r->values(), r->n, map, *scope_);
+      b->AddSpan(r->values(), r->n, map, *scope_);
+      b->pos.ClearPending();
+      b->neg.ClearPending();
+    }
+    then(b);
+  } catch (...) {
+    b->pos.Free(*scope_);
+    b->neg.Free(*scope_);
+    scope_->Deallocate(b);
+    throw;
+  }
+  if (r != nullptr) scope_->Deallocate(r);
+  rep_ = reinterpret_cast<uintptr_t>(b) | (rep_ & kRawOk);
+  return b;
+}
+
+void Sketch::GrowRaw(uint64_t need, double alpha) {
+  Raw* r = raw();
+  const uint64_t cap = r ? r->cap : 0;
+  if (need <= cap) return;
+  // 1.5x growth, then whatever the allocator's size class leaves over.
+  uint64_t want = std::max<uint64_t>({need, cap + cap / 2, 2});
+  void* p = scope_->Allocate(sizeof(Raw) + want * sizeof(double));
+  auto* fresh = static_cast<Raw*>(p);
+  const uint64_t usable = (AllocatedSize(p) - sizeof(Raw)) / sizeof(double);
+  fresh->n = r ? r->n : 0;
+  fresh->cap = static_cast<uint32_t>(std::min<uint64_t>(usable, UINT32_MAX));
+  fresh->pending = r ? r->pending : 0;
+  fresh->unused = 0;
+  fresh->alpha = alpha;
+  if (r != nullptr) {
+    std::memcpy(fresh->values(), r->values(), r->n * sizeof(double));
+    scope_->Deallocate(r);
+  }
+  rep_ = reinterpret_cast<uintptr_t>(fresh) | kRawRep | (rep_ & kRawOk);
+}
+
+namespace {
+// Bytes a bucket store takes for `distinct` buckets spanning `span`
+// indexes (how BucketStore grows: sparse up to kSparseMax entries, else a
+// dense range with a little slack), rounded like the allocator's classes.
+uint64_t StoreBytes(uint64_t distinct, uint64_t span) {
+  if (distinct == 0) return 0;
+  if (distinct <= BucketStore::kSparseMax ||
+      span > static_cast<uint64_t>(BucketStore::kMaxDenseBuckets)) {
+    uint64_t cap = 4;
+    while (cap < distinct) cap = std::min<uint64_t>(cap * 2, std::max<uint64_t>(distinct, 48));
+    return cap * 8;
+  }
+  return (span + 8) * 8;
+}
+}  // namespace
+
+bool Sketch::BucketsSmaller(const double* x, size_t n, const SketchMapping& map) const {
+  const Raw* r = raw();
+  const uint64_t held = r ? r->n : 0, total = held + n;
+  const uint64_t raw_bytes = sizeof(Raw) + total * sizeof(double);
+  // The bucket form never takes less than its block and two entries.
+  if (raw_bytes <= sizeof(Buckets) + 16) return false;
+  thread_local ScratchVector<int32_t> scratch[2];
+  ScratchVector<int32_t>* idx = scratch;
+  idx[0].clear();
+  idx[1].clear();
+  auto take = [&](const double* v, size_t m) {
+    for (size_t k = 0; k < m; ++k) {
+      if (v[k] >= kMinIndexable) {
+        idx[0].push_back(map.Index(v[k]));
+      } else if (v[k] <= -kMinIndexable) {
+        idx[1].push_back(map.Index(v[k]));
+      }
+    }
+  };
+  if (r != nullptr) take(r->values(), r->n);
+  take(x, n);
+  uint64_t bucket_bytes = sizeof(Buckets);
+  for (int s = 0; s < 2; ++s) {
+    ScratchVector<int32_t>& v = idx[s];
+    if (v.empty()) continue;
+    std::sort(v.begin(), v.end());
+    const uint64_t span = static_cast<uint64_t>(int64_t{v.back()} - v.front() + 1);
+    const uint64_t distinct = static_cast<uint64_t>(std::unique(v.begin(), v.end()) - v.begin());
+    bucket_bytes += StoreBytes(distinct, span);
+  }
+  return bucket_bytes < raw_bytes;
+}
+
+// Raw blocks stay below this many values whatever the data: past it the
+// bucket form is taken (it is smaller for all but extremely spread values,
+// and sorting the indexes to compare would cost too much per growth).
+constexpr uint64_t kRawMaxValues = uint64_t{1} << 16;
+
+void Sketch::Reserve(const double* x, size_t n, const SketchMapping& map) {
+  if (n == 0) return;
+  if (!raw_mode()) {
+    EnsureBuckets()->Reserve(x, n, map, *scope_);
+    return;
+  }
+  Raw* r = raw();
+  const uint64_t pending = r ? r->pending : 0;
+  const uint64_t need = (r ? r->n : 0) + pending + n;
+  if (r != nullptr && need <= r->cap) {
+    r->pending += static_cast<uint32_t>(n);
+    return;
+  }
+  // Growing: the moment to compare forms. Only a call's first reservation
+  // may convert: values reserved before in this call are not known yet.
+  if (pending == 0 && (need > kRawMaxValues || BucketsSmaller(x, n, map))) {
+    ConvertToBuckets(map, [&](Buckets* b) { b->Reserve(x, n, map, *scope_); });
+    return;
+  }
+  GrowRaw(need, map.alpha());
+  raw()->pending += static_cast<uint32_t>(n);
+}
+
+void Sketch::AddUnreserved(double x, const SketchMapping& map) {
+  if (raw_mode()) {
+    Reserve(&x, 1, map);
+    if (Raw* r = raw()) {
+      r->values()[r->n++] = x;
+      --r->pending;
+      return;
+    }
+  }
+  Buckets* b = EnsureBuckets();
+  b->Add(x, map, *scope_);
+  b->pos.ClearPending();
+  b->neg.ClearPending();
 }
 
 void Sketch::AddSpan(const double* x, size_t n, const SketchMapping& map) {
+  if (Raw* r = raw()) {
+    if (uint64_t{r->n} + n <= r->cap) {
+      std::memcpy(r->values() + r->n, x, n * sizeof(double));
+      r->n += static_cast<uint32_t>(n);
+      r->pending -= static_cast<uint32_t>(std::min<uint64_t>(r->pending, n));
+      return;
+    }
+  }
+  if (raw_mode() || block() == nullptr) {
+    // Unreserved (not the push path): reserve now, then add.
+    Reserve(x, n, map);
+    if (raw()) {
+      AddSpan(x, n, map);
+      return;
+    }
+    buckets()->AddSpan(x, n, map, *scope_);
+    ClearPending();
+    return;
+  }
+  buckets()->AddSpan(x, n, map, *scope_);
+}
+
+void Sketch::Buckets::AddSpan(const double* x, size_t n, const SketchMapping& map,
+                              const MemoryScope& scope) {
   constexpr size_t kChunk = 256;
   int32_t idx[kChunk];
   for (size_t base = 0; base < n; base += kChunk) {
@@ -369,24 +559,74 @@ void Sketch::AddSpan(const double* x, size_t n, const SketchMapping& map) {
     BucketIndexRange r = ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
     // Common case (the store reserved for these values): every value
     // positive and the store dense over them: plain increments.
-    if (r.all_positive && pos_.Covers(r.lo, r.hi)) {
-      pos_.AddUncheckedSpan(idx, m);
+    if (r.all_positive && pos.Covers(r.lo, r.hi)) {
+      pos.AddUncheckedSpan(idx, m);
       continue;
     }
     for (size_t k = 0; k < m; ++k) {
       double v = x[base + k];
       if (v >= kMinIndexable) {
-        pos_.Add(idx[k], 1, *scope_);
+        pos.Add(idx[k], 1, scope);
       } else if (v <= -kMinIndexable) {
-        neg_.Add(idx[k], 1, *scope_);
+        neg.Add(idx[k], 1, scope);
       } else {
-        ++zero_;
+        ++zero;
       }
     }
   }
 }
 
-void Sketch::Reserve(const double* x, size_t n, const SketchMapping& map) {
+void Sketch::Remove(double x, const SketchMapping& map) {
+  if (Raw* r = raw()) {
+    double* v = r->values();
+    for (uint32_t k = r->n; k-- > 0;) {
+      if (std::memcmp(&v[k], &x, sizeof x) == 0) {
+        v[k] = v[--r->n];
+        return;
+      }
+    }
+    return;
+  }
+  Buckets* b = buckets();
+  if (x >= kMinIndexable) {
+    b->pos.Remove(map.Index(x), 1);
+  } else if (x <= -kMinIndexable) {
+    b->neg.Remove(map.Index(x), 1);
+  } else {
+    --b->zero;
+  }
+}
+
+void Sketch::RemoveSpan(const double* x, size_t n, const SketchMapping& map) {
+  Buckets* b = buckets();
+  if (b == nullptr) {
+    for (size_t k = 0; k < n; ++k) Remove(x[k], map);
+    return;
+  }
+  constexpr size_t kChunk = 256;
+  int32_t idx[kChunk];
+  for (size_t base = 0; base < n; base += kChunk) {
+    size_t m = std::min(kChunk, n - base);
+    BucketIndexRange r = ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
+    if (r.all_positive && b->pos.dense()) {
+      b->pos.RemoveUncheckedSpan(idx, m);
+      continue;
+    }
+    for (size_t k = 0; k < m; ++k) {
+      double v = x[base + k];
+      if (v >= kMinIndexable) {
+        b->pos.Remove(idx[k], 1);
+      } else if (v <= -kMinIndexable) {
+        b->neg.Remove(idx[k], 1);
+      } else {
+        --b->zero;
+      }
+    }
+  }
+}
+
+void Sketch::Buckets::Reserve(const double* x, size_t n, const SketchMapping& map,
+                              const MemoryScope& scope) {
   // Per sign: the bucket range, the count, and how many buckets may be new.
   struct Need {
     int32_t lo = std::numeric_limits<int32_t>::max();
@@ -399,7 +639,7 @@ void Sketch::Reserve(const double* x, size_t n, const SketchMapping& map) {
     }
   };
   Need need[2];  // [0] positive, [1] negative
-  BucketStore* store[2] = {&pos_, &neg_};
+  BucketStore* store[2] = {&pos, &neg};
   constexpr size_t kExact = 32;
   if (n <= kExact) {
     // Few values (the keyed path): count the new buckets exactly, so quiet
@@ -419,7 +659,7 @@ void Sketch::Reserve(const double* x, size_t n, const SketchMapping& map) {
       size_t m = static_cast<size_t>(need[s].n);
       std::sort(b, b + m);
       m = static_cast<size_t>(std::unique(b, b + m) - b);
-      store[s]->ReserveExact(b, m, need[s].n, *scope_);
+      store[s]->ReserveExact(b, m, need[s].n, scope);
     }
     return;
   }
@@ -447,42 +687,43 @@ void Sketch::Reserve(const double* x, size_t n, const SketchMapping& map) {
   for (int s = 0; s < 2; ++s) {
     if (need[s].n == 0) continue;
     uint64_t span = static_cast<uint64_t>(int64_t{need[s].hi} - need[s].lo + 1);
-    store[s]->Reserve(need[s].lo, need[s].hi, std::min(need[s].n, span), need[s].n, *scope_);
+    store[s]->Reserve(need[s].lo, need[s].hi, std::min(need[s].n, span), need[s].n, scope);
   }
 }
 
 void Sketch::ReserveMerge(const Sketch& o) {
-  const BucketStore* from[2] = {&o.pos_, &o.neg_};
-  BucketStore* to[2] = {&pos_, &neg_};
-  for (int s = 0; s < 2; ++s) {
-    int32_t lo, hi;
-    if (!from[s]->NonZeroRange(&lo, &hi)) continue;
-    uint64_t buckets = 0;
-    from[s]->ForEach([&](int32_t, uint64_t) { ++buckets; });
-    to[s]->Reserve(lo, hi, buckets, from[s]->total(), *scope_);
+  if (o.count() == 0) return;
+  if (const Raw* from = o.raw()) {
+    const SketchMapping map(from->alpha);
+    Raw* r = raw();
+    if (!raw_mode() || (r == nullptr ? 0 : uint64_t{r->n} + r->pending) + from->n > kRawMaxValues) {
+      Reserve(from->values(), from->n, map);  // buckets, or raw past its bound
+      return;
+    }
+    // Raw into raw stays raw (a window merged from raw panes answers exact
+    // quantiles): it takes no more bytes than the parts did.
+    const uint64_t need = (r ? r->n + uint64_t{r->pending} : 0) + from->n;
+    GrowRaw(need, from->alpha);
+    raw()->pending += from->n;
+    return;
   }
-}
-
-void Sketch::RemoveSpan(const double* x, size_t n, const SketchMapping& map) {
-  constexpr size_t kChunk = 256;
-  int32_t idx[kChunk];
-  for (size_t base = 0; base < n; base += kChunk) {
-    size_t m = std::min(kChunk, n - base);
-    BucketIndexRange r = ComputeBucketIndexes(x + base, m, map.multiplier(), idx);
-    if (r.all_positive && pos_.dense()) {
-      pos_.RemoveUncheckedSpan(idx, m);
-      continue;
+  // Bucket form in: this turns into buckets too.
+  const Buckets* from = o.buckets();
+  auto reserve = [&](Buckets* to) {
+    const BucketStore* src[2] = {&from->pos, &from->neg};
+    BucketStore* dst[2] = {&to->pos, &to->neg};
+    for (int s = 0; s < 2; ++s) {
+      int32_t lo, hi;
+      if (!src[s]->NonZeroRange(&lo, &hi)) continue;
+      uint64_t n = 0;
+      src[s]->ForEach([&](int32_t, uint64_t) { ++n; });
+      dst[s]->Reserve(lo, hi, n, src[s]->total(), *scope_);
     }
-    for (size_t k = 0; k < m; ++k) {
-      double v = x[base + k];
-      if (v >= kMinIndexable) {
-        pos_.Remove(idx[k], 1);
-      } else if (v <= -kMinIndexable) {
-        neg_.Remove(idx[k], 1);
-      } else {
-        --zero_;
-      }
-    }
+  };
+  if (const Raw* r = raw()) {
+    ConvertToBuckets(SketchMapping(r->alpha), reserve);
+  } else {
+    reserve(EnsureBuckets());
   }
 }
 
@@ -493,15 +734,89 @@ void Sketch::MergeFrom(const Sketch& o) {
 }
 
 void Sketch::MergeReserved(const Sketch& o) {
-  pos_.MergeFrom(o.pos_, *scope_);
-  neg_.MergeFrom(o.neg_, *scope_);
-  zero_ += o.zero_;
+  if (o.count() == 0) return;
+  if (const Raw* from = o.raw()) {
+    AddSpan(from->values(), from->n, SketchMapping(from->alpha));
+    return;
+  }
+  Buckets* to = buckets();
+  const Buckets* from = o.buckets();
+  to->pos.MergeFrom(from->pos, *scope_);
+  to->neg.MergeFrom(from->neg, *scope_);
+  to->zero += from->zero;
+}
+
+void Sketch::ForEachRawBucket(bool negative,
+                              absl::FunctionRef<void(int32_t, uint64_t)> f) const {
+  const Raw* r = raw();
+  const SketchMapping map(r->alpha);
+  thread_local ScratchVector<int32_t> scratch;
+  ScratchVector<int32_t>& idx = scratch;
+  idx.clear();
+  for (uint32_t k = 0; k < r->n; ++k) {
+    double v = r->values()[k];
+    if (negative ? v <= -kMinIndexable : v >= kMinIndexable) idx.push_back(map.Index(v));
+  }
+  std::sort(idx.begin(), idx.end());
+  for (size_t k = 0; k < idx.size();) {
+    size_t e = k;
+    while (e < idx.size() && idx[e] == idx[k]) ++e;
+    f(idx[k], e - k);
+    k = e;
+  }
 }
 
 void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* q, size_t nq,
                        const SketchMapping& map, double min, double max, double* out) {
   uint64_t n = 0;
-  for (size_t p = 0; p < nparts; ++p) n += parts[p]->count();
+  bool all_raw = true;
+  for (size_t p = 0; p < nparts; ++p) {
+    n += parts[p]->count();
+    all_raw &= parts[p]->buckets() == nullptr || parts[p]->count() == 0;
+  }
+  if (all_raw && n > 0) {
+    // Every value is at hand: the order statistics themselves.
+    thread_local ScratchVector<double> scratch;
+    ScratchVector<double>& sorted = scratch;
+    sorted.clear();
+    for (size_t p = 0; p < nparts; ++p) {
+      if (const Raw* r = parts[p]->raw()) sorted.insert(sorted.end(), r->values(), r->values() + r->n);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t j = 0; j < nq; ++j) {
+      if (q[j] <= 0) {
+        out[j] = sorted.front();
+      } else if (q[j] >= 1) {
+        out[j] = sorted.back();
+      } else {
+        auto rank = static_cast<uint64_t>(std::floor(q[j] * static_cast<double>(n - 1)));
+        out[j] = sorted[std::min(rank, n - 1)];
+      }
+    }
+    return;
+  }
+  // Raw parts among bucket ones: their values' buckets join the walk.
+  thread_local ScratchVector<int32_t> raw_scratch[2];
+  ScratchVector<int32_t>* raw_idx = raw_scratch;  // [0] positive, [1] negative
+  raw_idx[0].clear();
+  raw_idx[1].clear();
+  uint64_t raw_zeros = 0;
+  bool any_raw = false;
+  for (size_t p = 0; p < nparts; ++p) {
+    const Raw* r = parts[p]->raw();
+    if (r == nullptr) continue;
+    any_raw = true;
+    for (uint32_t k = 0; k < r->n; ++k) {
+      double v = r->values()[k];
+      if (v >= kMinIndexable) {
+        raw_idx[0].push_back(map.Index(v));
+      } else if (v <= -kMinIndexable) {
+        raw_idx[1].push_back(map.Index(v));
+      } else {
+        ++raw_zeros;
+      }
+    }
+  }
   constexpr size_t kMaxBatch = 64;
   // Quantiles in rank order, answered in one walk over the buckets.
   std::pair<uint64_t, size_t> pending[kMaxBatch];
@@ -538,13 +853,13 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
       return next < m;
     };
     bool more = true;
-    if (nparts == 1) {
-      const Sketch& k = *parts[0];
-      k.neg_.ForEachWhile(/*descending=*/true,
-                          [&](int32_t i, uint64_t c) { return more = visit(i, true, c); });
-      if (more && k.zero_) more = visit(kZeroBucket, false, k.zero_);
+    if (nparts == 1 && !any_raw) {
+      const Buckets& k = *parts[0]->buckets();
+      k.neg.ForEachWhile(/*descending=*/true,
+                         [&](int32_t i, uint64_t c) { return more = visit(i, true, c); });
+      if (more && k.zero) more = visit(kZeroBucket, false, k.zero);
       if (more) {
-        k.pos_.ForEachWhile(false, [&](int32_t i, uint64_t c) { return more = visit(i, false, c); });
+        k.pos.ForEachWhile(false, [&](int32_t i, uint64_t c) { return more = visit(i, false, c); });
       }
     } else {
       // Several parts (panes): add them into one scratch range instead of
@@ -552,14 +867,20 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
       thread_local ScratchVector<uint64_t> scratch;
       ScratchVector<uint64_t>& counts = scratch;  // one TLS lookup
       auto walk = [&](bool negative) {
+        const ScratchVector<int32_t>& extra = raw_idx[negative ? 1 : 0];
         int32_t lo = std::numeric_limits<int32_t>::max(), hi = std::numeric_limits<int32_t>::min();
         for (size_t p = 0; p < nparts; ++p) {
-          int32_t a, b;
-          const BucketStore& st = negative ? parts[p]->neg_ : parts[p]->pos_;
-          if (st.NonZeroRange(&a, &b)) {
+          const Buckets* b = parts[p]->buckets();
+          if (b == nullptr) continue;
+          int32_t a, c;
+          if ((negative ? b->neg : b->pos).NonZeroRange(&a, &c)) {
             lo = std::min(lo, a);
-            hi = std::max(hi, b);
+            hi = std::max(hi, c);
           }
+        }
+        for (int32_t i : extra) {
+          lo = std::min(lo, i);
+          hi = std::max(hi, i);
         }
         if (lo > hi) return;
         size_t range = static_cast<size_t>(int64_t{hi} - lo + 1);
@@ -569,9 +890,12 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
           auto& entries = sorted_entries;
           entries.clear();
           for (size_t p = 0; p < nparts; ++p) {
-            (negative ? parts[p]->neg_ : parts[p]->pos_)
+            const Buckets* b = parts[p]->buckets();
+            if (b == nullptr) continue;
+            (negative ? b->neg : b->pos)
                 .ForEach([&](int32_t i, uint64_t c) { entries.emplace_back(i, c); });
           }
+          for (int32_t i : extra) entries.emplace_back(i, 1);
           std::sort(entries.begin(), entries.end());
           if (negative) std::reverse(entries.begin(), entries.end());
           for (size_t k = 0; more && k < entries.size(); ++k) {
@@ -583,8 +907,10 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
         // array, then walk it.
         counts.assign(range, 0);
         for (size_t p = 0; p < nparts; ++p) {
-          (negative ? parts[p]->neg_ : parts[p]->pos_).AddInto(counts.data(), lo, hi);
+          const Buckets* b = parts[p]->buckets();
+          if (b != nullptr) (negative ? b->neg : b->pos).AddInto(counts.data(), lo, hi);
         }
+        for (int32_t i : extra) ++counts[static_cast<size_t>(i - lo)];
         if (negative) {
           for (size_t r = range; more && r-- > 0;)
             if (counts[r]) more = visit(lo + static_cast<int64_t>(r), true, counts[r]);
@@ -594,8 +920,10 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
         }
       };
       walk(true);
-      uint64_t zeros = 0;
-      for (size_t p = 0; p < nparts; ++p) zeros += parts[p]->zero_;
+      uint64_t zeros = raw_zeros;
+      for (size_t p = 0; p < nparts; ++p) {
+        if (const Buckets* b = parts[p]->buckets()) zeros += b->zero;
+      }
       if (more && zeros) more = visit(kZeroBucket, false, zeros);
       if (more) walk(false);
     }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "core/kernels.h"
 #include "core/memory.h"
 
@@ -193,55 +194,92 @@ class BucketStore {
 };
 static_assert(sizeof(BucketStore) == 32, "one per sign in every pane: keep it small");
 
+// A sketch of a bag of values, in one of two forms:
+//   - raw: the values themselves (8 bytes each, quantiles exact). A
+//     raw-capable sketch (the default: panes, closed windows, merged reads)
+//     starts raw and stays raw while that is no bigger than its buckets
+//     would be;
+//   - buckets: one BucketStore per sign plus a zero count (relative error
+//     alpha). Bucket-only sketches (count windows, which remove values one
+//     by one) are constructed with raw = false.
+// A raw sketch turns into buckets (for good) only inside a reservation that
+// starts a call (Reserve/ReserveOne/ReserveMerge with nothing pending), so a
+// commit never converts and never allocates. Both forms give the same
+// bucket counts (ForEachBucket, zero_count): serialized state is the same
+// bytes whichever form wrote it, and restored state is always buckets.
+//
+// The object is two words: the scope and one heap block (the raw values, or
+// both stores and the zero count), allocated with the first reservation, so
+// an empty pane or a handle without quantiles pays 16 bytes.
 class Sketch {
  public:
-  explicit Sketch(const MemoryScope* scope = nullptr) : scope_(scope) {}
+  explicit Sketch(const MemoryScope* scope = nullptr, bool raw = true)
+      : scope_(scope), rep_(raw ? kRawOk : 0) {}
   ~Sketch() { Free(); }
-  Sketch(Sketch&& o) noexcept;
-  Sketch& operator=(Sketch&& o) noexcept;
+  Sketch(Sketch&& o) noexcept : scope_(o.scope_), rep_(o.rep_) { o.rep_ &= kRawOk; }
+  Sketch& operator=(Sketch&& o) noexcept {
+    if (this != &o) {
+      Free();
+      scope_ = o.scope_;
+      rep_ = o.rep_;
+      o.rep_ &= kRawOk;
+    }
+    return *this;
+  }
   Sketch(const Sketch&) = delete;
   Sketch& operator=(const Sketch&) = delete;
 
+  // Adds one value (reserved: allocates nothing; unreserved: may allocate).
   void Add(double x, const SketchMapping& map) {
-    if (x >= kMinIndexable) {
-      pos_.Add(map.Index(x), 1, *scope_);
-    } else if (x <= -kMinIndexable) {
-      neg_.Add(map.Index(x), 1, *scope_);
-    } else {
-      ++zero_;
+    if (Raw* r = raw()) {
+      if (r->n < r->cap) {
+        r->values()[r->n++] = x;
+        if (r->pending) --r->pending;
+        return;
+      }
+    } else if (Buckets* b = buckets()) {
+      b->Add(x, map, *scope_);
+      return;
     }
+    AddUnreserved(x, map);
   }
   // Precondition: x was added and not yet removed.
-  void Remove(double x, const SketchMapping& map) {
-    if (x >= kMinIndexable) {
-      pos_.Remove(map.Index(x), 1);
-    } else if (x <= -kMinIndexable) {
-      neg_.Remove(map.Index(x), 1);
-    } else {
-      --zero_;
-    }
-  }
+  void Remove(double x, const SketchMapping& map);
   // Reserve, then Add/AddSpan of the same values allocates nothing (the
   // two-phase push: every allocation happens before any state changes).
+  // Reservations of one call add up until ClearPending/UndoReservations.
   void Reserve(const double* x, size_t n, const SketchMapping& map);
   void ReserveOne(double x, const SketchMapping& map) {
-    if (x >= kMinIndexable) {
-      int32_t i = map.Index(x);
-      if (!pos_.Covers(i, i)) pos_.ReserveExact(&i, 1, 1, *scope_);
-    } else if (x <= -kMinIndexable) {
-      int32_t i = map.Index(x);
-      if (!neg_.Covers(i, i)) neg_.ReserveExact(&i, 1, 1, *scope_);
+    if (Raw* r = raw()) {
+      if (uint64_t{r->n} + r->pending < r->cap) {
+        ++r->pending;
+        return;
+      }
+    } else if (Buckets* b = buckets()) {
+      b->ReserveOne(x, map, *scope_);
+      return;
     }
+    Reserve(&x, 1, map);
   }
-  // Makes MergeFrom(o) allocation-free.
+  // Makes MergeReserved(o) allocation-free. (A raw sketch with
+  // reservations pending cannot turn into buckets, not knowing their
+  // buckets: a merge of bucket-form o must be the call's first reservation.)
   void ReserveMerge(const Sketch& o);
   void ClearPending() {
-    pos_.ClearPending();
-    neg_.ClearPending();
+    if (Raw* r = raw()) {
+      r->pending = 0;
+    } else if (Buckets* b = buckets()) {
+      b->pos.ClearPending();
+      b->neg.ClearPending();
+    }
   }
   void UndoReservations() {
-    pos_.Undo();
-    neg_.Undo();
+    if (Raw* r = raw()) {
+      r->pending = 0;
+    } else if (Buckets* b = buckets()) {
+      b->pos.Undo();
+      b->neg.Undo();
+    }
   }
   void AddSpan(const double* x, size_t n, const SketchMapping& map);
   void RemoveSpan(const double* x, size_t n, const SketchMapping& map);
@@ -251,33 +289,112 @@ class Sketch {
   void MergeReserved(const Sketch& o);
   void Clear();
 
-  uint64_t count() const { return pos_.total() + neg_.total() + zero_; }
-  uint64_t zero_count() const { return zero_; }
-  const BucketStore& positive() const { return pos_; }
-  const BucketStore& negative() const { return neg_; }
-  size_t bytes() const { return pos_.bytes() + neg_.bytes(); }
+  uint64_t count() const;
+  // Values that go to no bucket (|x| < kMinIndexable).
+  uint64_t zero_count() const;
+  // True while the sketch holds its values themselves (quantiles exact).
+  bool raw_form() const { return (rep_ & kRawRep) != 0; }
+  // The raw values, unordered (raw form only).
+  const double* raw_values() const { return raw() ? raw()->values() : nullptr; }
+  // Bytes of the heap block(s) this sketch owns.
+  size_t bytes() const;
   const MemoryScope* scope() const { return scope_; }
 
-  // Adds raw counts (restoring serialized state).
-  void AddCounts(bool negative, int32_t index, uint64_t n) {
-    (negative ? neg_ : pos_).Add(index, n, *scope_);
+  // Calls f(index, count) for every non-empty bucket of the sign's store,
+  // in increasing index order: the counts the bucket form holds (a raw
+  // sketch computes them from its values).
+  template <class F>
+  void ForEachBucket(bool negative, F&& f) const {
+    if (const Buckets* b = buckets()) {
+      (negative ? b->neg : b->pos).ForEach(f);
+    } else if (raw()) {
+      ForEachRawBucket(negative, absl::FunctionRef<void(int32_t, uint64_t)>(f));
+    }
   }
-  void AddZeros(uint64_t n) { zero_ += n; }
 
-  // out[j] = the rank-floor(q[j]*(n-1)) value of the union of `parts`,
-  // clamped to [min, max]; q = 0 and q = 1 give min and max; NaN if all are
-  // empty. One walk over the buckets answers every q.
+  // Adds raw counts (restoring serialized state): turns the sketch into
+  // buckets.
+  void AddCounts(bool negative, int32_t index, uint64_t n) {
+    Buckets* b = EnsureBuckets();
+    (negative ? b->neg : b->pos).Add(index, n, *scope_);
+  }
+  void AddZeros(uint64_t n) {
+    if (n) EnsureBuckets()->zero += n;
+  }
+
+  // out[j] = the rank-floor(q[j]*(n-1)) value of the union of `parts`;
+  // q = 0 and q = 1 give min and max; NaN if all are empty. When every
+  // part is raw the answer is that order statistic exactly; otherwise raw
+  // parts' values join the buckets and the answer is within alpha, clamped
+  // to [min, max]. One walk over the buckets answers every q.
   static void Quantiles(const Sketch* const* parts, size_t nparts, const double* q, size_t nq,
                         const SketchMapping& map, double min, double max, double* out);
 
  private:
+  struct Buckets {
+    BucketStore pos;
+    BucketStore neg;
+    uint64_t zero = 0;
+    void Add(double x, const SketchMapping& map, const MemoryScope& scope) {
+      if (x >= kMinIndexable) {
+        pos.Add(map.Index(x), 1, scope);
+      } else if (x <= -kMinIndexable) {
+        neg.Add(map.Index(x), 1, scope);
+      } else {
+        ++zero;
+      }
+    }
+    void ReserveOne(double x, const SketchMapping& map, const MemoryScope& scope) {
+      if (x >= kMinIndexable) {
+        int32_t i = map.Index(x);
+        if (!pos.Covers(i, i)) pos.ReserveExact(&i, 1, 1, scope);
+      } else if (x <= -kMinIndexable) {
+        int32_t i = map.Index(x);
+        if (!neg.Covers(i, i)) neg.ReserveExact(&i, 1, 1, scope);
+      }
+    }
+    void Reserve(const double* x, size_t n, const SketchMapping& map, const MemoryScope& scope);
+    void AddSpan(const double* x, size_t n, const SketchMapping& map, const MemoryScope& scope);
+  };
+  // Raw values: a header and the values right after it.
+  struct Raw {
+    uint32_t n;        // values held
+    uint32_t cap;      // values the block has room for
+    uint32_t pending;  // values reserved by the current call, not added yet
+    uint32_t unused;
+    double alpha;      // the mapping's accuracy (merges index with it)
+    double* values() { return reinterpret_cast<double*>(this + 1); }
+    const double* values() const { return reinterpret_cast<const double*>(this + 1); }
+  };
+  static_assert(sizeof(Raw) == 24, "values stay 8-aligned after the header");
+  static constexpr uintptr_t kRawRep = 1;  // the block is Raw (else Buckets)
+  static constexpr uintptr_t kRawOk = 2;   // may hold raw values
+  static constexpr uintptr_t kTags = 3;
+
+  void* block() const { return reinterpret_cast<void*>(rep_ & ~kTags); }
+  Raw* raw() const { return (rep_ & kRawRep) ? static_cast<Raw*>(block()) : nullptr; }
+  Buckets* buckets() const {
+    return (rep_ & kRawRep) ? nullptr : static_cast<Buckets*>(block());
+  }
+  // True while values would go raw (raw-capable, nothing or raw held).
+  bool raw_mode() const { return (rep_ & kRawRep) || rep_ == kRawOk; }
+  Buckets* EnsureBuckets();
+  // Turns the raw values (if any) into buckets, then has `then` reserve
+  // more in them; the sketch is unchanged if either throws.
+  Buckets* ConvertToBuckets(const SketchMapping& map, absl::FunctionRef<void(Buckets*)> then);
+  // Room for `need` raw values in all (the held ones included).
+  void GrowRaw(uint64_t need, double alpha);
+  // Whether buckets holding the raw values plus x[0..n) take fewer bytes
+  // than the raw block that would hold them.
+  bool BucketsSmaller(const double* x, size_t n, const SketchMapping& map) const;
+  void AddUnreserved(double x, const SketchMapping& map);
+  void ForEachRawBucket(bool negative, absl::FunctionRef<void(int32_t, uint64_t)> f) const;
   void Free() noexcept;
 
   const MemoryScope* scope_;
-  BucketStore pos_;
-  BucketStore neg_;
-  uint64_t zero_ = 0;
+  uintptr_t rep_;  // block pointer | kRawRep | kRawOk
 };
+static_assert(sizeof(Sketch) == 16, "one per pane: keep it two words");
 
 }  // namespace windowagg
 

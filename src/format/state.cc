@@ -21,6 +21,16 @@
 //   store    u32 n | n x (i32 bucket index, strictly increasing | u64 count > 0)
 //   stats    the aggregator_stats fields in declaration order
 //
+// Raw panes and windows (issue 14: a pane with few values keeps the values
+// themselves, see Sketch) have no format of their own: their sketch is
+// written as the bucket counts their values fall into, the bytes a bucket
+// sketch of the same values writes. So v1 stays byte-identical (golden
+// files, every reader) and a restored pane or window is in bucket form: its
+// quantiles are within alpha, no longer exact. (A v2 storing raw values
+// would keep exactness across restore; it needs a v1 reader in every
+// binding and doubles the restore paths, for windows that are at most one
+// window length old.)
+//
 // Restore parses everything twice: once to validate every length, count and
 // invariant without allocating, once to build. Series are written sorted by
 // key and stores as their non-zero buckets, so restoring and writing again
@@ -173,11 +183,15 @@ void WriteMoments(Sink& s, const Moments& m) {
   s.F64(m.max);
 }
 
-void WriteStore(Sink& s, const BucketStore& d) {
+// One sign's buckets of a sketch. A raw sketch (a pane or window that
+// kept its values) writes the buckets its values fall into: the bytes a
+// bucket-form sketch of the same values writes, so format v1 is unchanged
+// and a restored pane or window is in bucket form.
+void WriteStore(Sink& s, const Sketch& k, bool negative) {
   uint32_t n = 0;
-  d.ForEach([&](int32_t, uint64_t) { ++n; });
+  k.ForEachBucket(negative, [&](int32_t, uint64_t) { ++n; });
   s.U32(n);
-  d.ForEach([&](int32_t i, uint64_t c) {
+  k.ForEachBucket(negative, [&](int32_t i, uint64_t c) {
     s.I32(i);
     s.U64(c);
   });
@@ -185,8 +199,8 @@ void WriteStore(Sink& s, const BucketStore& d) {
 
 void WriteSketch(Sink& s, const Sketch& k) {
   s.U64(k.zero_count());
-  WriteStore(s, k.positive());
-  WriteStore(s, k.negative());
+  WriteStore(s, k, false);
+  WriteStore(s, k, true);
 }
 
 void WriteStats(Sink& s, const Stats& st) {
@@ -876,9 +890,8 @@ class StateReader {
       }
       if (c.quantiles) CheckSketchRange(sv, m.min, m.max, map, "pane sketch");
       if (target == nullptr) continue;
-      auto& panes = s->panes->mutable_panes();
-      panes.push_back(Pane{index, m, Sketch(&s->scope)});
-      LoadSketch(sv, &panes.back().sketch);
+      Pane& pane = s->panes->AppendRestored(Pane{index, m, Sketch(&s->scope)});
+      LoadSketch(sv, &pane.sketch);
     }
     if (target == nullptr) return held;
     s->panes->set_closed_below(closed_below);

@@ -219,7 +219,15 @@ void RoundTrip(aggregator* h, const aggregator_config& c) {
       double q[] = {0, 0.5, 1}, qa[3], qb[3];
       REQUIRE(aggregator_get_key_quantiles(h, k, q, 3, qa) == AGGREGATOR_OK);
       REQUIRE(aggregator_get_key_quantiles(r, k, q, 3, qb) == AGGREGATOR_OK);
-      for (int j = 0; j < 3; ++j) CHECK(tu::same_double(qa[j], qb[j]));
+      // A pane that kept its values raw answers exact quantiles; restored,
+      // it is the sketch of those values (format v1): within alpha.
+      // (Magnitudes below DBL_MIN are the sketch's zero bucket.)
+      for (int j = 0; j < 3; ++j) {
+        INFO("q " << q[j] << " before " << qa[j] << " restored " << qb[j]);
+        CHECK((tu::same_double(qa[j], qb[j]) ||
+               std::fabs(qa[j] - qb[j]) <= c.relative_accuracy * std::fabs(qa[j]) ||
+               (std::fabs(qa[j]) < DBL_MIN && qb[j] == 0)));
+      }
     }
   }
   // Merge goes through the same reader.

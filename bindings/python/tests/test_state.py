@@ -35,14 +35,26 @@ def _filled(kind: str = "count", **kw) -> Aggregator:
     return agg
 
 
+# A time-window pane holding few values keeps them raw (exact quantiles);
+# serialized it is the sketch of those values (format v1), so a restored or
+# merged-in pane answers within the relative accuracy instead of exactly.
+ALPHA = 0.01
+
+
+def _close_quantiles(got, want) -> None:
+    got, want = np.asarray(got), np.asarray(want)
+    np.testing.assert_array_less(np.abs(got - want), ALPHA * np.abs(want) + 1e-300)
+
+
 def _same_state(a: Aggregator, b: Aggregator) -> None:
-    # counts, min, max, bounds, counters and quantiles exactly; moments to 1e-12
+    # counts, min, max, bounds, counters exactly; moments to 1e-12;
+    # quantiles within alpha (exactly for count windows and sketch panes)
     assert close_stats(a.stats(), b.stats()), (a.stats(), b.stats())
-    np.testing.assert_array_equal(a.quantiles(QS), b.quantiles(QS))
+    _close_quantiles(b.quantiles(QS), a.quantiles(QS))
     assert a.key_names() == b.key_names()
     for k in a.keys():
         assert close_stats(a.key_stats(int(k)), b.key_stats(int(k))), (a.key_stats(int(k)), b.key_stats(int(k)))
-        np.testing.assert_array_equal(a.key_quantiles(int(k), QS), b.key_quantiles(int(k), QS))
+        _close_quantiles(b.key_quantiles(int(k), QS), a.key_quantiles(int(k), QS))
     assert a.config == b.config
 
 
@@ -103,7 +115,8 @@ def test_merge_equals_pushing_both() -> None:
             assert sa.count == sb.count and sa.min == sb.min and sa.max == sb.max
             assert sa.sum == pytest.approx(sb.sum, rel=1e-12, abs=1e-12)
             assert sa.variance == pytest.approx(sb.variance, rel=1e-9)
-            np.testing.assert_allclose(a.key_quantiles(k, QS), both.key_quantiles(k, QS), rtol=1e-12)
+            # (merge goes through the serialized form: merged panes are sketches)
+            _close_quantiles(a.key_quantiles(k, QS), both.key_quantiles(k, QS))
         # merging serialized bytes works the same way
         with Aggregator(**cfg) as c:
             c.push(x, timestamps=tx, keys=kx)
