@@ -37,6 +37,12 @@ double RankValue(std::vector<double> v, double q) {
   return v[static_cast<size_t>(std::floor(q * static_cast<double>(v.size() - 1)))];
 }
 
+std::map<int32_t, uint64_t> Buckets(const wa::Sketch& s, bool negative) {
+  std::map<int32_t, uint64_t> out;
+  s.ForEachBucket(negative, [&](int32_t i, uint64_t c) { out[i] += c; });
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("mapping: every value is within alpha of its bucket's value", "[components][sketch]") {
@@ -182,11 +188,14 @@ TEST_CASE("sketch: quantiles within alpha of the exact rank value", "[components
   std::mt19937_64 rng(3);
   std::lognormal_distribution<double> lognormal(0, 2);
   std::normal_distribution<double> normal(0, 100);
-  for (int dist = 0; dist < 2; ++dist) {
-    wa::Sketch sketch(&m.scope);
+  for (int dist = 0; dist < 4; ++dist) {
+    // Both forms: raw (exact while it stays raw) and buckets.
+    const bool raw = dist >= 2;
+    const int n = raw ? 300 : 20000;
+    wa::Sketch sketch(&m.scope, raw);
     std::vector<double> values;
-    for (int k = 0; k < 20000; ++k) {
-      double x = dist == 0 ? lognormal(rng) : normal(rng);
+    for (int k = 0; k < n; ++k) {
+      double x = dist % 2 == 0 ? lognormal(rng) : normal(rng);
       if (k % 100 == 0) x = 0;
       values.push_back(x);
       sketch.Add(x, map);
@@ -200,8 +209,10 @@ TEST_CASE("sketch: quantiles within alpha of the exact rank value", "[components
     wa::Sketch::Quantiles(parts, 1, qs, 7, map, lo, hi, out);
     for (int j = 0; j < 7; ++j) {
       double exact = RankValue(values, qs[j]);
-      INFO("dist " << dist << " q " << qs[j] << " exact " << exact << " sketch " << out[j]);
+      INFO("dist " << dist << " q " << qs[j] << " exact " << exact << " sketch " << out[j]
+                   << (sketch.raw_form() ? " (raw)" : " (buckets)"));
       REQUIRE(std::abs(out[j] - exact) <= alpha * std::abs(exact) + 1e-300);
+      if (sketch.raw_form()) REQUIRE(out[j] == exact);
     }
   }
 }
@@ -212,7 +223,8 @@ TEST_CASE("sketch: removing what was added is exact; merge equals the union",
   wa::SketchMapping map(0.01);
   std::mt19937_64 rng(9);
   std::uniform_real_distribution<double> u(-50, 50);
-  wa::Sketch all(&m.scope), left(&m.scope), right(&m.scope);
+  // Bucket form: removal is what count windows need (they never go raw).
+  wa::Sketch all(&m.scope, false), left(&m.scope, false), right(&m.scope, false);
   std::vector<double> values;
   for (int k = 0; k < 4000; ++k) {
     double x = u(rng);
@@ -221,12 +233,12 @@ TEST_CASE("sketch: removing what was added is exact; merge equals the union",
     (k % 2 ? left : right).Add(x, map);
   }
   left.MergeFrom(right);
-  REQUIRE(Contents(left.positive()) == Contents(all.positive()));
-  REQUIRE(Contents(left.negative()) == Contents(all.negative()));
+  REQUIRE(Buckets(left, false) == Buckets(all, false));
+  REQUIRE(Buckets(left, true) == Buckets(all, true));
   REQUIRE(left.zero_count() == all.zero_count());
 
   // Remove every other value from `all` and compare with a sketch of the rest.
-  wa::Sketch rest(&m.scope);
+  wa::Sketch rest(&m.scope, false);
   for (size_t k = 0; k < values.size(); ++k) {
     if (k % 2) {
       all.Remove(values[k], map);
@@ -235,8 +247,8 @@ TEST_CASE("sketch: removing what was added is exact; merge equals the union",
     }
   }
   REQUIRE(all.count() == rest.count());
-  REQUIRE(Contents(all.positive()) == Contents(rest.positive()));
-  REQUIRE(Contents(all.negative()) == Contents(rest.negative()));
+  REQUIRE(Buckets(all, false) == Buckets(rest, false));
+  REQUIRE(Buckets(all, true) == Buckets(rest, true));
 }
 
 TEST_CASE("sketch: Reserve then AddSpan allocates nothing", "[components][sketch]") {
@@ -244,7 +256,7 @@ TEST_CASE("sketch: Reserve then AddSpan allocates nothing", "[components][sketch
   wa::SketchMapping map(0.01);
   std::mt19937_64 rng(21);
   std::lognormal_distribution<double> lognormal(1, 3);
-  wa::Sketch sketch(&m.scope);
+  wa::Sketch sketch(&m.scope);  // starts raw, turns into buckets as it grows
   for (int round = 0; round < 20; ++round) {
     std::vector<double> x(257);
     for (double& v : x) v = (rng() % 2 ? 1 : -1) * lognormal(rng);
