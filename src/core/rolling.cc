@@ -1,0 +1,342 @@
+#include "core/rolling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/moments.h"
+
+namespace windowagg {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The moments of one value (what Moments::Add gives from empty, without the
+// division).
+Moments One(double x) {
+  Moments m;
+  m.count = 1;
+  m.sum = x;
+  m.mean = x;
+  m.min = x;
+  m.max = x;
+  return m;
+}
+
+// Counts of the values present, indexed by rank (0..m-1) in a key's sorted
+// values: a Fenwick tree, so insert, remove and "rank of the k-th smallest
+// present value" are O(log m). Storage is reserved once for the largest key.
+class RankCounts {
+ public:
+  void Reserve(size_t m) { tree_.reserve(m + 1); }
+  void Reset(size_t m) {
+    tree_.assign(m + 1, 0);  // within the reserved capacity: no allocation
+    size_ = m;
+    top_ = 1;
+    while (top_ * 2 <= m) top_ *= 2;
+  }
+  void Add(uint32_t rank, int32_t delta) {
+    for (size_t i = static_cast<size_t>(rank) + 1; i <= size_; i += i & (~i + 1)) {
+      tree_[i] = static_cast<uint32_t>(static_cast<int64_t>(tree_[i]) + delta);
+    }
+  }
+  // The rank of the k-th smallest present value (k from 0; k < present).
+  uint32_t Kth(uint64_t k) const {
+    size_t pos = 0;
+    for (size_t step = top_; step != 0; step >>= 1) {
+      if (pos + step <= size_ && tree_[pos + step] <= k) {
+        pos += step;
+        k -= tree_[pos];
+      }
+    }
+    return static_cast<uint32_t>(pos);
+  }
+
+ private:
+  ScratchVector<uint32_t> tree_;
+  size_t size_ = 0;
+  size_t top_ = 1;
+};
+
+bool Overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
+  if (a == nullptr || b == nullptr || a_bytes == 0 || b_bytes == 0) return false;
+  auto pa = reinterpret_cast<uintptr_t>(a);
+  auto pb = reinterpret_cast<uintptr_t>(b);
+  return pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+const char* AggregateName(RollingAggregate a) {
+  switch (a) {
+    case RollingAggregate::kCount: return "COUNT";
+    case RollingAggregate::kSum: return "SUM";
+    case RollingAggregate::kMean: return "MEAN";
+    case RollingAggregate::kMin: return "MIN";
+    case RollingAggregate::kMax: return "MAX";
+    case RollingAggregate::kVariance: return "VAR";
+    case RollingAggregate::kStddev: return "STD";
+    case RollingAggregate::kQuantile: return "QUANTILE";
+  }
+  return "?";
+}
+
+void Validate(const RollingSpec& spec, const double* values, const int64_t* timestamps,
+              const uint64_t* keys, size_t n, const RollingOutput* outputs, size_t n_outputs) {
+  if (spec.window <= 0) {
+    Fail(Status::kInvalidArgument, "window is %d: it must be > 0 (%s)", spec.window,
+         spec.time ? "time units" : "rows");
+  }
+  if (spec.min_periods < -1) {
+    Fail(Status::kInvalidArgument,
+         "min_periods is %d: it must be >= 0, or -1 for the default (rows: window, time: 1)",
+         spec.min_periods);
+  }
+  if (!spec.time && spec.min_periods > spec.window) {
+    Fail(Status::kInvalidArgument, "min_periods %d is larger than the window of %d rows",
+         spec.min_periods, spec.window);
+  }
+  if (n > std::numeric_limits<uint32_t>::max()) {
+    Fail(Status::kInvalidArgument, "len is %u: at most 4294967295 rows per call", n);
+  }
+  if (n > 0 && values == nullptr) Fail(Status::kInvalidArgument, "values is NULL");
+  if (spec.time && n > 0 && timestamps == nullptr) {
+    Fail(Status::kInvalidArgument,
+         "a time window needs timestamps (timestamps is NULL); use a row window "
+         "(AGGREGATOR_WINDOW_COUNT) to roll over the last N rows");
+  }
+  if (n_outputs > 0 && outputs == nullptr) Fail(Status::kInvalidArgument, "outputs is NULL");
+  size_t bytes = n * sizeof(double);
+  for (size_t j = 0; j < n_outputs; ++j) {
+    const RollingOutput& o = outputs[j];
+    if (static_cast<uint32_t>(o.aggregate) >= kRollingAggregates) {
+      Fail(Status::kInvalidArgument,
+           "outputs[%u].aggregate is %u: not an AGGREGATOR_ROLLING_* aggregate (0..%u)", j,
+           static_cast<uint32_t>(o.aggregate), kRollingAggregates - 1);
+    }
+    if (o.aggregate == RollingAggregate::kQuantile && !(o.q >= 0 && o.q <= 1)) {
+      Fail(Status::kInvalidArgument, "outputs[%u].q is %g: a quantile must be in [0, 1]", j, o.q);
+    }
+    if (n > 0 && o.out == nullptr) Fail(Status::kInvalidArgument, "outputs[%u].out is NULL", j);
+    if (Overlap(o.out, bytes, values, bytes) ||
+        Overlap(o.out, bytes, timestamps, spec.time ? n * sizeof(int64_t) : 0) ||
+        Overlap(o.out, bytes, keys, keys ? n * sizeof(uint64_t) : 0)) {
+      Fail(Status::kInvalidArgument, "outputs[%u].out (%s) overlaps an input array", j,
+           AggregateName(o.aggregate));
+    }
+    for (size_t k = 0; k < j; ++k) {
+      if (Overlap(o.out, bytes, outputs[k].out, bytes)) {
+        Fail(Status::kInvalidArgument, "outputs[%u].out overlaps outputs[%u].out", j, k);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void Rolling(const RollingSpec& spec, const double* values, const int64_t* timestamps,
+             const uint64_t* keys, size_t n, const RollingOutput* outputs, size_t n_outputs) {
+  Validate(spec, values, timestamps, keys, n, outputs, n_outputs);
+  const int64_t min_periods =
+      spec.min_periods >= 0 ? spec.min_periods : (spec.time ? 1 : spec.window);
+  const auto minp = static_cast<uint64_t>(min_periods);
+  const auto window = static_cast<uint64_t>(spec.window);
+
+  // Group rows by key: group[i] is row i's key number (in order of first
+  // appearance); `order` lists the rows key by key, each key's in input order.
+  ScratchVector<uint32_t> order(n);
+  ScratchVector<uint32_t> offsets;
+  if (keys == nullptr) {
+    for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+    offsets = {0, static_cast<uint32_t>(n)};
+  } else {
+    ScratchVector<uint32_t> group(n);
+    absl::flat_hash_map<uint64_t, uint32_t, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
+                        ScratchAllocator<std::pair<const uint64_t, uint32_t>>>
+        ids;
+    ScratchVector<uint32_t> counts;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t g;
+      if (i > 0 && keys[i] == keys[i - 1]) {  // runs of a key: no lookup
+        g = group[i - 1];
+      } else {
+        auto [it, added] = ids.try_emplace(keys[i], static_cast<uint32_t>(counts.size()));
+        if (added) counts.push_back(0);
+        g = it->second;
+      }
+      group[i] = g;
+      ++counts[g];
+    }
+    offsets.resize(counts.size() + 1);
+    offsets[0] = 0;
+    for (size_t g = 0; g < counts.size(); ++g) offsets[g + 1] = offsets[g] + counts[g];
+    for (size_t g = 0; g < counts.size(); ++g) counts[g] = offsets[g];  // fill cursors
+    for (size_t i = 0; i < n; ++i) order[counts[group[i]]++] = static_cast<uint32_t>(i);
+  }
+  const size_t n_groups = offsets.size() - 1;
+
+  // Time windows: each key's rows in time order.
+  if (spec.time) {
+    for (size_t g = 0; g < n_groups; ++g) {
+      for (size_t p = offsets[g] + 1; p < offsets[g + 1]; ++p) {
+        uint32_t prev = order[p - 1], row = order[p];
+        if (timestamps[row] < timestamps[prev]) {
+          Fail(Status::kInvalidArgument,
+               "timestamps[%u] = %d is before timestamps[%u] = %d, an earlier row of the same "
+               "key: a time window needs each key's rows in time order (sort by key, then time)",
+               row, timestamps[row], prev, timestamps[prev]);
+        }
+      }
+    }
+  }
+
+  bool need_moments = false, need_ranks = false;
+  for (size_t j = 0; j < n_outputs; ++j) {
+    RollingAggregate a = outputs[j].aggregate;
+    if (a == RollingAggregate::kQuantile) {
+      need_ranks = true;
+    } else if (a != RollingAggregate::kCount) {
+      need_moments = true;
+    }
+  }
+  if (n_outputs == 0 || n == 0) return;
+
+  // All scratch, sized for the largest key, before the first output is written.
+  size_t largest = 0;
+  for (size_t g = 0; g < n_groups; ++g) {
+    largest = std::max<size_t>(largest, offsets[g + 1] - offsets[g]);
+  }
+  ScratchVector<Moments> suffix(need_moments ? largest : 0);
+  ScratchVector<uint32_t> rank(need_ranks ? largest : 0);
+  ScratchVector<uint32_t> by_value(need_ranks ? largest : 0);
+  ScratchVector<double> sorted(need_ranks ? largest : 0);
+  RankCounts present;
+  if (need_ranks) present.Reserve(largest);
+
+  WINDOWAGG_NO_ALLOCATION_HERE();
+  for (size_t g = 0; g < n_groups; ++g) {
+    const uint32_t* rows = order.data() + offsets[g];
+    const size_t m = offsets[g + 1] - offsets[g];
+    if (need_ranks) {  // rank of each finite value among its key's, ties by position
+      size_t finite = 0;
+      for (size_t p = 0; p < m; ++p) {
+        if (std::isfinite(values[rows[p]])) by_value[finite++] = static_cast<uint32_t>(p);
+      }
+      std::sort(by_value.begin(), by_value.begin() + static_cast<ptrdiff_t>(finite),
+                [&](uint32_t a, uint32_t b) {
+                  double va = values[rows[a]], vb = values[rows[b]];
+                  return va < vb || (va == vb && a < b);
+                });
+      for (size_t r = 0; r < finite; ++r) {
+        rank[by_value[r]] = static_cast<uint32_t>(r);
+        sorted[r] = values[rows[by_value[r]]];
+      }
+      present.Reset(finite);
+    }
+    // The window is positions [lo, p] of this key. Moments over it: a
+    // two-stack queue on the range -- suffix[k] aggregates [k, mid) (the
+    // "front", built backwards), `back` aggregates [mid, p]; when the front
+    // runs out, it is rebuilt from the whole window (each value once).
+    size_t lo = 0, mid = 0;
+    Moments back;
+    uint64_t non_nan = 0, finite = 0;
+    for (size_t p = 0; p < m; ++p) {
+      const uint32_t row = rows[p];
+      const double x = values[row];
+      if (!std::isnan(x)) ++non_nan;
+      if (std::isfinite(x)) {
+        ++finite;
+        if (need_moments) back.Add(x);
+        if (need_ranks) present.Add(rank[p], 1);
+      }
+      size_t new_lo;
+      if (spec.time) {
+        const auto t = static_cast<uint64_t>(timestamps[row]);
+        new_lo = lo;  // evict rows with t - t_j >= window (exact in uint64: t >= t_j)
+        while (t - static_cast<uint64_t>(timestamps[rows[new_lo]]) >= window) ++new_lo;
+      } else {
+        new_lo = p + 1 > window ? p + 1 - window : 0;
+      }
+      for (; lo < new_lo; ++lo) {
+        const double y = values[rows[lo]];
+        if (!std::isnan(y)) --non_nan;
+        if (std::isfinite(y)) {
+          --finite;
+          if (need_ranks) present.Add(rank[lo], -1);
+        }
+      }
+      Moments w;
+      if (need_moments) {
+        if (lo > mid) {  // evicted past the front: rebuild it over [lo, p]
+          Moments acc;
+          for (size_t k = p + 1; k-- > lo;) {
+            const double y = values[rows[k]];
+            if (std::isfinite(y)) {
+              Moments e = One(y);
+              e.Merge(acc);
+              acc = e;
+            }
+            suffix[k] = acc;
+          }
+          mid = p + 1;
+          back = Moments();
+        }
+        if (lo < mid) {
+          w = suffix[lo];
+          w.Merge(back);
+        } else {
+          w = back;
+        }
+      }
+      const uint64_t rows_in_window = p + 1 - lo;
+      const bool enough = finite >= minp;
+      for (size_t j = 0; j < n_outputs; ++j) {
+        const RollingOutput& o = outputs[j];
+        double v = kNaN;
+        switch (o.aggregate) {
+          case RollingAggregate::kCount:
+            if (rows_in_window >= minp) v = static_cast<double>(non_nan);
+            break;
+          case RollingAggregate::kSum:
+            if (enough) v = finite == 0 ? 0.0 : w.Sum();
+            break;
+          case RollingAggregate::kMean:
+            if (enough && finite > 0) v = w.mean;
+            break;
+          case RollingAggregate::kMin:
+            if (enough && finite > 0) v = w.min;
+            break;
+          case RollingAggregate::kMax:
+            if (enough && finite > 0) v = w.max;
+            break;
+          case RollingAggregate::kVariance:
+            if (enough) v = w.Variance();
+            break;
+          case RollingAggregate::kStddev:
+            if (enough) v = std::sqrt(w.Variance());
+            break;
+          case RollingAggregate::kQuantile:
+            if (enough && finite > 0) {
+              // pandas' 'linear': between order statistics floor(h) and
+              // floor(h) + 1, h = q * (n - 1).
+              const double h = o.q * static_cast<double>(finite - 1);
+              const auto k = static_cast<uint64_t>(h);
+              const double lo_v = sorted[present.Kth(k)];
+              if (static_cast<double>(k) == h || finite == 1) {
+                v = lo_v;
+              } else {
+                const double hi_v = sorted[present.Kth(k + 1)];
+                v = lo_v + (hi_v - lo_v) * (h - static_cast<double>(k));
+              }
+            }
+            break;
+        }
+        o.out[row] = v;
+      }
+    }
+  }
+}
+
+}  // namespace windowagg
