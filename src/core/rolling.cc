@@ -32,34 +32,38 @@ Moments One(double x) {
 // present value" are O(log m). Storage is reserved once for the largest key.
 class RankCounts {
  public:
-  void Reserve(size_t m) { tree_.reserve(m + 1); }
+  // Capacity for keys of up to m values (the tree is padded to a power of two).
+  void Reserve(size_t m) { tree_.reserve(Pow2(m) + 1); }
   void Reset(size_t m) {
-    tree_.assign(m + 1, 0);  // within the reserved capacity: no allocation
-    size_ = m;
-    top_ = 1;
-    while (top_ * 2 <= m) top_ *= 2;
+    size_ = Pow2(m);
+    tree_.assign(size_ + 1, 0);  // within the reserved capacity: no allocation
   }
   void Add(uint32_t rank, int32_t delta) {
     for (size_t i = static_cast<size_t>(rank) + 1; i <= size_; i += i & (~i + 1)) {
       tree_[i] = static_cast<uint32_t>(static_cast<int64_t>(tree_[i]) + delta);
     }
   }
-  // The rank of the k-th smallest present value (k from 0; k < present).
+  // The rank of the k-th smallest present value (k from 0; k < present):
+  // a branch-free descent (the padding keeps every probe inside the tree).
   uint32_t Kth(uint64_t k) const {
     size_t pos = 0;
-    for (size_t step = top_; step != 0; step >>= 1) {
-      if (pos + step <= size_ && tree_[pos + step] <= k) {
-        pos += step;
-        k -= tree_[pos];
-      }
+    for (size_t step = size_; step != 0; step >>= 1) {
+      const uint64_t c = tree_[pos + step];
+      const bool right = c <= k;
+      pos += right ? step : 0;
+      k -= right ? c : 0;
     }
     return static_cast<uint32_t>(pos);
   }
 
  private:
+  static size_t Pow2(size_t m) {
+    size_t p = 1;
+    while (p < m) p *= 2;
+    return p;
+  }
   ScratchVector<uint32_t> tree_;
   size_t size_ = 0;
-  size_t top_ = 1;
 };
 
 bool Overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
@@ -144,12 +148,19 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
   const auto minp = static_cast<uint64_t>(min_periods);
   const auto window = static_cast<uint64_t>(spec.window);
 
-  // Group rows by key: group[i] is row i's key number (in order of first
-  // appearance); `order` lists the rows key by key, each key's in input order.
-  ScratchVector<uint32_t> order(n);
-  ScratchVector<uint32_t> offsets;
+  // Group rows by key (keys numbered in order of first appearance). Each
+  // key's rows are then processed as one contiguous run: if the input has
+  // them contiguous already (one key, or rows sorted by key) the input
+  // arrays are used as they are; otherwise values and timestamps are
+  // gathered key by key first (one pass), so the rest reads memory in order
+  // instead of jumping across the whole batch for every row.
+  ScratchVector<uint32_t> offsets;  // key g's rows are positions [offsets[g], offsets[g+1])
+  ScratchVector<uint32_t> order;    // position -> input row (empty: the identity)
+  ScratchVector<double> gathered_values;
+  ScratchVector<int64_t> gathered_times;
+  const double* v = values;
+  const int64_t* ts = spec.time ? timestamps : nullptr;
   if (keys == nullptr) {
-    for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
     offsets = {0, static_cast<uint32_t>(n)};
   } else {
     ScratchVector<uint32_t> group(n);
@@ -157,11 +168,13 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
                         ScratchAllocator<std::pair<const uint64_t, uint32_t>>>
         ids;
     ScratchVector<uint32_t> counts;
+    size_t runs = 0;
     for (size_t i = 0; i < n; ++i) {
       uint32_t g;
       if (i > 0 && keys[i] == keys[i - 1]) {  // runs of a key: no lookup
         g = group[i - 1];
       } else {
+        ++runs;
         auto [it, added] = ids.try_emplace(keys[i], static_cast<uint32_t>(counts.size()));
         if (added) counts.push_back(0);
         g = it->second;
@@ -172,21 +185,33 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
     offsets.resize(counts.size() + 1);
     offsets[0] = 0;
     for (size_t g = 0; g < counts.size(); ++g) offsets[g + 1] = offsets[g] + counts[g];
-    for (size_t g = 0; g < counts.size(); ++g) counts[g] = offsets[g];  // fill cursors
-    for (size_t i = 0; i < n; ++i) order[counts[group[i]]++] = static_cast<uint32_t>(i);
+    if (runs != counts.size()) {  // some key's rows are not contiguous: gather
+      order.resize(n);
+      gathered_values.resize(n);
+      if (ts != nullptr) gathered_times.resize(n);
+      for (size_t g = 0; g < counts.size(); ++g) counts[g] = offsets[g];  // fill cursors
+      for (size_t i = 0; i < n; ++i) {
+        uint32_t pos = counts[group[i]]++;
+        order[pos] = static_cast<uint32_t>(i);
+        gathered_values[pos] = values[i];
+        if (ts != nullptr) gathered_times[pos] = timestamps[i];
+      }
+      v = gathered_values.data();
+      if (ts != nullptr) ts = gathered_times.data();
+    }
   }
   const size_t n_groups = offsets.size() - 1;
+  auto row_of = [&](size_t pos) -> size_t { return order.empty() ? pos : order[pos]; };
 
   // Time windows: each key's rows in time order.
-  if (spec.time) {
+  if (ts != nullptr) {
     for (size_t g = 0; g < n_groups; ++g) {
       for (size_t p = offsets[g] + 1; p < offsets[g + 1]; ++p) {
-        uint32_t prev = order[p - 1], row = order[p];
-        if (timestamps[row] < timestamps[prev]) {
+        if (ts[p] < ts[p - 1]) {
           Fail(Status::kInvalidArgument,
                "timestamps[%u] = %d is before timestamps[%u] = %d, an earlier row of the same "
                "key: a time window needs each key's rows in time order (sort by key, then time)",
-               row, timestamps[row], prev, timestamps[prev]);
+               row_of(p), ts[p], row_of(p - 1), ts[p - 1]);
         }
       }
     }
@@ -210,28 +235,26 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
   }
   ScratchVector<Moments> suffix(need_moments ? largest : 0);
   ScratchVector<uint32_t> rank(need_ranks ? largest : 0);
-  ScratchVector<uint32_t> by_value(need_ranks ? largest : 0);
+  ScratchVector<std::pair<double, uint32_t>> by_value(need_ranks ? largest : 0);
   ScratchVector<double> sorted(need_ranks ? largest : 0);
   RankCounts present;
   if (need_ranks) present.Reserve(largest);
 
   WINDOWAGG_NO_ALLOCATION_HERE();
   for (size_t g = 0; g < n_groups; ++g) {
-    const uint32_t* rows = order.data() + offsets[g];
-    const size_t m = offsets[g + 1] - offsets[g];
+    const size_t base = offsets[g];
+    const size_t m = offsets[g + 1] - base;
+    const double* x_of = v + base;  // this key's values, positions 0..m-1
+    const int64_t* t_of = ts != nullptr ? ts + base : nullptr;
     if (need_ranks) {  // rank of each finite value among its key's, ties by position
       size_t finite = 0;
       for (size_t p = 0; p < m; ++p) {
-        if (std::isfinite(values[rows[p]])) by_value[finite++] = static_cast<uint32_t>(p);
+        if (std::isfinite(x_of[p])) by_value[finite++] = {x_of[p], static_cast<uint32_t>(p)};
       }
-      std::sort(by_value.begin(), by_value.begin() + static_cast<ptrdiff_t>(finite),
-                [&](uint32_t a, uint32_t b) {
-                  double va = values[rows[a]], vb = values[rows[b]];
-                  return va < vb || (va == vb && a < b);
-                });
+      std::sort(by_value.begin(), by_value.begin() + static_cast<ptrdiff_t>(finite));
       for (size_t r = 0; r < finite; ++r) {
-        rank[by_value[r]] = static_cast<uint32_t>(r);
-        sorted[r] = values[rows[by_value[r]]];
+        rank[by_value[r].second] = static_cast<uint32_t>(r);
+        sorted[r] = by_value[r].first;
       }
       present.Reset(finite);
     }
@@ -243,8 +266,8 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
     Moments back;
     uint64_t non_nan = 0, finite = 0;
     for (size_t p = 0; p < m; ++p) {
-      const uint32_t row = rows[p];
-      const double x = values[row];
+      const size_t row = row_of(base + p);
+      const double x = x_of[p];
       if (!std::isnan(x)) ++non_nan;
       if (std::isfinite(x)) {
         ++finite;
@@ -252,15 +275,15 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
         if (need_ranks) present.Add(rank[p], 1);
       }
       size_t new_lo;
-      if (spec.time) {
-        const auto t = static_cast<uint64_t>(timestamps[row]);
+      if (t_of != nullptr) {
+        const auto t = static_cast<uint64_t>(t_of[p]);
         new_lo = lo;  // evict rows with t - t_j >= window (exact in uint64: t >= t_j)
-        while (t - static_cast<uint64_t>(timestamps[rows[new_lo]]) >= window) ++new_lo;
+        while (t - static_cast<uint64_t>(t_of[new_lo]) >= window) ++new_lo;
       } else {
         new_lo = p + 1 > window ? p + 1 - window : 0;
       }
       for (; lo < new_lo; ++lo) {
-        const double y = values[rows[lo]];
+        const double y = x_of[lo];
         if (!std::isnan(y)) --non_nan;
         if (std::isfinite(y)) {
           --finite;
@@ -272,7 +295,7 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
         if (lo > mid) {  // evicted past the front: rebuild it over [lo, p]
           Moments acc;
           for (size_t k = p + 1; k-- > lo;) {
-            const double y = values[rows[k]];
+            const double y = x_of[k];
             if (std::isfinite(y)) {
               Moments e = One(y);
               e.Merge(acc);
@@ -294,28 +317,28 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
       const bool enough = finite >= minp;
       for (size_t j = 0; j < n_outputs; ++j) {
         const RollingOutput& o = outputs[j];
-        double v = kNaN;
+        double r = kNaN;
         switch (o.aggregate) {
           case RollingAggregate::kCount:
-            if (rows_in_window >= minp) v = static_cast<double>(non_nan);
+            if (rows_in_window >= minp) r = static_cast<double>(non_nan);
             break;
           case RollingAggregate::kSum:
-            if (enough) v = finite == 0 ? 0.0 : w.Sum();
+            if (enough) r = finite == 0 ? 0.0 : w.Sum();
             break;
           case RollingAggregate::kMean:
-            if (enough && finite > 0) v = w.mean;
+            if (enough && finite > 0) r = w.mean;
             break;
           case RollingAggregate::kMin:
-            if (enough && finite > 0) v = w.min;
+            if (enough && finite > 0) r = w.min;
             break;
           case RollingAggregate::kMax:
-            if (enough && finite > 0) v = w.max;
+            if (enough && finite > 0) r = w.max;
             break;
           case RollingAggregate::kVariance:
-            if (enough) v = w.Variance();
+            if (enough) r = w.Variance();
             break;
           case RollingAggregate::kStddev:
-            if (enough) v = std::sqrt(w.Variance());
+            if (enough) r = std::sqrt(w.Variance());
             break;
           case RollingAggregate::kQuantile:
             if (enough && finite > 0) {
@@ -325,15 +348,15 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
               const auto k = static_cast<uint64_t>(h);
               const double lo_v = sorted[present.Kth(k)];
               if (static_cast<double>(k) == h || finite == 1) {
-                v = lo_v;
+                r = lo_v;
               } else {
                 const double hi_v = sorted[present.Kth(k + 1)];
-                v = lo_v + (hi_v - lo_v) * (h - static_cast<double>(k));
+                r = lo_v + (hi_v - lo_v) * (h - static_cast<double>(k));
               }
             }
             break;
         }
-        o.out[row] = v;
+        o.out[row] = r;
       }
     }
   }

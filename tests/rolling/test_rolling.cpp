@@ -179,6 +179,23 @@ TEST_CASE("rolling: time windows vs brute force", "[rolling]") {
   }
 }
 
+TEST_CASE("rolling: rows already grouped by key (no gather) vs brute force", "[rolling]") {
+  std::mt19937_64 rng(13);
+  for (bool time : {false, true}) {
+    Case c = RandomCase(rng, 300, 9, true);
+    std::vector<size_t> idx(c.v.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return c.k[a] < c.k[b]; });
+    Case g;
+    for (size_t i : idx) {
+      g.v.push_back(c.v[i]);
+      g.t.push_back(c.t[i]);
+      g.k.push_back(c.k[i]);
+    }
+    for (int64_t w : {1, 7, 50}) Check(g, time, w, -1);
+  }
+}
+
 TEST_CASE("rolling: no keys, extreme times, window larger than the span", "[rolling]") {
   Case c;
   c.v = {1, 2, 3, 4, 5};

@@ -198,6 +198,14 @@ def rolling_arrays(values: Any, window: Any, *, timestamps: Any = None, keys: An
     return {name: out[j] for j, (name, _, _) in enumerate(spec)}
 
 
+def _stable_argsort(codes: np.ndarray) -> np.ndarray:
+    """Stable argsort of group codes (>= 0): NumPy radix-sorts 16-bit integers
+    in O(n), so codes of fewer than 65536 groups are sorted as uint16."""
+    if len(codes) and codes.max() < 2**16:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    return np.argsort(codes, kind="stable")
+
+
 def _columns(df: Any, names: Any, what: str) -> List[Any]:
     if names is None:
         return []
@@ -279,7 +287,20 @@ def rolling(df: Any, window: Any, *, by: Any = None, on: Any = None, values: Any
     codes = None
     if by_cols:
         if len(by_cols) == 1:
-            codes, uniques = pd.factorize(df[by_cols[0]], sort=True)
+            # factorize in order of appearance, then renumber by sorted key
+            # (cheaper than factorize(sort=True) on 10^6 rows: the sort is of
+            # the distinct keys only)
+            codes, uniques = pd.factorize(df[by_cols[0]], sort=False)
+            if len(uniques) > 1:
+                try:
+                    by_rank = uniques.argsort(kind="stable")
+                except TypeError:  # keys of mixed types: pandas' own order
+                    codes, uniques = pd.factorize(df[by_cols[0]], sort=True)
+                else:
+                    uniques = uniques.take(by_rank)
+                    renumber = np.empty(len(by_rank), dtype=np.int64)
+                    renumber[by_rank] = np.arange(len(by_rank))
+                    codes = np.where(codes >= 0, renumber[codes], -1)
         else:
             ng = df.groupby(by_cols, sort=True, dropna=True).ngroup()
             g = ng.to_numpy(dtype=np.float64, na_value=np.nan)  # dropped keys: NaN or -1
@@ -292,7 +313,7 @@ def rolling(df: Any, window: Any, *, by: Any = None, on: Any = None, values: Any
         valid = codes >= 0
         rows = None if valid.all() else np.flatnonzero(valid)
         c = codes if rows is None else codes[rows]
-        perm = np.argsort(c, kind="stable")
+        perm = _stable_argsort(c)
         if t is not None:
             tv = t if rows is None else t[rows]
             tp, cp = tv[perm], c[perm]
@@ -316,12 +337,17 @@ def rolling(df: Any, window: Any, *, by: Any = None, on: Any = None, values: Any
     data = np.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
     if order == "group" and by_cols:
         assert src is not None
+        lv2 = second.take(src)
         if len(by_cols) == 1:
-            levels = [uniques.take(codes[src])]
+            # Levels and codes directly: the keys are factorized already, and
+            # the row level needs no sorted factorization (pandas' from_arrays
+            # would sort 10^6 timestamps).
+            c2, u2 = pd.factorize(lv2)
+            index = pd.MultiIndex(levels=[uniques, u2], codes=[codes[src], c2],
+                                  names=by_cols + [second.name], verify_integrity=False)
         else:
             levels = [df[b].to_numpy()[src] for b in by_cols]
-        lv2 = second.take(src)
-        index = pd.MultiIndex.from_arrays(levels + [lv2], names=by_cols + [second.name])
+            index = pd.MultiIndex.from_arrays(levels + [lv2], names=by_cols + [second.name])
         return pd.DataFrame(data.T, index=index, columns=columns, copy=False)
     if src is not None:
         full = np.full((data.shape[0], n), np.nan)
