@@ -158,14 +158,7 @@ func Rolling(values []float64, timestamps []int64, keys []uint64, opts RollingOp
 		}
 	}
 	out := make([]float64, len(codes)*n)
-	var tp *C.int64_t
-	var kp *C.uint64_t
-	if len(t) != 0 {
-		tp = i64ptr(t)
-	}
-	if len(k) != 0 {
-		kp = u64ptr(k)
-	}
+	tp, kp := optI64ptr(t), optU64ptr(k)
 	var codesP *C.uint32_t
 	var qsP *C.double
 	if len(codes) != 0 {

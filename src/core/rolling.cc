@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/error.h"
+#include "core/hash_map_room.h"
 #include "core/memory.h"
 #include "core/moments.h"
 
@@ -175,9 +176,15 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
         g = group[i - 1];
       } else {
         ++runs;
-        auto [it, added] = ids.try_emplace(keys[i], static_cast<uint32_t>(counts.size()));
-        if (added) counts.push_back(0);
-        g = it->second;
+        auto it = ids.find(keys[i]);
+        if (it != ids.end()) {
+          g = it->second;
+        } else {
+          g = static_cast<uint32_t>(counts.size());
+          counts.push_back(0);
+          MakeRoomForInsert(ids);  // an insert that cannot fail halfway
+          ids.emplace(keys[i], g);
+        }
       }
       group[i] = g;
       ++counts[g];

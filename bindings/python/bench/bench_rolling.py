@@ -68,6 +68,9 @@ def make_frame(n: int, groups: int, per_window: float, keys: str, seed: int = 1)
 def run(n: int, groups: int, per_window: float, keys: str, repeat: int) -> Dict[str, float]:
     df = make_frame(n, groups, per_window, keys)
     out: Dict[str, float] = {}
+    rows = windowagg.rolling_arrays(df["x"].to_numpy(), "60s", timestamps=df["ts"],
+                                    keys=df["g"].to_numpy(), aggs=["count"])["count"]
+    out["(mean rows per window)"] = float(rows.mean())
 
     out["windowagg rolling (pandas layout)"] = best(
         lambda: windowagg.rolling(df, "60s", by="g", on="ts", values="x", aggs=AGGS, quantiles=[Q]),
@@ -147,7 +150,8 @@ def main() -> None:
         for n in (int(s) for s in args.sizes.split(",")):
             res = run(n, args.groups, args.per_window, keys, args.repeat)
             ours = res["windowagg rolling (pandas layout)"]
-            print(f"\n## {n:,} events, {keys} keys")
+            mean_rows = res.pop("(mean rows per window)")
+            print(f"\n## {n:,} events, {keys} keys (mean rows per window {mean_rows:.1f})")
             print(f"{'formulation':38s} {'seconds':>10s} {'ns/row':>8s} {'vs windowagg':>13s}")
             for name, t in res.items():
                 print(f"{name:38s} {t:10.4f} {t / n * 1e9:8.0f} {t / ours:12.2f}x")
