@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "rolling_reference.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -18,11 +19,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-struct Case {
-  std::vector<double> v;
-  std::vector<int64_t> t;   // empty: none
-  std::vector<uint64_t> k;  // empty: one key
-};
+using Case = ref_rolling::Rows;
 
 struct Want {
   uint32_t aggregate;
@@ -38,60 +35,8 @@ const std::vector<Want> kAll = {
     {AGGREGATOR_ROLLING_QUANTILE, 1},  {AGGREGATOR_ROLLING_QUANTILE, 0.3},
 };
 
-// Row i's window, brute force: indices of the rows of its key in it.
-std::vector<size_t> WindowOf(const Case& c, size_t i, bool time, int64_t w) {
-  std::vector<size_t> same;
-  for (size_t j = 0; j <= i; ++j) {
-    if (c.k.empty() || c.k[j] == c.k[i]) same.push_back(j);
-  }
-  if (!time) {
-    size_t n = same.size() > static_cast<size_t>(w) ? static_cast<size_t>(w) : same.size();
-    return std::vector<size_t>(same.end() - static_cast<ptrdiff_t>(n), same.end());
-  }
-  std::vector<size_t> out;
-  for (size_t j : same) {
-    // t_i - w < t_j, computed in long double (no overflow for the test's spans)
-    if (static_cast<long double>(c.t[j]) > static_cast<long double>(c.t[i]) - w) out.push_back(j);
-  }
-  return out;
-}
-
 double Reference(const Case& c, size_t i, bool time, int64_t w, int64_t minp, Want want) {
-  if (minp < 0) minp = time ? 1 : w;
-  std::vector<size_t> win = WindowOf(c, i, time, w);
-  std::vector<double> xs;
-  size_t non_nan = 0;
-  for (size_t j : win) {
-    if (!std::isnan(c.v[j])) ++non_nan;
-    if (std::isfinite(c.v[j])) xs.push_back(c.v[j]);
-  }
-  size_t n = xs.size();
-  if (want.aggregate == AGGREGATOR_ROLLING_COUNT) {
-    return win.size() >= static_cast<size_t>(minp) ? static_cast<double>(non_nan) : kNaN;
-  }
-  if (n < static_cast<size_t>(minp)) return kNaN;
-  long double sum = 0;
-  for (double x : xs) sum += x;
-  long double mean = n ? sum / n : 0;
-  long double ss = 0;
-  for (double x : xs) ss += (x - mean) * (x - mean);
-  std::sort(xs.begin(), xs.end());
-  switch (want.aggregate) {
-    case AGGREGATOR_ROLLING_SUM: return static_cast<double>(sum);
-    case AGGREGATOR_ROLLING_MEAN: return n ? static_cast<double>(mean) : kNaN;
-    case AGGREGATOR_ROLLING_MIN: return n ? xs.front() : kNaN;
-    case AGGREGATOR_ROLLING_MAX: return n ? xs.back() : kNaN;
-    case AGGREGATOR_ROLLING_VAR: return n >= 2 ? static_cast<double>(ss / (n - 1)) : kNaN;
-    case AGGREGATOR_ROLLING_STD: return n >= 2 ? std::sqrt(static_cast<double>(ss / (n - 1))) : kNaN;
-    case AGGREGATOR_ROLLING_QUANTILE: {
-      if (n == 0) return kNaN;
-      double h = want.q * static_cast<double>(n - 1);
-      size_t k = static_cast<size_t>(h);
-      if (k + 1 >= n) return xs[k];
-      return xs[k] + (xs[k + 1] - xs[k]) * (h - static_cast<double>(k));
-    }
-  }
-  return kNaN;
+  return ref_rolling::Value(c, i, time, w, minp, want.aggregate, want.q);
 }
 
 // Runs aggregator_rolling for every aggregate in `wants`.
