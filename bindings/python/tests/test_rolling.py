@@ -144,6 +144,8 @@ def test_no_groups_datetime_index_and_rolling_arrays(rng) -> None:
                                    quantiles=QS)
     for c in ref.columns:
         np.testing.assert_array_equal(arr[c], got[c].to_numpy())
+    from_series = windowagg.rolling(df["x"], "45s", aggs=AGGS, quantiles=QS)  # a Series: flat columns
+    pd.testing.assert_frame_equal(from_series, got)
 
 
 def test_multiple_keys_missing_keys_and_several_columns(rng) -> None:

@@ -246,8 +246,10 @@ def rolling(df: Any, window: Any, *, by: Any = None, on: Any = None, values: Any
     pd = _pandas()
     if pd is None:  # pragma: no cover
         raise E.InputTypeError("windowagg.rolling needs pandas (or use rolling_arrays)")
-    if isinstance(df, pd.Series):
+    if isinstance(df, pd.Series):  # its values, flat columns (by/on: its index only)
         df = df.to_frame()
+        if values is None:
+            values = df.columns[0]
     if not isinstance(df, pd.DataFrame):
         raise E.InputTypeError(f"rolling takes a pandas DataFrame, got {type(df).__name__}")
     if order not in ("group", "input"):
