@@ -16,8 +16,10 @@
 //
 // Cost: O(1) amortized per row for count/sum/mean/min/max/var/std (a two-stack
 // sliding window over Moments: only merges, no subtraction, so no drift),
-// O(log m) per row and quantile for quantiles (a Fenwick tree over the ranks
-// of a key's m values), plus one O(n) grouping pass (a hash map of keys).
+// O(log m) per row and quantile for quantiles (the ranks present in the
+// window, among a key's m values sorted: a bitset plus a Fenwick tree over
+// its 64-bit words), plus one O(n) grouping pass (a hash map of keys) and an
+// O(m log m) sort of each key's values when quantiles are asked for.
 #ifndef WINDOWAGG_CORE_ROLLING_H_
 #define WINDOWAGG_CORE_ROLLING_H_
 
