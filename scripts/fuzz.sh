@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with Clang and runs each for N seconds:
 #
-#   scripts/fuzz.sh [seconds]        # default 60; both targets at once, one process each
+#   scripts/fuzz.sh [seconds]        # default 60; every target at once, one process each
 #
 # Build directory: $WINDOWAGG_FUZZ_BUILD (default <repo>/build/fuzz), configured
 # with -DWINDOWAGG_BUILD_FUZZERS=ON (fuzzer-no-link + ASan + UBSan everywhere,
@@ -17,8 +17,8 @@ secs="${1:-60}"
 build="${WINDOWAGG_FUZZ_BUILD:-$repo/build/fuzz}"
 out="${WINDOWAGG_FUZZ_OUT:-$build/findings}"
 jobs="${WINDOWAGG_JOBS:-2}"
-targets=(fuzz_restore fuzz_api)
-declare -A max_len=([fuzz_restore]=16384 [fuzz_api]=4096)
+targets=(fuzz_restore fuzz_api fuzz_rolling)
+declare -A max_len=([fuzz_restore]=16384 [fuzz_api]=4096 [fuzz_rolling]=1024)
 
 for tool in clang clang++; do
   command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }

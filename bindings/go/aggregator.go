@@ -375,6 +375,21 @@ func u64ptr(s []uint64) *C.uint64_t {
 	return (*C.uint64_t)(unsafe.Pointer(unsafe.SliceData(s)))
 }
 
+// optI64ptr / optU64ptr: NULL for an empty slice (an optional C array).
+func optI64ptr(s []int64) *C.int64_t {
+	if len(s) == 0 {
+		return nil
+	}
+	return i64ptr(s)
+}
+
+func optU64ptr(s []uint64) *C.uint64_t {
+	if len(s) == 0 {
+		return nil
+	}
+	return u64ptr(s)
+}
+
 // ProcessBatch is the original design's call (aggregator_process_batch):
 // it pushes values to the default series and returns the mean of its current
 // window; NaN on any failure (use Push to see the error) or after Close.
@@ -400,14 +415,7 @@ func (a *Aggregator) Push(values []float64, timestamps []int64, keys []uint64) e
 	if len(keys) != 0 && len(keys) != n {
 		return lengthError("keys", len(keys), n)
 	}
-	var tp *C.int64_t
-	var kp *C.uint64_t
-	if len(timestamps) != 0 {
-		tp = i64ptr(timestamps)
-	}
-	if len(keys) != 0 {
-		kp = u64ptr(keys)
-	}
+	tp, kp := optI64ptr(timestamps), optU64ptr(keys)
 	h := a.lock()
 	if h == nil {
 		return ErrClosed

@@ -155,3 +155,32 @@ func ExampleBatcher_Observe() {
 	// Output:
 	// method="GET",route="/cart" count=4 max=0.4s
 }
+
+// Per-row rolling aggregates, pandas' df.groupby(key).rolling("60s"): each
+// row gets the aggregates of its key's last 60 seconds (t-60s, t].
+func ExampleRolling() {
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int) int64 { return start.Add(time.Duration(s) * time.Second).UnixNano() }
+	latency := []float64{10, 100, 30, 200, 20, math.NaN()}
+	ts := []int64{at(0), at(5), at(30), at(40), at(70), at(80)}
+	host := []uint64{1, 2, 1, 2, 1, 1}
+	r, err := windowagg.Rolling(latency, ts, host, windowagg.RollingOptions{
+		Window:     60 * time.Second,
+		Aggregates: []windowagg.RollingAggregate{windowagg.RollingCount, windowagg.RollingMean, windowagg.RollingMax},
+		Quantiles:  []float64{0.5},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for i := range latency {
+		fmt.Printf("host %d t=%2ds count %v mean %v max %v median %v\n",
+			host[i], (ts[i]-ts[0])/int64(time.Second), r.Count[i], r.Mean[i], r.Max[i], r.Quantiles[0][i])
+	}
+	// Output:
+	// host 1 t= 0s count 1 mean 10 max 10 median 10
+	// host 2 t= 5s count 1 mean 100 max 100 median 100
+	// host 1 t=30s count 2 mean 20 max 30 median 20
+	// host 2 t=40s count 2 mean 150 max 200 median 150
+	// host 1 t=70s count 2 mean 25 max 30 median 25
+	// host 1 t=80s count 2 mean 25 max 30 median 25
+}

@@ -273,4 +273,39 @@ static inline wa_res wa_merge_serialized(aggregator* dst, const void* buf, size_
 	return r;
 }
 
+// aggregator_rolling with its output structs built here, on the C side:
+// each aggregator_rolling_output carries a pointer into the Go buffer `out`
+// (nout * n doubles, output j at out + j*n), and Go memory must not hold Go
+// pointers that C reads (cgo's pointer rules), so Go passes plain arrays.
+static inline wa_res wa_rolling(uint32_t kind, int64_t window, int64_t min_periods,
+                                const double* v, const int64_t* ts, const uint64_t* k, size_t n,
+                                const uint32_t* aggs, const double* qs, size_t nout, double* out) {
+	wa_res r;
+	aggregator_rolling_options opt;
+	aggregator_rolling_options_init(&opt);
+	opt.window_kind = kind;
+	opt.window = window;
+	opt.min_periods = min_periods;
+	aggregator_rolling_output stack[16];
+	aggregator_rolling_output* outs = stack;
+	if (nout > 16) {
+		outs = (aggregator_rolling_output*)malloc(nout * sizeof *outs);
+		if (outs == NULL) {
+			r.status = AGGREGATOR_ENOMEM;
+			r.msg = NULL;
+			return r;
+		}
+	}
+	for (size_t j = 0; j < nout; ++j) {
+		outs[j].aggregate = aggs[j];
+		outs[j].reserved = 0;
+		outs[j].q = qs[j];
+		outs[j].out = out + j * n;
+	}
+	r.status = aggregator_rolling(&opt, v, ts, k, n, outs, nout);
+	r.msg = WA_MSG(r.status);
+	if (outs != stack) free(outs);
+	return r;
+}
+
 #endif

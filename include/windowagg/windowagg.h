@@ -506,6 +506,90 @@ AGGREGATOR_API int aggregator_merge(aggregator* dst, const aggregator* src);
 AGGREGATOR_API int aggregator_merge_serialized(aggregator* dst, const void* buf,
                                                size_t len);
 
+/* ---- Per-row rolling aggregates (no handle) ------------------------------ */
+
+/* pandas' df.groupby(key).rolling(window).agg(...) in one call: for every
+ * input row, the aggregates of that row's window within its key, written
+ * to host arrays (one value per row, in input row order). Nothing is kept
+ * between calls; no handle is involved.
+ *
+ * Windows, for row i of key k (the rows of k taken in input order):
+ *  - AGGREGATOR_WINDOW_COUNT: the last `window` rows of k up to and
+ *    including row i (pandas rolling(N)); timestamps are ignored.
+ *  - AGGREGATOR_WINDOW_SLIDING: the rows j <= i of k with
+ *    t_i - window < t_j <= t_i (pandas rolling("60s"), closed='right'; rows
+ *    after i with the same time are not in i's window, as in pandas).
+ *    Timestamps are required and must be non-decreasing within each key
+ *    (rows of different keys may interleave freely); otherwise
+ *    AGGREGATOR_EINVAL naming both rows. Any unit; `window` is in it.
+ * Missing values, as pandas: NaN and +-Inf are left out of every aggregate
+ * (pandas turns Inf into NaN before rolling), except that COUNT counts the
+ * non-NaN values (Inf included, like pandas' count). A row's output is NaN
+ * when its window has fewer than min_periods finite values (COUNT: fewer
+ * than min_periods rows), or the aggregate needs more (VAR/STD: 2; MEAN,
+ * MIN, MAX, QUANTILE: 1). SUM of no value is 0.
+ * Aggregates: COUNT, SUM (compensated), MEAN, MIN, MAX, VAR (sample
+ * variance, ddof 1), STD = sqrt(VAR), QUANTILE q: EXACT, pandas'
+ * rolling().quantile(q) with interpolation 'linear': with n finite values
+ * in the window sorted v[0..n-1] and h = q*(n-1), v[floor(h)] +
+ * (v[floor(h)+1] - v[floor(h)]) * (h - floor(h)) (no sketch, no alpha).
+ * Cost: amortized O(1) per row for COUNT..STD (a two-stack sliding window
+ * of the library's moments: only merges, no subtraction, so no drift),
+ * O(log m) per row and quantile (m = rows of the key), plus one hashing
+ * pass over the keys; scratch memory O(len), freed before returning.
+ */
+enum {
+  AGGREGATOR_ROLLING_COUNT = 0,
+  AGGREGATOR_ROLLING_SUM = 1,
+  AGGREGATOR_ROLLING_MEAN = 2,
+  AGGREGATOR_ROLLING_MIN = 3,
+  AGGREGATOR_ROLLING_MAX = 4,
+  AGGREGATOR_ROLLING_VAR = 5,
+  AGGREGATOR_ROLLING_STD = 6,
+  AGGREGATOR_ROLLING_QUANTILE = 7
+};
+
+/* Options of aggregator_rolling. Call aggregator_rolling_options_init first
+ * (it sets struct_size and the defaults). The struct_size rule is
+ * aggregator_config's: a smaller struct (older host) gets defaults for the
+ * fields it lacks; a larger one (newer host) must have its unknown tail 0,
+ * else AGGREGATOR_EINVAL. */
+typedef struct aggregator_rolling_options {
+  uint32_t struct_size;  /* sizeof(aggregator_rolling_options); set by init */
+  uint32_t window_kind;  /* AGGREGATOR_WINDOW_COUNT (default) or AGGREGATOR_WINDOW_SLIDING */
+  int64_t window;        /* COUNT: rows; SLIDING: time units. > 0; default 0 (must be set) */
+  int64_t min_periods;   /* -1 (default): COUNT window, SLIDING 1 (pandas' defaults);
+                            else >= 0, and <= window for COUNT */
+} aggregator_rolling_options;
+
+/* One requested output column. */
+typedef struct aggregator_rolling_output {
+  uint32_t aggregate;  /* AGGREGATOR_ROLLING_* */
+  uint32_t reserved;   /* 0 */
+  double q;            /* QUANTILE: in [0, 1]; ignored otherwise */
+  double* out;         /* room for `len` doubles: out[i] is row i's value */
+} aggregator_rolling_output;
+
+/* Fills *opt with defaults and sets opt->struct_size. NULL is a no-op. */
+AGGREGATOR_API void aggregator_rolling_options_init(aggregator_rolling_options* opt);
+
+/* Computes outputs[0..n_outputs) for rows [0, len): values[i] with the
+ * optional timestamps[i] (required for SLIDING) and keys[i] (NULL: one key).
+ * Errors (AGGREGATOR_EINVAL unless said otherwise), each with a message naming
+ * the argument or row: NULL opt/values/outputs/out with len > 0, a bad
+ * struct_size, a window kind other than COUNT/SLIDING, window <= 0,
+ * min_periods < -1 or > window (COUNT), an unknown aggregate, reserved != 0,
+ * q outside [0, 1], an out array overlapping an input or another out, len >
+ * 2^32-1, SLIDING without timestamps or with a key's timestamps decreasing;
+ * AGGREGATOR_ENOMEM. On any error NOTHING is written to any out array (all
+ * checks and allocations happen first). Thread-safe: no shared state; the
+ * inputs are only read, and only during the call. */
+AGGREGATOR_API int aggregator_rolling(const aggregator_rolling_options* opt,
+                                      const double* values, const int64_t* timestamps,
+                                      const uint64_t* keys, size_t len,
+                                      const aggregator_rolling_output* outputs,
+                                      size_t n_outputs);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -549,6 +549,98 @@ class Aggregator {
   aggregator* h_ = nullptr;
 };
 
+// ---- Per-row rolling aggregates (aggregator_rolling) ----------------------------
+//
+// pandas' df.groupby(key).rolling(window).agg(...) in one call, no handle:
+// see aggregator_rolling in windowagg.h for the windows, the missing-value
+// rules (NaN/Inf skipped, COUNT counts Inf) and min_periods.
+//
+//   auto cols = windowagg::rolling(windowagg::RollingOptions::time(60'000'000'000),
+//                                  values, timestamps, keys,
+//                                  std::array{windowagg::RollingRequest{windowagg::RollingAggregate::Mean},
+//                                             windowagg::RollingRequest{windowagg::RollingAggregate::Quantile, 0.99}});
+//   // cols[0][i]: mean of row i's window; cols[1][i]: its exact p99
+
+enum class RollingAggregate : uint32_t {
+  Count = AGGREGATOR_ROLLING_COUNT,
+  Sum = AGGREGATOR_ROLLING_SUM,
+  Mean = AGGREGATOR_ROLLING_MEAN,
+  Min = AGGREGATOR_ROLLING_MIN,
+  Max = AGGREGATOR_ROLLING_MAX,
+  Var = AGGREGATOR_ROLLING_VAR,
+  Std = AGGREGATOR_ROLLING_STD,
+  Quantile = AGGREGATOR_ROLLING_QUANTILE,
+};
+
+// One output column: an aggregate (q for Quantile, in [0, 1]).
+struct RollingRequest {
+  RollingAggregate aggregate;
+  double q = 0;
+};
+
+// aggregator_rolling_options with its defaults and chainable setters.
+class RollingOptions {
+ public:
+  RollingOptions() noexcept { aggregator_rolling_options_init(&opt_); }
+  // The last n rows of each key.
+  static RollingOptions rows(int64_t n) noexcept {
+    RollingOptions o;
+    o.opt_.window_kind = AGGREGATOR_WINDOW_COUNT;
+    o.opt_.window = n;
+    return o;
+  }
+  // The time span (t - window, t] of each key, in the timestamps' unit.
+  static RollingOptions time(int64_t window) noexcept {
+    RollingOptions o;
+    o.opt_.window_kind = AGGREGATOR_WINDOW_SLIDING;
+    o.opt_.window = window;
+    return o;
+  }
+  // -1: pandas' default (rows: n, time: 1); 0: every row gets a value.
+  RollingOptions& min_periods(int64_t v) noexcept { opt_.min_periods = v; return *this; }
+  const aggregator_rolling_options& raw() const noexcept { return opt_; }
+
+ private:
+  aggregator_rolling_options opt_;
+};
+
+// Writes request j's value of row i to out[j][i]; every out[j] must have
+// room for values.size() doubles. Throws Error (nothing written) on bad input.
+inline void rolling_into(const RollingOptions& opt, std::span<const double> values,
+                         std::span<const int64_t> timestamps, std::span<const uint64_t> keys,
+                         std::span<const RollingRequest> requests, std::span<double* const> out) {
+  const size_t n = values.size();
+  if (timestamps.size() != 0 && timestamps.size() != n)
+    detail::invalid("rolling: " + std::to_string(timestamps.size()) + " timestamps for " +
+                    std::to_string(n) + " values");
+  if (keys.size() != 0 && keys.size() != n)
+    detail::invalid("rolling: " + std::to_string(keys.size()) + " keys for " +
+                    std::to_string(n) + " values");
+  if (out.size() != requests.size())
+    detail::invalid("rolling: " + std::to_string(out.size()) + " outputs for " +
+                    std::to_string(requests.size()) + " requests");
+  std::vector<aggregator_rolling_output> outs(requests.size());
+  for (size_t j = 0; j < requests.size(); ++j) {
+    outs[j] = {static_cast<uint32_t>(requests[j].aggregate), 0, requests[j].q, out[j]};
+  }
+  detail::check(aggregator_rolling(&opt.raw(), detail::data_or_null(values),
+                                   detail::data_or_null(timestamps), detail::data_or_null(keys),
+                                   n, outs.data(), outs.size()));
+}
+
+// The same, returning one vector per request (result[j][i]).
+inline std::vector<std::vector<double>> rolling(const RollingOptions& opt,
+                                                std::span<const double> values,
+                                                std::span<const int64_t> timestamps,
+                                                std::span<const uint64_t> keys,
+                                                std::span<const RollingRequest> requests) {
+  std::vector<std::vector<double>> cols(requests.size(), std::vector<double>(values.size()));
+  std::vector<double*> ptrs(cols.size());
+  for (size_t j = 0; j < cols.size(); ++j) ptrs[j] = cols[j].data();
+  rolling_into(opt, values, timestamps, keys, requests, ptrs);
+  return cols;
+}
+
 }  // namespace windowagg
 
 #endif  // WINDOWAGG_WINDOWAGG_HPP_

@@ -19,6 +19,7 @@
 #include "core/aggregator.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/rolling.h"
 #include "windowagg/windowagg.h"
 
 namespace windowagg::abi_checks {
@@ -103,6 +104,15 @@ static_assert(AGGREGATOR_WINDOW_COUNT == static_cast<uint32_t>(WindowKind::kCoun
 static_assert(AGGREGATOR_WINDOW_SLIDING == static_cast<uint32_t>(WindowKind::kSliding));
 static_assert(AGGREGATOR_WINDOW_TUMBLING == static_cast<uint32_t>(WindowKind::kTumbling));
 static_assert(AGGREGATOR_WINDOW_HOPPING == static_cast<uint32_t>(WindowKind::kHopping));
+static_assert(AGGREGATOR_ROLLING_COUNT == static_cast<uint32_t>(RollingAggregate::kCount));
+static_assert(AGGREGATOR_ROLLING_SUM == static_cast<uint32_t>(RollingAggregate::kSum));
+static_assert(AGGREGATOR_ROLLING_MEAN == static_cast<uint32_t>(RollingAggregate::kMean));
+static_assert(AGGREGATOR_ROLLING_MIN == static_cast<uint32_t>(RollingAggregate::kMin));
+static_assert(AGGREGATOR_ROLLING_MAX == static_cast<uint32_t>(RollingAggregate::kMax));
+static_assert(AGGREGATOR_ROLLING_VAR == static_cast<uint32_t>(RollingAggregate::kVariance));
+static_assert(AGGREGATOR_ROLLING_STD == static_cast<uint32_t>(RollingAggregate::kStddev));
+static_assert(AGGREGATOR_ROLLING_QUANTILE == static_cast<uint32_t>(RollingAggregate::kQuantile));
+static_assert(AGGREGATOR_ROLLING_QUANTILE + 1 == kRollingAggregates);
 
 // Non-finite policy.
 static_assert(AGGREGATOR_NONFINITE_REJECT == static_cast<uint32_t>(NonFinitePolicy::kReject));

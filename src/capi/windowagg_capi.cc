@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/key_hash.h"
 #include "core/memory.h"
+#include "core/rolling.h"
 #include "format/state.h"
 #include "windowagg/windowagg.h"
 #include "capi/abi_checks.h"
@@ -73,30 +74,38 @@ Aggregator* Checked(const aggregator* a) {
   return Core(a);
 }
 
-Config FromC(const aggregator_config* c) {
-  if (c == nullptr) Fail(Status::kInvalidArgument, "cfg is NULL");
-  if (c->struct_size < sizeof(uint32_t) * 2 + sizeof(int64_t)) {
-    Fail(Status::kConfig,
-         "struct_size is %u: call aggregator_config_init before setting fields", c->struct_size);
+// The struct_size rule of the extensible input structs (aggregator_config,
+// aggregator_rolling_options): `full` holds the defaults; the host's first
+// struct_size bytes replace them. A host built against an older header
+// passes a shorter struct: fields it does not know keep their defaults. A
+// newer host's extra fields must be 0. `min` is the smallest size accepted.
+template <class T>
+void CopySized(const T* c, T* full, size_t min, Status status, const char* init) {
+  if (c->struct_size < min) {
+    Fail(status, "struct_size is %u: call %s before setting fields", c->struct_size, init);
   }
-  // A host built against an older header passes a shorter struct: fields it
-  // does not know keep their defaults. A newer host's extra fields must be 0.
-  aggregator_config full;
-  aggregator_config_init(&full);
-  size_t known = sizeof(aggregator_config);
+  size_t known = sizeof(T);
   size_t n = c->struct_size < known ? c->struct_size : known;
-  std::memcpy(&full, c, n);
+  std::memcpy(full, c, n);
   if (c->struct_size > known) {
     const auto* extra = reinterpret_cast<const unsigned char*>(c) + known;
     for (size_t i = 0; i < c->struct_size - known; ++i) {
       if (extra[i] != 0) {
-        Fail(Status::kConfig,
+        Fail(status,
              "struct_size %u: this library (version %s) does not know the fields past byte %u, "
              "and they are set",
              c->struct_size, WINDOWAGG_VERSION_STRING, known);
       }
     }
   }
+}
+
+Config FromC(const aggregator_config* c) {
+  if (c == nullptr) Fail(Status::kInvalidArgument, "cfg is NULL");
+  aggregator_config full;
+  aggregator_config_init(&full);
+  CopySized(c, &full, sizeof(uint32_t) * 2 + sizeof(int64_t), Status::kConfig,
+            "aggregator_config_init");
   if (full.threading > AGGREGATOR_THREADING_SINGLE) {
     Fail(Status::kConfig, "threading %u is not a mode (0 = SHARED, 1 = SINGLE)", full.threading);
   }
@@ -522,6 +531,48 @@ int aggregator_merge_serialized(aggregator* dst, const void* buf, size_t len) {
     Aggregator* d = Checked(dst);
     if (len > 0) Require(buf, "buf");
     windowagg::MergeSerialized(d, static_cast<const uint8_t*>(buf), len);
+  });
+}
+
+void aggregator_rolling_options_init(aggregator_rolling_options* opt) {
+  if (opt == nullptr) return;
+  std::memset(opt, 0, sizeof *opt);
+  opt->struct_size = sizeof *opt;
+  opt->window_kind = AGGREGATOR_WINDOW_COUNT;
+  opt->min_periods = -1;
+}
+
+int aggregator_rolling(const aggregator_rolling_options* opt, const double* values,
+                       const int64_t* timestamps, const uint64_t* keys, size_t len,
+                       const aggregator_rolling_output* outputs, size_t n_outputs) {
+  return Guard(__func__, [&] {
+    Require(opt, "opt");
+    aggregator_rolling_options full;
+    aggregator_rolling_options_init(&full);
+    CopySized(opt, &full, offsetof(aggregator_rolling_options, min_periods),
+              Status::kInvalidArgument, "aggregator_rolling_options_init");
+    if (full.window_kind != AGGREGATOR_WINDOW_COUNT && full.window_kind != AGGREGATOR_WINDOW_SLIDING) {
+      Fail(Status::kInvalidArgument,
+           "window_kind %u: rolling windows are AGGREGATOR_WINDOW_COUNT (%d, the last N rows) or "
+           "AGGREGATOR_WINDOW_SLIDING (%d, a time span)",
+           full.window_kind, AGGREGATOR_WINDOW_COUNT, AGGREGATOR_WINDOW_SLIDING);
+    }
+    windowagg::RollingSpec spec;
+    spec.time = full.window_kind == AGGREGATOR_WINDOW_SLIDING;
+    spec.window = full.window;
+    spec.min_periods = full.min_periods;
+    if (n_outputs > 0) Require(outputs, "outputs");
+    // Converted into scratch first (small: one entry per requested column).
+    windowagg::ScratchVector<windowagg::RollingOutput> outs(n_outputs);
+    for (size_t j = 0; j < n_outputs; ++j) {
+      if (outputs[j].reserved != 0) {
+        Fail(Status::kInvalidArgument, "outputs[%u].reserved is %u: it must be 0", j,
+             outputs[j].reserved);
+      }
+      outs[j] = {static_cast<windowagg::RollingAggregate>(outputs[j].aggregate), outputs[j].q,
+                 outputs[j].out};
+    }
+    windowagg::Rolling(spec, values, timestamps, keys, len, outs.data(), n_outputs);
   });
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "core/error.h"
+#include "core/hash_map_room.h"
 #include "core/kernels.h"
 #include "core/key_hash.h"
 #include "core/time_math.h"
@@ -346,23 +347,7 @@ Series* Aggregator::Find(uint64_t key) {
 }
 
 void Aggregator::MakeRoomForInsert(SeriesMap& map) {
-  // Abseil's raw_hash_set (Debian's 20220623) records the new capacity
-  // before it allocates, so a growing rehash that fails to allocate leaves
-  // the table corrupt. So an insert must never grow the table: with size+1
-  // at most 25/32 of a capacity above one group, a table out of free slots
-  // rehashes in place, without allocating. Growing happens here, into a new
-  // table; the allocation-failure tests cover every insert site.
-  const size_t cap = map.capacity();
-  if (cap > 16 && (map.size() + 1) * 32 <= cap * 25) return;
-  alignas(SeriesMap) unsigned char raw[sizeof(SeriesMap)];
-  auto* grown = new (raw) SeriesMap(map.get_allocator());
-  // If this throws, `grown` made only the failed allocation and owns
-  // nothing: it is abandoned, not destroyed (its destructor would trust the
-  // capacity it recorded).
-  grown->reserve(std::max<size_t>(2 * (map.size() + 1), 32));
-  for (auto& [key, s] : map) grown->emplace(key, s);  // reserved: no rehash
-  map.swap(*grown);
-  grown->~SeriesMap();
+  windowagg::MakeRoomForInsert(map);  // core/hash_map_room.h: why and how
 }
 
 Series* Aggregator::NewSeries(uint64_t key) {

@@ -946,3 +946,45 @@ TEST_CASE("allocation failure: arrival clock and skipped non-finite values",
        On(Push(with_nonfinite(Values(100, 200).At(1000, 3).Keyed(5)))), kAllocates},
   });
 }
+
+// aggregator_rolling has no state to compare: on ENOMEM no output may have
+// been written (every allocation precedes the first write) and nothing may
+// leak. Interleaved keys (the gather path), a time window, moments and
+// quantiles, so every scratch buffer is allocated.
+TEST_CASE("allocation failure: aggregator_rolling writes nothing", "[allocation_failure]") {
+  const size_t n = 300;
+  std::vector<double> v(n);
+  std::vector<int64_t> t(n);
+  std::vector<uint64_t> k(n);
+  for (size_t i = 0; i < n; ++i) {
+    v[i] = ValueAt(i);
+    t[i] = static_cast<int64_t>(i) * 3;
+    k[i] = Key(i % 7);
+  }
+  aggregator_rolling_options opt;
+  aggregator_rolling_options_init(&opt);
+  opt.window_kind = AGGREGATOR_WINDOW_SLIDING;
+  opt.window = 40;
+  std::vector<double> a(n), b(n);
+  aggregator_rolling_output outs[2] = {{AGGREGATOR_ROLLING_STD, 0, 0, a.data()},
+                                       {AGGREGATOR_ROLLING_QUANTILE, 0, 0.9, b.data()}};
+  auto run = [&] { return aggregator_rolling(&opt, v.data(), t.data(), k.data(), n, outs, 2); };
+  fi::FailNth(0);
+  REQUIRE(run() == AGGREGATOR_OK);
+  const uint64_t calls = fi::Counted();
+  fi::Disarm();
+  REQUIRE(calls > 0);
+  for (uint64_t nth = 1; nth <= calls; ++nth) {
+    std::fill(a.begin(), a.end(), -7.0);
+    std::fill(b.begin(), b.end(), -7.0);
+    const int64_t live = fi::Live();
+    fi::FailNth(nth);
+    const int rc = run();
+    fi::Disarm();
+    INFO("allocation " << nth << " of " << calls);
+    CHECK(rc == AGGREGATOR_ENOMEM);
+    CHECK(std::all_of(a.begin(), a.end(), [](double x) { return x == -7.0; }));
+    CHECK(std::all_of(b.begin(), b.end(), [](double x) { return x == -7.0; }));
+    CHECK(fi::Live() == live);
+  }
+}

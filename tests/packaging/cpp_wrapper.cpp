@@ -188,9 +188,36 @@ void errors() {
   EXPECT(windowagg::version_number() == WINDOWAGG_VERSION_NUMBER);
 }
 
+void rolling() {
+  const std::vector<double> v = {1, 2, NAN, 4, 5};
+  const std::vector<int64_t> t = {0, 10, 20, 30, 40};
+  const std::vector<uint64_t> k = {7, 8, 7, 7, 8};
+  const std::array req = {windowagg::RollingRequest{windowagg::RollingAggregate::Count},
+                          windowagg::RollingRequest{windowagg::RollingAggregate::Sum},
+                          windowagg::RollingRequest{windowagg::RollingAggregate::Quantile, 0.5}};
+  auto cols = windowagg::rolling(windowagg::RollingOptions::time(25), v, t, k, req);
+  // key 7: t 0, 20, 30 (values 1, NaN, 4); key 8: t 10, 40 (values 2, 5)
+  EXPECT((cols[0] == std::vector<double>{1, 1, 1, 1, 1}));
+  EXPECT((cols[1] == std::vector<double>{1, 2, 1, 4, 5}));
+  EXPECT((cols[2] == std::vector<double>{1, 2, 1, 4, 5}));
+  auto rows = windowagg::rolling(windowagg::RollingOptions::rows(2).min_periods(0), v, {}, {},
+                                 std::span(req).first(2));
+  EXPECT((rows[1] == std::vector<double>{1, 3, 2, 4, 9}));
+  // Unsorted times within a key: refused, nothing written.
+  const std::vector<int64_t> bad = {0, 10, 20, 5, 40};
+  std::vector<double> out(5, -1.0);
+  double* outp[] = {out.data()};
+  EXPECT(status_of([&] {
+           windowagg::rolling_into(windowagg::RollingOptions::time(25), v, bad, k,
+                                   std::span(req).first(1), outp);
+         }) == AGGREGATOR_EINVAL);
+  EXPECT(std::all_of(out.begin(), out.end(), [](double x) { return x == -1.0; }));
+}
+
 }  // namespace
 
 int main() {
+  rolling();
   count_window();
   tumbling();
   keys();

@@ -24,6 +24,7 @@ import windowagg
 from windowagg import _aggregator as A
 from windowagg import _errors as E
 from windowagg import _lib as L
+from windowagg import _rolling as R
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = os.path.normpath(os.path.join(HERE, "..", "..", "..", "include", "windowagg", "windowagg.h"))
@@ -42,6 +43,8 @@ MIRRORS: List[Tuple[type, str]] = [
     (L.KeyStats, "aggregator_key_stats"),
     (L.Window, "aggregator_window"),
     (L.StatsEx, "aggregator_stats_ex"),
+    (L.RollingOptions, "aggregator_rolling_options"),
+    (L.RollingOutput, "aggregator_rolling_output"),
 ]
 
 
@@ -75,7 +78,8 @@ def _python_enumerators() -> Dict[str, int]:
         assert out.get(cname, getattr(E, py_name)) == getattr(E, py_name), cname
         out[cname] = getattr(E, py_name)
     for table, prefix in ((A._WINDOWS, "AGGREGATOR_WINDOW_"), (A._NONFINITE, "AGGREGATOR_NONFINITE_"),
-                          (A._KEY_POLICIES, "AGGREGATOR_KEYS_"), (A._THREADING, "AGGREGATOR_THREADING_")):
+                          (A._KEY_POLICIES, "AGGREGATOR_KEYS_"), (A._THREADING, "AGGREGATOR_THREADING_"),
+                          (R._ROLLING_AGGREGATES, "AGGREGATOR_ROLLING_")):
         for py_name, v in table.items():
             out[prefix + py_name.upper()] = v
     # Exception classes carry a status each.

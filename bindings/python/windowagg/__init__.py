@@ -22,6 +22,7 @@ from ._aggregator import (
     version,
     version_number,
 )
+from ._rolling import rolling, rolling_arrays
 from . import _errors
 from ._errors import *  # noqa: F401,F403  (the exception hierarchy)
 from ._lib import library_path
@@ -37,4 +38,6 @@ __all__ = [
     "version",
     "version_number",
     "library_path",
+    "rolling",
+    "rolling_arrays",
 ] + _errors.__all__

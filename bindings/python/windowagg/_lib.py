@@ -108,6 +108,29 @@ class StatsEx(Structure):
 
     _fields_ = [("struct_size", c_uint32), ("reserved", c_uint32), ("stats", Stats)]
 
+
+
+class RollingOptions(Structure):
+    """Mirror of ``aggregator_rolling_options`` (24 bytes; struct_size rule)."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("window_kind", c_uint32),
+        ("window", c_int64),
+        ("min_periods", c_int64),
+    ]
+
+
+class RollingOutput(Structure):
+    """Mirror of ``aggregator_rolling_output`` (24 bytes): one output column."""
+
+    _fields_ = [
+        ("aggregate", c_uint32),
+        ("reserved", c_uint32),
+        ("q", c_double),
+        ("out", c_void_p),
+    ]
+
 # Expected layouts (offsets from the header, LP64). Checked here so that a
 # mistake in a mirror fails at import instead of corrupting memory.
 _EXPECTED_OFFSETS = {
@@ -115,8 +138,11 @@ _EXPECTED_OFFSETS = {
     Stats: [0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96],
     Cursor: [0, 8, 12],
     KeyStats: [0, 8],
+    RollingOptions: [0, 4, 8, 16],
+    RollingOutput: [0, 4, 8, 16],
 }
-_EXPECTED_SIZES = {Config: 96, Stats: 104, Cursor: 16, KeyStats: 112}
+_EXPECTED_SIZES = {Config: 96, Stats: 104, Cursor: 16, KeyStats: 112, RollingOptions: 24,
+                   RollingOutput: 24}
 for _cls, _offs in _EXPECTED_OFFSETS.items():
     _got = [getattr(_cls, f[0]).offset for f in _cls._fields_]
     if _got != _offs or ctypes.sizeof(_cls) != _EXPECTED_SIZES[_cls]:  # pragma: no cover
@@ -242,6 +268,11 @@ _PROTOTYPES = {
     "aggregator_restore": (c_int, [_P, c_size_t, c_uint32, POINTER(c_void_p)]),
     "aggregator_merge": (c_int, [_P, _P]),
     "aggregator_merge_serialized": (c_int, [_P, _P, c_size_t]),
+    "aggregator_rolling_options_init": (None, [POINTER(RollingOptions)]),
+    "aggregator_rolling": (
+        c_int,
+        [POINTER(RollingOptions), _P, _P, _P, c_size_t, _P, c_size_t],
+    ),
 }
 
 _missing = []
