@@ -1596,27 +1596,22 @@ class Aggregator:
         return idx
 
     def _frame(self, cols: Dict[str, np.ndarray], fields: List[Tuple[str, str]],
-               q: Optional[List[float]], windowed: bool, sort: bool) -> "pd.DataFrame":
+               q: Optional[List[float]], windowed: bool, sort: bool,
+               index: Any = None) -> "pd.DataFrame":
+        """The result frame of ``cols`` (rows as read). ``index``: the rows'
+        index when the caller built it (then neither names nor sorting here)."""
         import pandas as pd
 
+        dt = bool(self._dtclock)
+        if index is not None:
+            out = {name: self._frame_column(cols, src, dt, pd) for name, src in fields}
+            return pd.DataFrame(out, index=index)
         table = self.key_names() if len(cols["key"]) else {}
         keys = cols["key"].tolist()
         labels = [table.get(k) or k for k in keys]
         key_index = pd.Index(labels, name="key", dtype=object if any(
             isinstance(x, str) for x in labels) else "uint64")
-        dt = bool(self._dtclock)
-        out: Dict[str, Any] = {}
-        for name, src in fields:
-            v = cols[src]
-            if src in ("window_start", "window_end") and dt and self._time_window:
-                v = self._times(v, pd)
-            elif src == "watermark":
-                if dt:
-                    v = self._times(v, pd)
-                else:
-                    v = pd.array(np.where(v == _INT64_MIN, 0, v), dtype="Int64")
-                    v[cols[src] == _INT64_MIN] = pd.NA
-            out[name] = v
+        out = {name: self._frame_column(cols, src, dt, pd) for name, src in fields}
         if windowed:
             starts = cols["window_start"]
             level = self._times(starts, pd) if dt and self._time_window else starts
@@ -1630,6 +1625,18 @@ class Aggregator:
             except TypeError:  # names mixed with integer ids: library order
                 pass
         return frame
+
+    def _frame_column(self, cols: Dict[str, np.ndarray], src: str, dt: bool, pd: Any) -> Any:
+        v = cols[src]
+        if src in ("window_start", "window_end") and dt and self._time_window:
+            return self._times(v, pd)
+        if src == "watermark":
+            if dt:
+                return self._times(v, pd)
+            w = pd.array(np.where(v == _INT64_MIN, 0, v), dtype="Int64")
+            w[v == _INT64_MIN] = pd.NA
+            return w
+        return v
 
     def poll_windows(self, max_windows: Optional[int] = None,
                      quantiles: Optional[Sequence[float]] = None,
