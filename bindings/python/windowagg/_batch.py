@@ -46,6 +46,10 @@ from ._aggregator import (
 __all__ = ["aggregate_windows"]
 
 _MIN_ROWS_PER_THREAD = 1 << 16
+# Rows per push: 2^14 took ~35% less CPU time in the library than one push of
+# 10^6 rows (bench_frame.py job, 1,000 keys; the library's per-batch work
+# arrays then stay in cache).
+_PUSH_ROWS = 1 << 14
 _pools: Dict[int, ThreadPoolExecutor] = {}
 
 
@@ -167,8 +171,10 @@ def aggregate_windows(
     Returns:
         A pandas DataFrame indexed by ``(by, window_start)`` (``window_start``
         only without ``by``), sorted like ``groupby``: keys ascending, then
-        windows. ``late``/``watermark`` columns (``aggs="all"``) describe the
-        batch's aggregators, which close every window at the end of time.
+        windows. The counter columns ``late``/``rejected``/``total`` and
+        ``watermark`` (``aggs="all"``) describe the job's own aggregators (fed
+        in batches of 16,384 rows, every window closed at the end of time),
+        not a stream; the aggregates are those of the stream.
 
     Raises:
         ConfigError, InvalidArgumentError, InputTypeError: as :meth:`Aggregator.push`
@@ -222,27 +228,31 @@ def aggregate_windows(
     nthreads = max(1, min(nthreads, k))
 
     # (window, key) order, keys split into thread parts: g = ((part * nw) + w) * k + code
+    order = None
     if n:
-        w = np.floor_divide(t, step)
-        w0 = int(w.min())
-        nw = int(w.max()) - w0 + 1
+        g = np.floor_divide(t, step)  # the window step of each row, then its sort key (in place)
+        w0 = int(g.min())
+        nw = int(g.max()) - w0 + 1
         if nthreads * nw * k >= 1 << 62:  # sparse times: rank the windows densely
-            _, w = np.unique(w, return_inverse=True)
-            w0, nw = 0, int(w.max()) + 1
-        g = (w - w0) * k + codes if w0 else w * k + codes
+            _, g = np.unique(g, return_inverse=True)
+            g = g.astype(_I64, copy=False).ravel()
+            w0, nw = 0, int(g.max()) + 1
+        if w0:
+            g -= w0
+        if k > 1:
+            g *= k
+            g += codes
         if nthreads > 1:
             g += (codes % nthreads) * (nw * k)
-        if bool(np.all(g[1:] >= g[:-1])):
-            order = None
-        else:
+        if not bool(np.all(g[1:] >= g[:-1])):
             order = _stable_order(g, nthreads * nw * k)
-    else:
-        order = None
+        del g
     if order is not None:
-        v, t, codes = v[order], t[order], codes[order]
-    # Each key's code is its series id in the scratch aggregators (the frame
+        v, t, codes = v.take(order), t.take(order), codes.take(order)
+        del order
+    # Each key's code is its series id in the job's aggregators (the frame
     # shows the labels): no hashing, no names kept.
-    ids = codes.astype(_U64)
+    ids = codes.view(_U64)
     per_part = np.bincount(np.arange(k) % nthreads, weights=np.bincount(codes, minlength=k),
                            minlength=nthreads).astype(np.int64)
     bounds = np.concatenate(([0], np.cumsum(per_part)))
@@ -252,7 +262,10 @@ def aggregate_windows(
     def run(i: int) -> Dict[str, np.ndarray]:
         a = aggs_[i]
         lo, hi = int(bounds[i]), int(bounds[i + 1])
-        a.push(v[lo:hi], timestamps=t[lo:hi], keys=ids[lo:hi])
+        # in batches of _PUSH_ROWS: the library's per-batch work stays in cache
+        for b in range(lo, hi, _PUSH_ROWS):
+            e = min(b + _PUSH_ROWS, hi)
+            a.push(v[b:e], timestamps=t[b:e], keys=ids[b:e])
         a.advance(_INT64_MAX)  # the end of time: every window closes
         return a.poll_windows(quantiles=q)
 
