@@ -1606,11 +1606,27 @@ class Aggregator:
         if index is not None:
             out = {name: self._frame_column(cols, src, dt, pd) for name, src in fields}
             return pd.DataFrame(out, index=index)
-        table = self.key_names() if len(cols["key"]) else {}
-        keys = cols["key"].tolist()
-        labels = [table.get(k) or k for k in keys]
-        key_index = pd.Index(labels, name="key", dtype=object if any(
-            isinstance(x, str) for x in labels) else "uint64")
+        # Labels per distinct key (a name, or the id of a numeric key), then
+        # taken per row: Python work per series, not per row.
+        uniq, inv = np.unique(cols["key"], return_inverse=True)
+        table = self.key_names() if len(uniq) else {}
+        labels = [table.get(k) or k for k in uniq.tolist()]
+        named = any(isinstance(x, str) for x in labels)
+        ulabels = pd.Index(np.array(labels, dtype=object) if named else uniq, name="key")
+        inv = inv.ravel()
+        order = None
+        if sort and len(inv):
+            try:  # rows by (label, window start), as sort_index would order them
+                rank = np.empty(len(labels), dtype=_I64)
+                rank[np.array(sorted(range(len(labels)), key=labels.__getitem__))] = np.arange(len(labels))
+                order = (np.lexsort((cols["window_start"], rank[inv])) if windowed
+                         else np.argsort(rank[inv], kind="stable"))
+            except TypeError:  # names mixed with integer ids: library order
+                pass
+        if order is not None:
+            cols = {c: x[order] for c, x in cols.items()}
+            inv = inv[order]
+        key_index = ulabels.take(inv)
         out = {name: self._frame_column(cols, src, dt, pd) for name, src in fields}
         if windowed:
             starts = cols["window_start"]
@@ -1618,13 +1634,7 @@ class Aggregator:
             index = pd.MultiIndex.from_arrays([key_index, level], names=["key", "window_start"])
         else:
             index = key_index
-        frame = pd.DataFrame(out, index=index)
-        if sort and len(frame):
-            try:
-                frame = frame.sort_index(kind="stable")
-            except TypeError:  # names mixed with integer ids: library order
-                pass
-        return frame
+        return pd.DataFrame(out, index=index)
 
     def _frame_column(self, cols: Dict[str, np.ndarray], src: str, dt: bool, pd: Any) -> Any:
         v = cols[src]
