@@ -70,7 +70,7 @@ def make_data(n: int, keys: int, rate: float, names: bool, seed: int = 0) -> pd.
     return pd.DataFrame({"ts": ts, "key": key, "v": rng.lognormal(size=n)})
 
 
-def jobs(pdf: pd.DataFrame, window: str, threads: int, streaming: bool) -> Dict[str, Callable[[], Any]]:
+def jobs(pdf: pd.DataFrame, window: str, threads: Any, streaming: bool) -> Dict[str, Callable[[], Any]]:
     plf = pl.from_pandas(pdf)
     every = window
 
@@ -133,7 +133,7 @@ def check(results: Dict[str, Any]) -> None:
         np.testing.assert_allclose(r["mean"].to_numpy(), ref["mean"].to_numpy(), rtol=1e-12)
 
 
-def run(sizes: List[int], keys: int, rate: float, window: str, repeat: int, threads: int,
+def run(sizes: List[int], keys: int, rate: float, window: str, repeat: int, threads: Any,
         streaming_max: int) -> List[Tuple[str, ...]]:
     rows: List[Tuple[str, ...]] = []
     for n in sizes:
@@ -154,7 +154,8 @@ def run(sizes: List[int], keys: int, rate: float, window: str, repeat: int, thre
                 lo, med = min(times[name]), statistics.median(times[name])
                 rows.append((f"{n:.0e}", "str" if names else "uint64", f"{groups}", name,
                              f"{lo:.1f}", f"{med:.1f}", f"{lo / best_polars:.2f}"))
-            print(f"  done: {n:.0e} events, {'str' if names else 'uint64'} keys", file=sys.stderr)
+            print(f"  done: {n:.0e} events, {'str' if names else 'uint64'} keys: "
+                  + "; ".join(f"{r[3]} {r[4]} ms" for r in rows[-len(fns):]), file=sys.stderr)
     return rows
 
 
@@ -165,8 +166,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=1000.0, help="events per second of event time (default 1000)")
     ap.add_argument("--window", default="60s", help="tumbling window (default 60s)")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per formulation (default 5)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                    help="windowagg threads (default: the CPU count, as polars uses)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="windowagg threads (default: aggregate_windows' own choice: the CPUs, "
+                         "at most one per 65,536 rows)")
     ap.add_argument("--streaming-max", type=float, default=1e6,
                     help="largest size that also times the streaming path (default 1e6)")
     a = ap.parse_args()
@@ -175,7 +177,8 @@ def main() -> None:
     print("# windowed group job: DataFrame -> per-(key, window) count/mean/std/max/p99 frame\n")
     print(f"settings: keys={a.keys}, window={a.window} tumbling, rate={a.rate:g} events/s "
           f"(10^6 events = {1e6 / a.rate / pd.Timedelta(a.window).total_seconds():.0f} windows), "
-          f"repeat={a.repeat} (+1 warm-up), windowagg threads={a.threads}, "
+          f"repeat={a.repeat} (+1 warm-up), windowagg threads="
+          f"{a.threads or f'auto (min(CPUs={os.cpu_count()}, rows/65536))'}, "
           f"polars threads={pl.thread_pool_size()}, accuracy=0.01")
     print(f"versions: windowagg {windowagg.version()} ({windowagg.library_path}), polars {pl.__version__}, "
           f"pandas {pd.__version__}, numpy {np.__version__}, Python {platform.python_version()}; "
