@@ -36,10 +36,8 @@ from ._aggregator import (
     _as_keys,
     _as_timestamps,
     _as_values,
-    _duration,
     _frame_spec,
     _pandas,
-    _pyarrow,
     _UNITS,
 )
 
@@ -207,18 +205,15 @@ def aggregate_windows(
     else:
         codes, labels, k = np.zeros(n, dtype=_I64), None, 1
 
-    # The configuration, checked (and the step in time_unit read) by the library.
-    def make() -> Aggregator:
-        return Aggregator(window=window, size=size, slide=slide, lateness=step_units,
+    def make(lateness: Optional[int] = None) -> Aggregator:
+        return Aggregator(window=window, size=size, slide=slide, lateness=lateness,
                           accuracy=accuracy, quantiles=q is not None, nonfinite=nonfinite,
                           threading="single", time_unit=unit, tz=tz or in_tz)
 
-    step_units = None
-    probe = make()
-    cfg = probe.config
-    step = cfg["slide"] if window == "hopping" else cfg["size"]
-    probe.close()
-    step_units = step
+    # The configuration checked, and the window step in time_unit read, by the library.
+    with make() as probe:
+        cfg = probe.config
+    step = int(cfg["slide"] if window == "hopping" else cfg["size"])
 
     nthreads = threads if threads is not None else (os.cpu_count() or 1)
     if not isinstance(nthreads, int) or nthreads < 1:
@@ -257,7 +252,8 @@ def aggregate_windows(
                            minlength=nthreads).astype(np.int64)
     bounds = np.concatenate(([0], np.cumsum(per_part)))
 
-    aggs_: List[Aggregator] = [make() for _ in range(nthreads)]
+    # lateness = one step: a row is never late in (window, key) order
+    aggs_: List[Aggregator] = [make(step) for _ in range(nthreads)]
 
     def run(i: int) -> Dict[str, np.ndarray]:
         a = aggs_[i]
