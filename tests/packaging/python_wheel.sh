@@ -16,7 +16,12 @@
 #   3. `pip wheel ./bindings/python`: the wheel holds one copy of each
 #      library (no symlinks), no headers or CMake files; installed over the
 #      first one, step 2 passes again;
-#   4. WINDOWAGG_LIBRARY still overrides the bundled library.
+#   4. the wheel carries windowagg's LICENSE and the licences of the bundled
+#      libraries (Abseil Apache-2.0, mimalloc MIT, xxHash BSD-2-Clause);
+#   5. the sdist of ./bindings/python carries the library's C++ sources
+#      (cpp/: every tracked file of CMakeLists.txt, LICENSE, cmake/, include/,
+#      src/) and an unpacked sdist configures with CMake on its own;
+#   6. WINDOWAGG_LIBRARY still overrides the bundled library.
 #
 # The CMake build directory is kept in $WINDOWAGG_BUILD_ROOT/python-wheel
 # (default build/python-wheel), so a rerun only relinks what changed.
@@ -143,10 +148,39 @@ for i in z.infolist():  # no symlinks (a wheel cannot hold them)
     assert not stat.S_ISLNK(i.external_attr >> 16), i.filename
 extra = [n for n in names if re.search(r"\.(h|hpp|cmake|pc)$", n)]
 assert not extra, extra
+# The licences: windowagg's, and those of the bundled libraries, with the
+# licence each is under.
+assert "windowagg/LICENSE" in names, "windowagg's LICENSE is not in the wheel"
+lic = {n: z.read(n).decode("utf-8", "replace") for n in names if n.startswith("windowagg/licenses/")}
+want = {"Abseil": (r"Upstream-Name: Abseil", r"Apache-2\.0"),
+        "mimalloc": (r"Upstream-Name: mimalloc", r"License: MIT"),
+        "xxHash": (r"Upstream-Name: xxhash", r"License: BSD-2-Clause")}
+for what, (who, licence) in want.items():
+    hits = [n for n, text in lic.items() if re.search(who, text, re.I) and re.search(licence, text, re.I)]
+    assert hits, f"no licence of {what} ({licence}) in the wheel: {sorted(lic)}"
+assert any(n.endswith("/Apache-2.0") and "TERMS AND CONDITIONS" in t for n, t in lic.items()), sorted(lic)
+print(f"  licences: windowagg/LICENSE, {', '.join(sorted(n.rsplit('/', 1)[1] for n in lic))}")
 print(f"  wheel {sys.argv[1].rsplit('/', 1)[1]}: {len(libs)} libraries, {sum(z.getinfo(n).file_size for n in libs) // 1024} KiB")
 EOF
 "${pip[@]}" install --force-reinstall --no-deps "$wheel"
 check "wheel from pip wheel ./bindings/python"
+
+log "sdist of ./bindings/python: carries the library's C++ sources, and they configure"
+"${pip[@]}" install "scikit-build-core>=0.10"
+(cd "$repo/bindings/python" && "$py" -c 'import sys; from scikit_build_core.build import build_sdist; print(build_sdist(sys.argv[1]))' "$work/sdist") >/dev/null
+sdist="$(ls "$work"/sdist/windowagg-*.tar.gz)"
+tar -xzf "$sdist" -C "$work/sdist"
+unpacked="$(ls -d "$work"/sdist/windowagg-*/)"
+missing=""
+for f in $(git -C "$repo" ls-files CMakeLists.txt LICENSE cmake include src); do
+  [ -f "$unpacked/cpp/$f" ] || missing="$missing $f"
+done
+[ -z "$missing" ] || { log "sdist lacks the library sources:$missing"; exit 1; }
+cmake -S "$unpacked" -B "$work/sdist-build" -DCMAKE_BUILD_TYPE=Release >"$work/sdist-configure.log" 2>&1 \
+  || { cat "$work/sdist-configure.log"; log "the unpacked sdist does not configure"; exit 1; }
+grep -q "WINDOWAGG_SOURCE_DIR:PATH=$unpacked/\?cpp" "$work/sdist-build/CMakeCache.txt" \
+  || { grep WINDOWAGG_SOURCE_DIR "$work/sdist-build/CMakeCache.txt"; log "the unpacked sdist did not use its cpp/"; exit 1; }
+log "sdist $(basename "$sdist"): $(tar -tzf "$sdist" | grep -c '/cpp/.*\.\(cc\|h\|hpp\)$') C++ files in cpp/, configures on its own"
 
 if [ -f "$override_lib" ]; then
   got="$(cd "$work" && WINDOWAGG_LIBRARY="$override_lib" "$py" -c 'import windowagg, os; print(os.path.realpath(windowagg.library_path))')"

@@ -139,6 +139,61 @@ foreach(_file IN LISTS _bundled WINDOWAGG_LIBRARY_NAME)
   endif()
 endforeach()
 
+# The licences of the bundled libraries go with them (Abseil: Apache-2.0,
+# mimalloc: MIT, xxHash: BSD-2-Clause): the copyright file of the Debian
+# package each library comes from, as windowagg/licenses/<package>.copyright,
+# plus the full text of every licence it names that Debian keeps in
+# /usr/share/common-licenses (Apache-2.0). Built elsewhere, point
+# WINDOWAGG_BUNDLED_LICENSES at a directory holding them instead; a library
+# without a licence is an error, never a silent omission.
+set(_licenses "${WINDOWAGG_PACKAGE_DIR}/licenses")
+file(REMOVE_RECURSE "${_licenses}")
+file(MAKE_DIRECTORY "${_licenses}")
+if(WINDOWAGG_BUNDLED_LICENSES)
+  file(GLOB _given "${WINDOWAGG_BUNDLED_LICENSES}/*")
+  file(COPY ${_given} DESTINATION "${_licenses}")
+else()
+  find_program(_dpkg_query NAMES dpkg-query NO_CACHE)
+  set(_packages "")
+  foreach(_dep IN LISTS _deps)
+    file(REAL_PATH "${_dep}" _real)
+    set(_pkg "")
+    if(_dpkg_query)
+      foreach(_candidate "${_real}" "${_dep}")
+        execute_process(COMMAND "${_dpkg_query}" -S "${_candidate}"
+          RESULT_VARIABLE _rc OUTPUT_VARIABLE _owner ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+        if(_rc EQUAL 0 AND _owner MATCHES "^([^:,]+)")
+          set(_pkg "${CMAKE_MATCH_1}")
+          break()
+        endif()
+      endforeach()
+    endif()
+    if(NOT _pkg OR NOT EXISTS "/usr/share/doc/${_pkg}/copyright")
+      get_filename_component(_name "${_dep}" NAME)
+      message(FATAL_ERROR "windowagg: no licence found for the bundled library ${_name} "
+        "(${_real}: no Debian package with /usr/share/doc/<package>/copyright owns it). "
+        "Pass -C cmake.define.WINDOWAGG_BUNDLED_LICENSES=<dir with the licence files> to pip.")
+    endif()
+    if(NOT _pkg IN_LIST _packages)
+      list(APPEND _packages "${_pkg}")
+      file(COPY_FILE "/usr/share/doc/${_pkg}/copyright" "${_licenses}/${_pkg}.copyright")
+      file(STRINGS "/usr/share/doc/${_pkg}/copyright" _names REGEX "^License: ")
+      foreach(_line IN LISTS _names)
+        string(REGEX REPLACE "^License: *" "" _lic "${_line}")
+        string(REGEX MATCHALL "[A-Za-z0-9.+-]+" _ids "${_lic}")
+        foreach(_id IN LISTS _ids)
+          string(REGEX REPLACE "\\+$" "" _id "${_id}")  # GPL-2+ -> GPL-2
+          if(EXISTS "/usr/share/common-licenses/${_id}" AND NOT EXISTS "${_licenses}/${_id}")
+            file(COPY_FILE "/usr/share/common-licenses/${_id}" "${_licenses}/${_id}")
+          endif()
+        endforeach()
+      endforeach()
+    endif()
+  endforeach()
+  list(JOIN _packages ", " _pkgs)
+  message(STATUS "windowagg: licences of the bundled libraries (${_pkgs}) in ${_licenses}")
+endif()
+
 list(LENGTH _bundled _n)
 message(STATUS "windowagg: ${WINDOWAGG_LIBRARY_NAME} and ${_n} bundled libraries in ${WINDOWAGG_PACKAGE_DIR}")
 cmake_policy(POP)

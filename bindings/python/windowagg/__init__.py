@@ -22,6 +22,7 @@ from ._aggregator import (
     version,
     version_number,
 )
+from ._batch import aggregate_windows
 from ._rolling import rolling, rolling_arrays
 from . import _errors
 from ._errors import *  # noqa: F401,F403  (the exception hierarchy)
@@ -32,6 +33,7 @@ __version__ = "1.0.0"
 __all__ = [
     "Aggregator",
     "WindowStats",
+    "aggregate_windows",
     "DEFAULT_KEY",
     "OVERFLOW_KEY",
     "hash_key",

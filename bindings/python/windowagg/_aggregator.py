@@ -470,8 +470,115 @@ def _key_kinds(seq: Sequence[Any]) -> Optional[str]:
     return "names" if names else "ids"
 
 
-def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[Tuple[bytes, np.ndarray]]]:
-    """(uint64 ids, None) or (None, (packed names, uint32 offsets))."""
+def _pyarrow() -> Any:
+    """The pyarrow module, or None when it is not installed (it is optional)."""
+    try:
+        import pyarrow
+    except ImportError:  # pragma: no cover - pyarrow is installed in the tests
+        return None
+    return pyarrow
+
+
+class _Names(NamedTuple):
+    """Names of one batch as ``aggregator_push_named`` takes them: the bytes
+    (an address, or a bytes object) and the address of ``count + 1`` uint32
+    offsets into them; ``keep`` owns that memory until the call returns."""
+
+    data: Union[int, bytes]
+    offsets: int
+    count: int
+    keep: Any
+
+
+def _packed(buf: bytes, offsets: np.ndarray) -> _Names:
+    return _Names(buf, array_address(offsets), len(offsets) - 1, offsets)
+
+
+def _arrow_names(arr: Any, pa: Any) -> Optional[_Names]:
+    """The names of a pyarrow string/binary array (or chunked array; large,
+    view and dictionary-encoded forms too) straight from its Arrow buffers:
+    the data buffer as is, the offsets as they are (int32) or rebased to
+    uint32 (int64). None when it is not such an array or holds nulls (the
+    general path then names the offending element)."""
+    types = pa.types
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    t = arr.type
+    if types.is_dictionary(t):
+        t = t.value_type
+        arr = arr.cast(t)
+    if arr.null_count:
+        return None
+    if getattr(types, "is_string_view", None) and (types.is_string_view(t) or types.is_binary_view(t)):
+        arr = arr.cast(pa.large_binary())
+        t = arr.type
+    n = len(arr)
+    if types.is_string(t) or types.is_binary(t):
+        bufs = arr.buffers()
+        offsets = np.frombuffer(bufs[1], dtype=_U32, count=n + 1, offset=arr.offset * 4) if n else np.zeros(1, _U32)
+        base = 0
+    elif types.is_large_string(t) or types.is_large_binary(t):
+        bufs = arr.buffers()
+        if not n:
+            return _packed(b"", np.zeros(1, _U32))
+        wide = np.frombuffer(bufs[1], dtype=_I64, count=n + 1, offset=arr.offset * 8)
+        base = int(wide[0])
+        if int(wide[-1]) - base > 0xFFFFFFFF:
+            raise E.InvalidArgumentError("keys: the names of one batch exceed 4 GiB; split the batch")
+        offsets = (wide - base).astype(_U32)
+    else:
+        return None
+    data = bufs[2]
+    if data is None or data.size == 0:  # every name empty
+        return _packed(b"", np.zeros(n + 1, _U32))
+    # key_offsets[0] need not be 0: a sliced array's int32 offsets pass as they are
+    return _Names(data.address + base, array_address(offsets), n, (arr, data, offsets))
+
+
+def _names_of_column(obj: Any) -> Optional[_Names]:
+    """Names of a column of strings without a Python loop over them: pyarrow
+    arrays, pandas string columns (their Arrow buffers) and object/str
+    columns, polars String/Categorical/Binary Series, NumPy ``str``/``bytes``
+    and object arrays, lists of str (converted by pyarrow in C). None when
+    pyarrow is missing or the column is not one of these (then the general,
+    per-element path converts it and names any bad element)."""
+    pa = _pyarrow()
+    if pa is None:
+        return None
+    try:
+        if isinstance(obj, (pa.Array, pa.ChunkedArray)):
+            return _arrow_names(obj, pa)
+        mod = type(obj).__module__
+        if mod.startswith("polars"):
+            if obj.dtype.is_numeric() or obj.dtype.is_temporal():
+                return None
+            return _arrow_names(obj.to_arrow(), pa)
+        if mod.startswith("pandas"):
+            dt = getattr(obj, "dtype", None)
+            if dt is None or (isinstance(dt, np.dtype) and dt.kind != "O"):
+                return None
+            # string extension arrays hand over their Arrow buffers (no copy
+            # when pyarrow-backed); categoricals become dictionary arrays;
+            # object columns are converted by pyarrow in C
+            ea = getattr(obj, "array", obj)
+            if hasattr(ea, "__arrow_array__"):
+                return _arrow_names(ea.__arrow_array__(), pa)
+            if isinstance(dt, np.dtype):
+                return _arrow_names(pa.array(np.asarray(obj), from_pandas=False), pa)
+            return _arrow_names(pa.array(obj), pa)
+        if isinstance(obj, np.ndarray):
+            if obj.ndim != 1 or obj.dtype.kind not in "USO":
+                return None
+            return _arrow_names(pa.array(obj), pa)
+        if isinstance(obj, (list, tuple)):
+            return _arrow_names(pa.array(obj), pa)
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError, OverflowError):
+        return None  # mixed kinds, surrogates, ...: the general path says which element
+    return None
+
+
+def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[_Names]]:
+    """(uint64 ids, None) or (None, the names packed for aggregator_push_named)."""
     if type(obj) is _ndarray and obj.dtype is _U64 and obj.ndim == 1 and obj.flags.c_contiguous:
         return obj, None
     # one key for the whole batch
@@ -479,9 +586,12 @@ def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[Tuple[byt
         name = _encode_name(obj) if isinstance(obj, str) else obj
         if n * len(name) > 0xFFFFFFFF:
             raise E.InvalidArgumentError("keys: the names of one batch exceed 4 GiB; split the batch")
-        return None, (name * n, (np.arange(n + 1, dtype=np.int64) * len(name)).astype(_U32))
+        return None, _packed(name * n, (np.arange(n + 1, dtype=np.int64) * len(name)).astype(_U32))
     if _is_int(obj):
         return np.full(n, _key_id(obj), dtype=_U64), None
+    fast = _names_of_column(obj)
+    if fast is not None:
+        return None, fast
     obj, mask = _unmask(obj, "keys")
     if mask is not None:
         raise E.InvalidArgumentError(
@@ -528,7 +638,7 @@ def _as_keys(obj: Any, n: int) -> Tuple[Optional[np.ndarray], Optional[Tuple[byt
     np.cumsum(lengths, out=offsets[1:])
     if offsets[-1] > 0xFFFFFFFF:
         raise E.InvalidArgumentError("keys: the names of one batch exceed 4 GiB; split the batch")
-    return None, (b"".join(encoded), offsets.astype(_U32))
+    return None, _packed(b"".join(encoded), offsets.astype(_U32))
 
 
 def _key_id(key: Any) -> int:
@@ -1206,7 +1316,7 @@ class Aggregator:
         ids = named = None
         if keys is not None:
             ids, named = _as_keys(keys, n)
-            m = len(ids) if ids is not None else len(named[1]) - 1  # type: ignore[index]
+            m = len(ids) if ids is not None else named.count  # type: ignore[union-attr]
             if m != n:
                 raise E.InvalidArgumentError(f"keys has {m} elements but values has {n}")
         vp = array_address(v)
@@ -1214,8 +1324,7 @@ class Aggregator:
         if named is None:
             st = self._call(_push, vp, tp, array_address(ids) if ids is not None else None, n)
         else:
-            buf, offs = named
-            st = self._call(_push_named, vp, tp, buf, array_address(offs), n)
+            st = self._call(_push_named, vp, tp, named.data, named.offsets, n)
         if st:
             _raise(st)
         if t is not None and len(t):
@@ -1487,40 +1596,57 @@ class Aggregator:
         return idx
 
     def _frame(self, cols: Dict[str, np.ndarray], fields: List[Tuple[str, str]],
-               q: Optional[List[float]], windowed: bool, sort: bool) -> "pd.DataFrame":
+               q: Optional[List[float]], windowed: bool, sort: bool,
+               index: Any = None) -> "pd.DataFrame":
+        """The result frame of ``cols`` (rows as read). ``index``: the rows'
+        index when the caller built it (then neither names nor sorting here)."""
         import pandas as pd
 
-        table = self.key_names() if len(cols["key"]) else {}
-        keys = cols["key"].tolist()
-        labels = [table.get(k) or k for k in keys]
-        key_index = pd.Index(labels, name="key", dtype=object if any(
-            isinstance(x, str) for x in labels) else "uint64")
         dt = bool(self._dtclock)
-        out: Dict[str, Any] = {}
-        for name, src in fields:
-            v = cols[src]
-            if src in ("window_start", "window_end") and dt and self._time_window:
-                v = self._times(v, pd)
-            elif src == "watermark":
-                if dt:
-                    v = self._times(v, pd)
-                else:
-                    v = pd.array(np.where(v == _INT64_MIN, 0, v), dtype="Int64")
-                    v[cols[src] == _INT64_MIN] = pd.NA
-            out[name] = v
+        if index is not None:
+            out = {name: self._frame_column(cols, src, dt, pd) for name, src in fields}
+            return pd.DataFrame(out, index=index)
+        # Labels per distinct key (a name, or the id of a numeric key), then
+        # taken per row: Python work per series, not per row.
+        uniq, inv = np.unique(cols["key"], return_inverse=True)
+        table = self.key_names() if len(uniq) else {}
+        labels = [table.get(k) or k for k in uniq.tolist()]
+        named = any(isinstance(x, str) for x in labels)
+        ulabels = pd.Index(np.array(labels, dtype=object) if named else uniq, name="key")
+        inv = inv.ravel()
+        order = None
+        if sort and len(inv):
+            try:  # rows by (label, window start), as sort_index would order them
+                rank = np.empty(len(labels), dtype=_I64)
+                rank[np.array(sorted(range(len(labels)), key=labels.__getitem__))] = np.arange(len(labels))
+                order = (np.lexsort((cols["window_start"], rank[inv])) if windowed
+                         else np.argsort(rank[inv], kind="stable"))
+            except TypeError:  # names mixed with integer ids: library order
+                pass
+        if order is not None:
+            cols = {c: x[order] for c, x in cols.items()}
+            inv = inv[order]
+        key_index = ulabels.take(inv)
+        out = {name: self._frame_column(cols, src, dt, pd) for name, src in fields}
         if windowed:
             starts = cols["window_start"]
             level = self._times(starts, pd) if dt and self._time_window else starts
             index = pd.MultiIndex.from_arrays([key_index, level], names=["key", "window_start"])
         else:
             index = key_index
-        frame = pd.DataFrame(out, index=index)
-        if sort and len(frame):
-            try:
-                frame = frame.sort_index(kind="stable")
-            except TypeError:  # names mixed with integer ids: library order
-                pass
-        return frame
+        return pd.DataFrame(out, index=index)
+
+    def _frame_column(self, cols: Dict[str, np.ndarray], src: str, dt: bool, pd: Any) -> Any:
+        v = cols[src]
+        if src in ("window_start", "window_end") and dt and self._time_window:
+            return self._times(v, pd)
+        if src == "watermark":
+            if dt:
+                return self._times(v, pd)
+            w = pd.array(np.where(v == _INT64_MIN, 0, v), dtype="Int64")
+            w[v == _INT64_MIN] = pd.NA
+            return w
+        return v
 
     def poll_windows(self, max_windows: Optional[int] = None,
                      quantiles: Optional[Sequence[float]] = None,
