@@ -21,12 +21,19 @@ AGGS = ["count", "mean", "std", "min", "max", "p99"]
 def _same(out: "pd.DataFrame", ref: "pd.DataFrame") -> None:
     """Equal frames; var/std to 1e-12 relative (the library computes them per
     run of a series' values and merges runs, so other run lengths round
-    differently in the last bits), every other column exactly."""
+    differently in the last bits); quantiles within 2 alpha of each other (a
+    pane keeps its values raw, exact, until buckets are smaller, and where
+    that happens depends on how the values were batched: each answer is
+    within alpha of the exact one); every other column exactly."""
     loose = [c for c in out.columns if c in ("std", "var")]
-    pd.testing.assert_frame_equal(out.drop(columns=loose), ref.drop(columns=loose),
+    quantiles = [c for c in out.columns if c.startswith("p") and c[1:].isdigit()]
+    pd.testing.assert_frame_equal(out.drop(columns=loose + quantiles),
+                                  ref.drop(columns=loose + quantiles),
                                   check_exact=True, check_index_type=False)
     for c in loose:
         np.testing.assert_allclose(out[c].to_numpy(), ref[c].to_numpy(), rtol=1e-12)
+    for c in quantiles:
+        np.testing.assert_allclose(out[c].to_numpy(), ref[c].to_numpy(), rtol=2 * ALPHA)
 
 
 def _frame(n: int = 20_000, keys: int = 37, names: bool = True, shuffle: bool = False,
