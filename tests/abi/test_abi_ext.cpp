@@ -53,7 +53,7 @@ bool StatsEqual(const aggregator_stats& x, const aggregator_stats& y) {
 
 }  // namespace
 
-TEST_CASE("abi ext: list_stats_ex equals list_stats page by page, quantiles included") {
+TEST_CASE("abi ext: list_stats_ex equals list_stats page by page with quantiles") {
   aggregator* a = Tumbling(100);
   Feed(a);
   const double q[2] = {0.5, 0.9};
@@ -91,7 +91,7 @@ TEST_CASE("abi ext: list_stats_ex equals list_stats page by page, quantiles incl
   aggregator_free(a);
 }
 
-TEST_CASE("abi ext: poll_windows_ex moves the same windows as poll_windows, in order") {
+TEST_CASE("abi ext: poll_windows_ex moves the same windows as poll_windows in order") {
   aggregator* a = Tumbling(100);
   aggregator* b = Tumbling(100);
   Feed(a);
@@ -131,7 +131,7 @@ TEST_CASE("abi ext: poll_windows_ex moves the same windows as poll_windows, in o
   aggregator_free(b);
 }
 
-TEST_CASE("abi ext: an older, smaller record gets its fields and nothing past its size") {
+TEST_CASE("abi ext: an older smaller record gets its fields and nothing past its size") {
   // A host whose header knew only count and sum: record = key, struct_size,
   // reserved, count, sum.
   const size_t old_elem = kHead + offsetof(aggregator_stats_ex, stats) +
@@ -200,7 +200,7 @@ TEST_CASE("abi ext: an older, smaller record gets its fields and nothing past it
   }
 }
 
-TEST_CASE("abi ext: a newer, larger record gets zeros past the known fields") {
+TEST_CASE("abi ext: a newer larger record gets zeros past the known fields") {
   const size_t known = sizeof(aggregator_key_stats_ex);
   const size_t new_elem = known + 40;  // a newer header with 5 more aggregates
   const size_t cap = 6;
@@ -238,7 +238,7 @@ TEST_CASE("abi ext: a newer, larger record gets zeros past the known fields") {
   aggregator_free(b);
 }
 
-TEST_CASE("abi ext: a bad elem_size is refused naming it; nothing written, nothing moved") {
+TEST_CASE("abi ext: a bad elem_size is refused naming it with nothing written or moved") {
   aggregator* a = Tumbling(100);
   Feed(a);
   uint64_t pending_before = 0, dropped = 0;
