@@ -40,6 +40,10 @@ func abiStructs() []abiStruct {
 	var ccur C.aggregator_cursor
 	var sx StatsEx
 	var csx C.aggregator_stats_ex
+	var kx KeyStatsEx
+	var ckx C.aggregator_key_stats_ex
+	var wx WindowEx
+	var cwx C.aggregator_window_ex
 	f := func(name string, goOff, cOff, goSize, cSize uintptr) abiField {
 		return abiField{name, goOff, cOff, goSize, cSize}
 	}
@@ -76,6 +80,14 @@ func abiStructs() []abiStruct {
 			f("struct_size", unsafe.Offsetof(sx.structSize), unsafe.Offsetof(csx.struct_size), unsafe.Sizeof(sx.structSize), unsafe.Sizeof(csx.struct_size)),
 			f("reserved", unsafe.Offsetof(sx.reserved), unsafe.Offsetof(csx.reserved), unsafe.Sizeof(sx.reserved), unsafe.Sizeof(csx.reserved)),
 			f("stats", unsafe.Offsetof(sx.Stats), unsafe.Offsetof(csx.stats), unsafe.Sizeof(sx.Stats), unsafe.Sizeof(csx.stats)),
+		}},
+		{"KeyStatsEx", "aggregator_key_stats_ex", unsafe.Sizeof(kx), unsafe.Sizeof(ckx), unsafe.Alignof(kx), unsafe.Alignof(ckx), []abiField{
+			f("key", unsafe.Offsetof(kx.Key), unsafe.Offsetof(ckx.key), unsafe.Sizeof(kx.Key), unsafe.Sizeof(ckx.key)),
+			f("stats", unsafe.Offsetof(kx.Stats), unsafe.Offsetof(ckx.stats), unsafe.Sizeof(kx.Stats), unsafe.Sizeof(ckx.stats)),
+		}},
+		{"WindowEx", "aggregator_window_ex", unsafe.Sizeof(wx), unsafe.Sizeof(cwx), unsafe.Alignof(wx), unsafe.Alignof(cwx), []abiField{
+			f("key", unsafe.Offsetof(wx.Key), unsafe.Offsetof(cwx.key), unsafe.Sizeof(wx.Key), unsafe.Sizeof(cwx.key)),
+			f("stats", unsafe.Offsetof(wx.Stats), unsafe.Offsetof(cwx.stats), unsafe.Sizeof(wx.Stats), unsafe.Sizeof(cwx.stats)),
 		}},
 	}
 }

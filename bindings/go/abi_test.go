@@ -162,7 +162,8 @@ func TestMirrorStructsMatchC(t *testing.T) {
 	goTypes := map[string]reflect.Type{
 		"Stats": reflect.TypeOf(Stats{}), "KeyStats": reflect.TypeOf(KeyStats{}),
 		"Window": reflect.TypeOf(Window{}), "Cursor": reflect.TypeOf(Cursor{}),
-		"StatsEx": reflect.TypeOf(StatsEx{}),
+		"StatsEx": reflect.TypeOf(StatsEx{}), "KeyStatsEx": reflect.TypeOf(KeyStatsEx{}),
+		"WindowEx": reflect.TypeOf(WindowEx{}),
 	}
 	mirrored := map[string]bool{}
 	for _, st := range abiStructs() {

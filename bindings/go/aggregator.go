@@ -679,16 +679,9 @@ func (c *Cursor) fromC(cc C.aggregator_cursor) {
 // len(dst)*len(qs) room). It returns how many entries it filled; iterate
 // until cur.Done().
 func (a *Aggregator) StatsPage(cur *Cursor, dst []KeyStats, qs, dstQ []float64) (int, error) {
-	if len(dstQ) < len(dst)*len(qs) {
-		return 0, argError("dstQ has length " + strconv.Itoa(len(dstQ)) + ", needs len(dst)*len(qs) = " +
-			strconv.Itoa(len(dst)*len(qs)))
-	}
-	if len(dst) == 0 {
-		return 0, argError("dst is empty")
-	}
-	var qp, qop *C.double
-	if len(qs) != 0 {
-		qp, qop = f64ptr(qs), f64ptr(dstQ)
+	qp, qop, err := pageArgs(len(dst), qs, dstQ)
+	if err != nil {
+		return 0, err
 	}
 	h := a.readLock()
 	if h == nil {
@@ -704,11 +697,35 @@ func (a *Aggregator) StatsPage(cur *Cursor, dst []KeyStats, qs, dstQ []float64) 
 	return int(r.n), nil
 }
 
+// pageArgs checks the arguments every page call shares (StatsPage,
+// PollWindows and their Ex forms): a non-empty dst of n entries and room
+// for n*len(qs) quantiles; it returns the C pointers of qs and dstQ (nil
+// without quantiles).
+func pageArgs(n int, qs, dstQ []float64) (qp, qop *C.double, err error) {
+	if len(dstQ) < n*len(qs) {
+		return nil, nil, argError("dstQ has length " + strconv.Itoa(len(dstQ)) + ", needs len(dst)*len(qs) = " +
+			strconv.Itoa(n*len(qs)))
+	}
+	if n == 0 {
+		return nil, nil, argError("dst is empty")
+	}
+	if len(qs) != 0 {
+		qp, qop = f64ptr(qs), f64ptr(dstQ)
+	}
+	return qp, qop, nil
+}
+
 // AllStats reads every series' stats (and quantiles qs of each, if qs is not
 // empty), paging through the library in large pages. It reuses the storage
 // of dst and dstQ and returns them resliced: the quantiles of entry i are
 // dstQ[i*len(qs) : (i+1)*len(qs)].
 func (a *Aggregator) AllStats(dst []KeyStats, qs []float64, dstQ []float64) ([]KeyStats, []float64, error) {
+	return allPages(a.StatsPage, dst, qs, dstQ)
+}
+
+// allPages is AllStats over any page call (StatsPage, StatsPageEx).
+func allPages[T any](page func(*Cursor, []T, []float64, []float64) (int, error),
+	dst []T, qs []float64, dstQ []float64) ([]T, []float64, error) {
 	nq := len(qs)
 	dst = dst[:0]
 	dstQ = dstQ[:0]
@@ -716,7 +733,7 @@ func (a *Aggregator) AllStats(dst []KeyStats, qs []float64, dstQ []float64) ([]K
 	for !cur.Done() {
 		if cap(dst)-len(dst) < 64 {
 			grow := max(len(dst), 256)
-			dst = append(dst[:cap(dst)], make([]KeyStats, grow)...)[:len(dst)]
+			dst = append(dst[:cap(dst)], make([]T, grow)...)[:len(dst)]
 		}
 		room := cap(dst) - len(dst)
 		if need := cap(dst) * nq; cap(dstQ) < need {
@@ -724,9 +741,9 @@ func (a *Aggregator) AllStats(dst []KeyStats, qs []float64, dstQ []float64) ([]K
 			copy(nd, dstQ)
 			dstQ = nd
 		}
-		page := dst[len(dst):cap(dst)]
+		pg := dst[len(dst):cap(dst)]
 		pageQ := dstQ[len(dst)*nq : (len(dst)+room)*nq]
-		n, err := a.StatsPage(&cur, page, qs, pageQ)
+		n, err := page(&cur, pg, qs, pageQ)
 		if err != nil {
 			return dst, dstQ, err
 		}
@@ -744,16 +761,9 @@ func (a *Aggregator) AllStats(dst []KeyStats, qs []float64, dstQ []float64) ([]K
 // number moved; windows not moved stay queued. Only tumbling and hopping
 // handles have closed windows (others: ErrUnsupported).
 func (a *Aggregator) PollWindows(dst []Window, qs, dstQ []float64) (int, error) {
-	if len(dstQ) < len(dst)*len(qs) {
-		return 0, argError("dstQ has length " + strconv.Itoa(len(dstQ)) + ", needs len(dst)*len(qs) = " +
-			strconv.Itoa(len(dst)*len(qs)))
-	}
-	if len(dst) == 0 {
-		return 0, argError("dst is empty")
-	}
-	var qp, qop *C.double
-	if len(qs) != 0 {
-		qp, qop = f64ptr(qs), f64ptr(dstQ)
+	qp, qop, err := pageArgs(len(dst), qs, dstQ)
+	if err != nil {
+		return 0, err
 	}
 	h := a.readLock()
 	if h == nil {

@@ -168,6 +168,17 @@ static inline wa_page_res wa_list_stats(const aggregator* a, aggregator_cursor c
 	return r;
 }
 
+static inline wa_page_res wa_list_stats_ex(const aggregator* a, aggregator_cursor cur, void* out,
+                                    size_t elem_size, size_t cap, const double* q, size_t nq,
+                                    double* out_q) {
+	wa_page_res r;
+	r.n = 0;
+	r.status = aggregator_list_stats_ex(a, &cur, out, elem_size, cap, q, nq, out_q, &r.n);
+	r.msg = WA_MSG(r.status);
+	r.cur = cur;
+	return r;
+}
+
 static inline wa_page_res wa_list_keys(const aggregator* a, aggregator_cursor cur, uint64_t* keys,
                                 size_t cap, uint8_t* names, size_t names_cap,
                                 uint32_t* name_offsets) {
@@ -207,6 +218,15 @@ static inline wa_n_res wa_poll_windows(aggregator* a, aggregator_window* out, si
 	wa_n_res r;
 	r.n = 0;
 	r.status = aggregator_poll_windows(a, out, cap, q, nq, out_q, &r.n);
+	r.msg = WA_MSG(r.status);
+	return r;
+}
+
+static inline wa_n_res wa_poll_windows_ex(aggregator* a, void* out, size_t elem_size, size_t cap,
+                                   const double* q, size_t nq, double* out_q) {
+	wa_n_res r;
+	r.n = 0;
+	r.status = aggregator_poll_windows_ex(a, out, elem_size, cap, q, nq, out_q, &r.n);
 	r.msg = WA_MSG(r.status);
 	return r;
 }

@@ -48,3 +48,68 @@ func (a *Aggregator) KeyStatsEx(key uint64) (StatsEx, error) {
 	}
 	return *(*StatsEx)(unsafe.Pointer(&r.s)), nil
 }
+
+// KeyStatsEx is one series of StatsPageEx / AllStatsEx (layout of
+// aggregator_key_stats_ex): its key and its StatsEx, so aggregates appended
+// to StatsEx appear in listings too.
+type KeyStatsEx struct {
+	Key   uint64
+	Stats StatsEx
+}
+
+// WindowEx is one closed window of PollWindowsEx (layout of
+// aggregator_window_ex); Stats.Stats.WindowStart/WindowEnd are its bounds.
+type WindowEx struct {
+	Key   uint64
+	Stats StatsEx
+}
+
+// StatsPageEx is StatsPage through the extensible page
+// (aggregator_list_stats_ex): the same entries, cursor and errors, with a
+// StatsEx per series. dst is written in place (records of
+// unsafe.Sizeof(KeyStatsEx{}), the size this package was built with).
+func (a *Aggregator) StatsPageEx(cur *Cursor, dst []KeyStatsEx, qs, dstQ []float64) (int, error) {
+	qp, qop, err := pageArgs(len(dst), qs, dstQ)
+	if err != nil {
+		return 0, err
+	}
+	h := a.readLock()
+	if h == nil {
+		return 0, ErrClosed
+	}
+	r := C.wa_list_stats_ex(h, cur.toC(), unsafe.Pointer(unsafe.SliceData(dst)),
+		C.size_t(unsafe.Sizeof(KeyStatsEx{})), C.size_t(len(dst)), qp, C.size_t(len(qs)), qop)
+	a.unlock()
+	if r.status != 0 {
+		return 0, errFrom(r.status, r.msg)
+	}
+	cur.fromC(r.cur)
+	return int(r.n), nil
+}
+
+// AllStatsEx is AllStats through StatsPageEx.
+func (a *Aggregator) AllStatsEx(dst []KeyStatsEx, qs []float64, dstQ []float64) ([]KeyStatsEx, []float64, error) {
+	return allPages(a.StatsPageEx, dst, qs, dstQ)
+}
+
+// PollWindowsEx is PollWindows through the extensible poll
+// (aggregator_poll_windows_ex): the same windows in the same order, the same
+// queue semantics (windows not moved stay queued) and errors, with a StatsEx
+// per window.
+func (a *Aggregator) PollWindowsEx(dst []WindowEx, qs, dstQ []float64) (int, error) {
+	qp, qop, err := pageArgs(len(dst), qs, dstQ)
+	if err != nil {
+		return 0, err
+	}
+	h := a.readLock()
+	if h == nil {
+		return 0, ErrClosed
+	}
+	r := C.wa_poll_windows_ex(h, unsafe.Pointer(unsafe.SliceData(dst)), C.size_t(unsafe.Sizeof(WindowEx{})),
+		C.size_t(len(dst)), qp, C.size_t(len(qs)), qop)
+	a.unlock()
+	if r.status != 0 {
+		return 0, errFrom(r.status, r.msg)
+	}
+	return int(r.n), nil
+}

@@ -400,6 +400,46 @@ AGGREGATOR_API int aggregator_list_stats(const aggregator* a, aggregator_cursor*
                                          const double* q, size_t nq, double* out_q,
                                          size_t* n_out);
 
+/* Extensible pages: aggregator_list_stats into records that grow with
+ * aggregator_stats_ex. One record per series: the key, then an
+ * aggregator_stats_ex (so every aggregate a stats read has appears in a
+ * listing too, at the same place). New aggregates are appended to
+ * aggregator_stats_ex only; the record grows with it, never otherwise. */
+typedef struct aggregator_key_stats_ex {
+  uint64_t key;
+  aggregator_stats_ex stats; /* stats.struct_size = elem_size - 8 (set by the library) */
+} aggregator_key_stats_ex;
+
+/* aggregator_list_stats into `cap` records of `elem_size` bytes each (pass
+ * sizeof(aggregator_key_stats_ex)); record i starts at
+ * (char*)out + i*elem_size. The record rule (aggregator_stats_ex's
+ * struct_size rule, applied to each record's `stats` with struct_size =
+ * elem_size - 8):
+ *  - elem_size must be a multiple of 8, at least 16 and at most 4104
+ *    (stats part in [8, 4096]), and cap*elem_size must fit in size_t; else
+ *    AGGREGATOR_EINVAL naming elem_size, nothing written, cursor unchanged.
+ *  - SMALLER than this library's record (a host built against an older
+ *    header): each record gets the key and the stats fields that fit in
+ *    elem_size; nothing at or past (char*)out + n*elem_size is written.
+ *  - LARGER (a newer header): the fields this library knows, then zeros up
+ *    to elem_size. The library's record size is 8 + aggregator_stats_ex_size().
+ *  - The library writes stats.struct_size (elem_size - 8) and
+ *    stats.reserved (0) of each record it fills, so each record's stats is
+ *    the aggregator_stats_ex that aggregator_get_key_stats_ex would give at
+ *    that struct_size; records past *n_out are not touched.
+ * Everything else is aggregator_list_stats': the same cursor, paging (cap 0:
+ * AGGREGATOR_EINVAL naming cap), quantiles, locking and errors, and the
+ * same entries (equal to its page for the same cursor and cap). Thread
+ * safety as every call (any thread, concurrently with other calls on the
+ * handle). Ownership: out, q and out_q are host memory, written only during
+ * the call. The records are built in a library scratch page of cap entries:
+ * AGGREGATOR_ENOMEM if it cannot be allocated (nothing written, cursor
+ * unchanged). */
+AGGREGATOR_API int aggregator_list_stats_ex(const aggregator* a, aggregator_cursor* cursor,
+                                            void* out, size_t elem_size, size_t cap,
+                                            const double* q, size_t nq, double* out_q,
+                                            size_t* n_out);
+
 /* ---- Keys --------------------------------------------------------------- */
 
 AGGREGATOR_API int aggregator_key_count(const aggregator* a, uint64_t* out);
@@ -440,6 +480,32 @@ typedef struct aggregator_window {
 AGGREGATOR_API int aggregator_poll_windows(aggregator* a, aggregator_window* out,
                                            size_t cap, const double* q, size_t nq,
                                            double* out_q, size_t* n_out);
+
+/* One closed window through the extensible poll: the same layout as
+ * aggregator_key_stats_ex (key, then an aggregator_stats_ex whose
+ * window_start/window_end are the window's bounds). */
+typedef struct aggregator_window_ex {
+  uint64_t key;
+  aggregator_stats_ex stats; /* stats.struct_size = elem_size - 8 (set by the library) */
+} aggregator_window_ex;
+
+/* aggregator_poll_windows into `cap` records of `elem_size` bytes each (pass
+ * sizeof(aggregator_window_ex)); record i starts at (char*)out +
+ * i*elem_size. elem_size follows the record rule of
+ * aggregator_list_stats_ex (bad size: AGGREGATOR_EINVAL naming elem_size,
+ * checked before anything leaves the queue; older/smaller records get the
+ * fields that fit, newer/larger ones zeros past the known fields; nothing at
+ * or past (char*)out + n*elem_size is written). Everything else is
+ * aggregator_poll_windows': the same windows in the same order, the same
+ * queue semantics (windows not moved stay queued; call until *n_out is 0 to
+ * drain; cap 0 moves nothing and needs no out), quantiles, locking, errors
+ * (AGGREGATOR_EUNSUPPORTED on COUNT/SLIDING handles), thread safety and
+ * ownership. The records are built in a library scratch page of cap
+ * entries, allocated before any window leaves the queue: AGGREGATOR_ENOMEM
+ * then moves nothing. */
+AGGREGATOR_API int aggregator_poll_windows_ex(aggregator* a, void* out, size_t elem_size,
+                                              size_t cap, const double* q, size_t nq,
+                                              double* out_q, size_t* n_out);
 
 /* *pending: closed windows waiting to be polled, those queued plus those
  * waiting in their series because the queue was full (max_pending_windows);

@@ -168,6 +168,16 @@ struct SeriesStats {
 };
 using ClosedWindow = SeriesStats;
 
+// The same through the extensible pages (list_stats_ex, poll_windows_ex):
+// `stats` is an aggregator_stats_ex, so aggregates appended to it later
+// appear here too.
+struct SeriesStatsEx {
+  uint64_t key;
+  aggregator_stats_ex stats;
+  std::vector<double> quantiles;
+};
+using ClosedWindowEx = SeriesStatsEx;
+
 struct PendingWindows {
   uint64_t pending;
   uint64_t dropped;
@@ -345,6 +355,26 @@ class Aggregator {
     return result;
   }
 
+  // list_stats through aggregator_list_stats_ex (records of
+  // sizeof(aggregator_key_stats_ex), the size this wrapper was compiled with).
+  std::vector<SeriesStatsEx> list_stats_ex(std::span<const double> q = {}) const {
+    constexpr size_t kPage = 256;
+    std::vector<SeriesStatsEx> result;
+    std::vector<aggregator_key_stats_ex> page(kPage);
+    std::vector<double> page_q(kPage * q.size());
+    aggregator_cursor cursor{};
+    while (!cursor.done) {
+      size_t n = 0;
+      detail::check(aggregator_list_stats_ex(h_, &cursor, page.data(),
+                                             sizeof(aggregator_key_stats_ex), kPage,
+                                             detail::data_or_null(q), q.size(),
+                                             page_q.empty() ? nullptr : page_q.data(), &n));
+      append_ex(result, page.data(), page_q.data(), n, q.size());
+      if (n == 0 && !cursor.done) break;  // defensive: never spin
+    }
+    return result;
+  }
+
   // -- Closed windows (tumbling, hopping) --
 
   // Moves up to max_windows closed windows out of the queue, oldest first.
@@ -366,6 +396,27 @@ class Aggregator {
         result.push_back({page[i].key, page[i].stats,
                           std::vector<double>(qi, qi + q.size())});
       }
+      if (n < want) break;
+    }
+    return result;
+  }
+
+  // poll_windows through aggregator_poll_windows_ex (records of
+  // sizeof(aggregator_window_ex)); the same windows, in the same order.
+  std::vector<ClosedWindowEx> poll_windows_ex(
+      std::span<const double> q = {},
+      size_t max_windows = std::numeric_limits<size_t>::max()) {
+    constexpr size_t kPage = 256;
+    std::vector<ClosedWindowEx> result;
+    std::vector<aggregator_window_ex> page(kPage);
+    std::vector<double> page_q(kPage * q.size());
+    while (result.size() < max_windows) {
+      size_t want = std::min(kPage, max_windows - result.size());
+      size_t n = 0;
+      detail::check(aggregator_poll_windows_ex(h_, page.data(), sizeof(aggregator_window_ex),
+                                               want, detail::data_or_null(q), q.size(),
+                                               page_q.empty() ? nullptr : page_q.data(), &n));
+      append_ex(result, page.data(), page_q.data(), n, q.size());
       if (n < want) break;
     }
     return result;
@@ -503,6 +554,17 @@ class Aggregator {
 
  private:
   explicit Aggregator(aggregator* h) noexcept : h_(h) {}
+
+  // Appends n records of an extensible page (and their nq quantiles each).
+  template <class Rec>
+  static void append_ex(std::vector<SeriesStatsEx>& out, const Rec* page, const double* page_q,
+                        size_t n, size_t nq) {
+    for (size_t i = 0; i < n; ++i) {
+      const double* qi = page_q + i * nq;
+      out.push_back({page[i].key, page[i].stats,
+                     nq == 0 ? std::vector<double>() : std::vector<double>(qi, qi + nq)});
+    }
+  }
 
   static void check_parallel(const char* what, size_t n, size_t nts, size_t nkeys) {
     if (nts != 0 && nts != n)

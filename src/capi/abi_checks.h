@@ -78,6 +78,23 @@ static_assert(offsetof(aggregator_stats_ex, stats) == 8, "aggregator_stats_ex he
 static_assert(sizeof(aggregator_stats_ex) % 8 == 0, "aggregator_stats_ex size");
 static_assert(sizeof(aggregator_stats_ex::stats) == sizeof(Stats));
 
+// aggregator_key_stats_ex and aggregator_window_ex (list_stats_ex,
+// poll_windows_ex) are written byte-wise from a KeyedStats page: the key
+// first, then an aggregator_stats_ex at byte 8 that ends the record, so the
+// record grows exactly when aggregator_stats_ex does.
+static_assert(offsetof(aggregator_key_stats_ex, key) == offsetof(KeyedStats, key));
+static_assert(sizeof(aggregator_key_stats_ex::key) == sizeof(KeyedStats::key));
+static_assert(offsetof(aggregator_key_stats_ex, stats) == 8, "aggregator_key_stats_ex head");
+static_assert(sizeof(aggregator_key_stats_ex) == 8 + sizeof(aggregator_stats_ex),
+              "aggregator_key_stats_ex must end with its aggregator_stats_ex");
+static_assert(sizeof(aggregator_window_ex) == sizeof(aggregator_key_stats_ex),
+              "aggregator_window_ex size");
+static_assert(alignof(aggregator_window_ex) == alignof(aggregator_key_stats_ex));
+static_assert(offsetof(aggregator_window_ex, key) == offsetof(aggregator_key_stats_ex, key));
+static_assert(offsetof(aggregator_window_ex, stats) == offsetof(aggregator_key_stats_ex, stats));
+static_assert(std::is_same_v<decltype(aggregator_window_ex::stats), aggregator_stats_ex>);
+static_assert(std::is_same_v<decltype(aggregator_key_stats_ex::stats), aggregator_stats_ex>);
+
 #undef WA_SAME_FIELD
 
 // aggregator_config is not reinterpreted: FromC/ToC copy it field by field,

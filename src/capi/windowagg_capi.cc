@@ -323,18 +323,21 @@ void CheckStatsEx(const aggregator_stats_ex* out) {
          size, kStatsExMaxSize);
   }
 }
-void ToStatsEx(const windowagg::Stats& st, aggregator_stats_ex* out) {
+// Writes bytes [8, size) of an aggregator_stats_ex of `size` bytes at dst
+// (size already checked): the known fields, zeros past them.
+void ToStatsExBytes(const windowagg::Stats& st, unsigned char* dst, size_t size) {
   aggregator_stats_ex full;
   std::memset(&full, 0, sizeof full);
   std::memcpy(&full.stats, &st, sizeof full.stats);
   constexpr size_t kHead = offsetof(aggregator_stats_ex, stats);  // struct_size, reserved
   static_assert(kHead == 8);
-  size_t size = out->struct_size;
   size_t known = sizeof full;
-  auto* dst = reinterpret_cast<unsigned char*>(out);
   std::memcpy(dst + kHead, reinterpret_cast<const unsigned char*>(&full) + kHead,
               (size < known ? size : known) - kHead);
   if (size > known) std::memset(dst + known, 0, size - known);
+}
+void ToStatsEx(const windowagg::Stats& st, aggregator_stats_ex* out) {
+  ToStatsExBytes(st, reinterpret_cast<unsigned char*>(out), out->struct_size);
 }
 }  // namespace
 
@@ -402,6 +405,82 @@ int aggregator_list_stats(const aggregator* a, aggregator_cursor* cursor,
   });
 }
 
+namespace {
+// The record rule of aggregator_list_stats_ex / aggregator_poll_windows_ex
+// (windowagg.h): a record is the key and an aggregator_stats_ex of
+// elem_size - 8 bytes, which must itself obey the struct_size rule.
+constexpr size_t kRecordHead = offsetof(aggregator_key_stats_ex, stats);
+static_assert(kRecordHead == 8 && offsetof(aggregator_window_ex, stats) == kRecordHead);
+void CheckElemSize(size_t elem_size, size_t cap) {
+  if (elem_size < kRecordHead + 8 || elem_size % 8 != 0 ||
+      elem_size > kRecordHead + kStatsExMaxSize) {
+    Fail(Status::kInvalidArgument,
+         "elem_size is %u: not a size of aggregator_key_stats_ex/aggregator_window_ex (pass "
+         "sizeof the record; a multiple of 8 in [%u, %u])",
+         elem_size, kRecordHead + 8, kRecordHead + kStatsExMaxSize);
+  }
+  if (cap > SIZE_MAX / elem_size) {
+    Fail(Status::kInvalidArgument, "cap %u records of elem_size %u bytes overflow size_t", cap,
+         elem_size);
+  }
+}
+
+// The page the core fills before it is copied into the host's records
+// (uninitialized: the core writes every entry it reports).
+class ScratchPage {
+ public:
+  explicit ScratchPage(size_t cap) : n_(cap), p_(cap == 0 ? nullptr : alloc_.allocate(cap)) {}
+  ~ScratchPage() {
+    if (p_ != nullptr) alloc_.deallocate(p_, n_);
+  }
+  ScratchPage(const ScratchPage&) = delete;
+  ScratchPage& operator=(const ScratchPage&) = delete;
+  windowagg::KeyedStats* data() { return p_; }
+
+ private:
+  windowagg::ScratchAllocator<windowagg::KeyedStats> alloc_;
+  size_t n_;
+  windowagg::KeyedStats* p_;
+};
+
+// Copies n core entries into the host's records; writes nothing else.
+void ToRecords(const windowagg::KeyedStats* page, size_t n, void* out, size_t elem_size) {
+  WINDOWAGG_NO_ALLOCATION_HERE();
+  auto* dst = static_cast<unsigned char*>(out);
+  const uint32_t stats_size = static_cast<uint32_t>(elem_size - kRecordHead);
+  const uint32_t reserved = 0;
+  for (size_t i = 0; i < n; ++i, dst += elem_size) {
+    std::memcpy(dst, &page[i].key, sizeof page[i].key);
+    unsigned char* sx = dst + kRecordHead;
+    std::memcpy(sx + offsetof(aggregator_stats_ex, struct_size), &stats_size, sizeof stats_size);
+    std::memcpy(sx + offsetof(aggregator_stats_ex, reserved), &reserved, sizeof reserved);
+    ToStatsExBytes(page[i].stats, sx, stats_size);
+  }
+}
+}  // namespace
+
+int aggregator_list_stats_ex(const aggregator* a, aggregator_cursor* cursor, void* out,
+                             size_t elem_size, size_t cap, const double* q, size_t nq,
+                             double* out_q, size_t* n_out) {
+  if (n_out != nullptr) *n_out = 0;
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(cursor, "cursor");
+    Require(n_out, "n_out");
+    RequirePage(cap);
+    Require(out, "out");
+    CheckElemSize(elem_size, cap);
+    ScratchPage page(cap);
+    // The core advances a copy of the cursor: a failure leaves the host's as it was.
+    aggregator_cursor next = *cursor;
+    size_t n = core->ListStats(reinterpret_cast<windowagg::Cursor*>(&next), page.data(), cap, q,
+                               nq, out_q);
+    ToRecords(page.data(), n, out, elem_size);
+    *cursor = next;
+    *n_out = n;
+  });
+}
+
 int aggregator_key_count(const aggregator* a, uint64_t* out) {
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
@@ -452,6 +531,22 @@ int aggregator_poll_windows(aggregator* a, aggregator_window* out, size_t cap, c
     Require(n_out, "n_out");
     if (cap > 0) Require(out, "out");
     *n_out = core->PollWindows(reinterpret_cast<windowagg::KeyedStats*>(out), cap, q, nq, out_q);
+  });
+}
+
+int aggregator_poll_windows_ex(aggregator* a, void* out, size_t elem_size, size_t cap,
+                               const double* q, size_t nq, double* out_q, size_t* n_out) {
+  if (n_out != nullptr) *n_out = 0;
+  return Guard(__func__, [&] {
+    Aggregator* core = Checked(a);
+    Require(n_out, "n_out");
+    if (cap > 0) Require(out, "out");
+    CheckElemSize(elem_size, cap);
+    // Allocated before the core moves any window out of the queue.
+    ScratchPage page(cap);
+    size_t n = core->PollWindows(page.data(), cap, q, nq, out_q);
+    ToRecords(page.data(), n, out, elem_size);
+    *n_out = n;
   });
 }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +113,22 @@ void tumbling() {
 
   windowagg::Aggregator count(windowagg::Config::count(8));
   EXPECT(status_of([&] { (void)count.poll_windows(); }) == AGGREGATOR_EUNSUPPORTED);
+  EXPECT(status_of([&] { (void)count.poll_windows_ex(); }) == AGGREGATOR_EUNSUPPORTED);
+
+  // The extensible poll moves the same windows, with aggregator_stats_ex.
+  windowagg::Aggregator ex(windowagg::Config::tumbling(10));
+  ex.push(v, ts);
+  auto wx = ex.poll_windows_ex(std::array{0.0, 1.0});
+  EXPECT(wx.size() == 2);
+  if (wx.size() == 2) {
+    EXPECT(wx[0].stats.struct_size == sizeof(aggregator_stats_ex));
+    EXPECT(wx[0].stats.stats.window_start == 0 && wx[0].stats.stats.count == 10);
+    EXPECT(wx[0].quantiles.size() == 2 && wx[0].quantiles[1] == 9);
+    EXPECT(wx[1].stats.stats.sum == 145);
+  }
+  ex.advance(1000);
+  wx = ex.poll_windows_ex({}, 5);
+  EXPECT(wx.size() == 1 && wx[0].stats.stats.window_start == 20 && wx[0].quantiles.empty());
 }
 
 void keys() {
@@ -145,6 +162,14 @@ void keys() {
   agg.push(many, {}, ids);
   EXPECT(agg.keys().size() == 3003);          // pages through the cursor
   EXPECT(agg.list_stats().size() == 3003);
+  auto fixed = agg.list_stats(std::array{0.5});
+  auto ex = agg.list_stats_ex(std::array{0.5});
+  EXPECT(ex.size() == fixed.size());
+  for (size_t i = 0; i < ex.size() && i < fixed.size(); ++i) {
+    EXPECT(ex[i].key == fixed[i].key && ex[i].quantiles == fixed[i].quantiles);
+    EXPECT(std::memcmp(&ex[i].stats.stats, &fixed[i].stats, sizeof(aggregator_stats)) == 0);
+    EXPECT(ex[i].stats.struct_size == sizeof(aggregator_stats_ex));
+  }
 }
 
 void state() {

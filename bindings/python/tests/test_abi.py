@@ -43,6 +43,8 @@ MIRRORS: List[Tuple[type, str]] = [
     (L.KeyStats, "aggregator_key_stats"),
     (L.Window, "aggregator_window"),
     (L.StatsEx, "aggregator_stats_ex"),
+    (L.KeyStatsEx, "aggregator_key_stats_ex"),
+    (L.WindowEx, "aggregator_window_ex"),
     (L.RollingOptions, "aggregator_rolling_options"),
     (L.RollingOutput, "aggregator_rolling_output"),
 ]
@@ -165,6 +167,20 @@ def test_numpy_page_dtype_matches_c(c_truth: Dict[str, int]) -> None:
     base = c_truth["offsetof aggregator_key_stats stats"]
     for fname, _ in L.Stats._fields_:
         assert L.KEY_STATS_DTYPE.fields[fname][1] == base + c_truth[f"offsetof aggregator_stats {fname}"], fname
+
+
+def test_numpy_ex_page_dtype_matches_c(c_truth: Dict[str, int]) -> None:
+    """The record of aggregator_list_stats_ex / aggregator_poll_windows_ex."""
+    for cname in ("aggregator_key_stats_ex", "aggregator_window_ex"):
+        assert L.KEY_STATS_EX_DTYPE.itemsize == c_truth[f"sizeof {cname}"]
+        ex = c_truth[f"offsetof {cname} stats"]
+        assert L.KEY_STATS_EX_DTYPE.fields["key"][1] == c_truth[f"offsetof {cname} key"]
+        assert L.KEY_STATS_EX_DTYPE.fields["struct_size"][1] == ex + c_truth["offsetof aggregator_stats_ex struct_size"]
+        base = ex + c_truth["offsetof aggregator_stats_ex stats"]
+        for fname, _ in L.Stats._fields_:
+            assert L.KEY_STATS_EX_DTYPE.fields[fname][1] == base + c_truth[f"offsetof aggregator_stats {fname}"], fname
+        for fname in L.EX_FIELDS:
+            assert L.KEY_STATS_EX_DTYPE.fields[fname][1] == ex + c_truth[f"offsetof aggregator_stats_ex {fname}"], fname
 
 
 def test_every_enumerator_matches_c(c_truth: Dict[str, int]) -> None:

@@ -30,7 +30,8 @@ import numpy.typing as npt
 from . import _errors as E
 from ._lib import (
     FAST_POINTER,
-    KEY_STATS_DTYPE,
+    EX_FIELDS,
+    KEY_STATS_EX_DTYPE,
     STATS_FIELDS,
     Config,
     Cursor,
@@ -1497,7 +1498,7 @@ class Aggregator:
     def _columns(self, rec: np.ndarray, q: Optional[np.ndarray], qv: Optional[np.ndarray],
                  names: bool) -> Dict[str, np.ndarray]:
         cols: Dict[str, np.ndarray] = {"key": np.ascontiguousarray(rec["key"])}
-        for f in STATS_FIELDS:
+        for f in STATS_FIELDS + EX_FIELDS:
             cols[f] = np.ascontiguousarray(rec[f])
         if q is not None and qv is not None:
             for j, qq in enumerate(q):
@@ -1515,6 +1516,9 @@ class Aggregator:
         (``watermark`` raw: ``INT64_MIN`` while empty), one ``"q<q>"`` column
         per requested quantile (e.g. ``"q0.99"``), and ``name`` (str, empty for
         numeric keys) when ``names=True``. Rows come in the library's order.
+        Pages are read through the extensible listing
+        (``aggregator_list_stats_ex``), so aggregates appended to
+        ``aggregator_stats_ex`` (``_lib.EX_FIELDS``) appear as columns too.
         """
         page = _page(page)
         q = _as_qs(quantiles) if quantiles is not None and len(quantiles) else None
@@ -1524,10 +1528,11 @@ class Aggregator:
         recs: List[np.ndarray] = []
         qvs: List[np.ndarray] = []
         while not cur.done:
-            rec = np.empty(page, dtype=KEY_STATS_DTYPE)
+            rec = np.empty(page, dtype=KEY_STATS_EX_DTYPE)
             qv = np.empty((page, max(nq, 1)), dtype=_F64)
             st = self._call(
-                lib.aggregator_list_stats, byref(cur), array_address(rec), page,
+                lib.aggregator_list_stats_ex, byref(cur), array_address(rec),
+                KEY_STATS_EX_DTYPE.itemsize, page,
                 array_address(q) if q is not None else None, nq,
                 array_address(qv) if nq else None, byref(n_out),
             )
@@ -1537,8 +1542,8 @@ class Aggregator:
             recs.append(rec[:k])
             qvs.append(qv[:k, :nq])
             if k == 0 and not cur.done:  # pragma: no cover - defensive
-                raise E.InternalError("aggregator_list_stats returned no entry without finishing")
-        rec_all = np.concatenate(recs) if recs else np.empty(0, KEY_STATS_DTYPE)
+                raise E.InternalError("aggregator_list_stats_ex returned no entry without finishing")
+        rec_all = np.concatenate(recs) if recs else np.empty(0, KEY_STATS_EX_DTYPE)
         qv_all = np.concatenate(qvs) if qvs else np.empty((0, nq))
         return self._columns(rec_all, q, qv_all, names)
 
@@ -1654,7 +1659,9 @@ class Aggregator:
         """Moves closed windows (tumbling/hopping), oldest first, out of the
         queue; returns them as a dict of arrays like :meth:`all_stats`, where
         ``window_start``/``window_end`` are each window's bounds. At most
-        ``max_windows`` (default: all queued).
+        ``max_windows`` (default: all queued). Read through
+        ``aggregator_poll_windows_ex`` (the same windows as
+        ``aggregator_poll_windows``, with the extensible stats' columns).
 
         Raises:
             UnsupportedError: on count and sliding windows.
@@ -1670,10 +1677,11 @@ class Aggregator:
         qvs: List[np.ndarray] = []
         while left is None or left > 0:
             cap = page if left is None else min(page, left)
-            rec = np.empty(cap, dtype=KEY_STATS_DTYPE)
+            rec = np.empty(cap, dtype=KEY_STATS_EX_DTYPE)
             qv = np.empty((cap, max(nq, 1)), dtype=_F64)
             st = self._call(
-                lib.aggregator_poll_windows, array_address(rec), cap,
+                lib.aggregator_poll_windows_ex, array_address(rec),
+                KEY_STATS_EX_DTYPE.itemsize, cap,
                 array_address(q) if q is not None else None, nq,
                 array_address(qv) if nq else None, byref(n_out),
             )
@@ -1686,7 +1694,7 @@ class Aggregator:
                 left -= k
             if k < cap:
                 break
-        rec_all = np.concatenate(recs) if recs else np.empty(0, KEY_STATS_DTYPE)
+        rec_all = np.concatenate(recs) if recs else np.empty(0, KEY_STATS_EX_DTYPE)
         qv_all = np.concatenate(qvs) if qvs else np.empty((0, nq))
         return self._columns(rec_all, q, qv_all, names)
 

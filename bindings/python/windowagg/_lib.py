@@ -109,6 +109,16 @@ class StatsEx(Structure):
     _fields_ = [("struct_size", c_uint32), ("reserved", c_uint32), ("stats", Stats)]
 
 
+class KeyStatsEx(Structure):
+    """Mirror of ``aggregator_key_stats_ex`` (a record of
+    ``aggregator_list_stats_ex``): the key, then a :class:`StatsEx`; it grows
+    only when StatsEx does. ``aggregator_window_ex`` has the same layout."""
+
+    _fields_ = [("key", c_uint64), ("stats", StatsEx)]
+
+
+WindowEx = KeyStatsEx
+
 
 class RollingOptions(Structure):
     """Mirror of ``aggregator_rolling_options`` (24 bytes; struct_size rule)."""
@@ -161,6 +171,23 @@ KEY_STATS_DTYPE = np.dtype(
     align=False,
 )
 assert KEY_STATS_DTYPE.itemsize == ctypes.sizeof(KeyStats)
+
+# Aggregates the extensible read has beyond aggregator_stats (fields appended
+# to StatsEx after ``stats``; none yet). Listings and polls carry them too.
+EX_FIELDS: Tuple[str, ...] = tuple(str(f[0]) for f in StatsEx._fields_[3:])
+
+# NumPy mirror of aggregator_key_stats_ex / aggregator_window_ex: the key,
+# the StatsEx head, the aggregator_stats fields, then the appended ones. Its
+# itemsize is the elem_size passed to aggregator_list_stats_ex /
+# aggregator_poll_windows_ex, so the library writes pages straight into it
+# (and an older library leaves fields it does not know 0).
+KEY_STATS_EX_DTYPE = np.dtype(
+    [("key", np.uint64), ("struct_size", np.uint32), ("reserved", np.uint32)]
+    + [(f[0], _NP_OF_CTYPE[f[1]]) for f in Stats._fields_]
+    + [(f[0], _NP_OF_CTYPE[f[1]]) for f in StatsEx._fields_[3:]],
+    align=False,
+)
+assert KEY_STATS_EX_DTYPE.itemsize == ctypes.sizeof(KeyStatsEx)
 
 # ---------------------------------------------------------------- loading ---
 
@@ -249,6 +276,10 @@ _PROTOTYPES = {
         c_int,
         [_P, POINTER(Cursor), _P, c_size_t, _P, c_size_t, _P, POINTER(c_size_t)],
     ),
+    "aggregator_list_stats_ex": (
+        c_int,
+        [_P, POINTER(Cursor), _P, c_size_t, c_size_t, _P, c_size_t, _P, POINTER(c_size_t)],
+    ),
     "aggregator_key_count": (c_int, [_P, POINTER(c_uint64)]),
     "aggregator_list_keys": (
         c_int,
@@ -259,6 +290,10 @@ _PROTOTYPES = {
     "aggregator_poll_windows": (
         c_int,
         [_P, _P, c_size_t, _P, c_size_t, _P, POINTER(c_size_t)],
+    ),
+    "aggregator_poll_windows_ex": (
+        c_int,
+        [_P, _P, c_size_t, c_size_t, _P, c_size_t, _P, POINTER(c_size_t)],
     ),
     "aggregator_pending_windows": (c_int, [_P, POINTER(c_uint64), POINTER(c_uint64)]),
     "aggregator_memory_usage": (c_int, [_P, POINTER(c_uint64)]),
