@@ -85,33 +85,70 @@ class Aggregator::Work {
   size_t n_ = 0;
 };
 
-// The shard locks of one push: taken in increasing shard order while it
-// prepares (so two pushes never wait on each other in a cycle), held until
-// that shard is committed. Nothing is locked in single-threaded mode or
-// under the exclusive table lock.
+// The shard claims of one push (Shard::push_mu): taken in increasing shard
+// order while it prepares (so two pushes never wait on each other in a
+// cycle), each held until that shard is committed. The shard's data lock
+// (`mu`) is taken only around a slice's prepare and its commit (Section).
+// Nothing is locked in single-threaded mode or under the exclusive table
+// lock.
 class Aggregator::ShardSet {
  public:
   ShardSet(Aggregator* a, bool active) : a_(a), active_(active) {}
   ShardSet(const ShardSet&) = delete;
   ShardSet& operator=(const ShardSet&) = delete;
   ~ShardSet() {
-    for (size_t sh = 0; sh < kShards; ++sh) Unlock(sh);
+    for (size_t sh = 0; sh < kShards; ++sh) Release(sh);
   }
-  void Lock(size_t sh) {
+  // Claims shard sh for this push and marks it pending; call with its
+  // Section held.
+  void Claim(size_t sh) {
     if (!active_ || (held_ >> sh & 1)) return;
-    a_->shards_[sh]->mu.lock();
+    a_->shards_[sh]->push_mu.lock();
     held_ |= uint64_t{1} << sh;
   }
-  void Unlock(size_t sh) {
+  void MarkPending(size_t sh) {
+    if (!active_) return;
+    a_->shards_[sh]->push_pending = true;
+    pending_ |= uint64_t{1} << sh;
+  }
+  // Section held: the push is no longer pending on sh (commit or undo).
+  void ClearPending(size_t sh) {
+    if (!(pending_ >> sh & 1)) return;
+    a_->shards_[sh]->push_pending = false;
+    pending_ &= ~(uint64_t{1} << sh);
+  }
+  void Release(size_t sh) {
     if (!(held_ >> sh & 1)) return;
-    a_->shards_[sh]->mu.unlock();
+    if (pending_ >> sh & 1) {
+      std::lock_guard<std::mutex> lock(a_->shards_[sh]->mu);
+      ClearPending(sh);
+    }
+    a_->shards_[sh]->push_mu.unlock();
     held_ &= ~(uint64_t{1} << sh);
   }
+
+  // The data lock of one shard for one slice of the push.
+  class Section {
+   public:
+    Section(ShardSet& set, size_t sh)
+        : mu_(set.active_ ? &set.a_->shards_[sh]->mu : nullptr) {
+      if (mu_) mu_->lock();
+    }
+    ~Section() {
+      if (mu_) mu_->unlock();
+    }
+    Section(const Section&) = delete;
+    Section& operator=(const Section&) = delete;
+
+   private:
+    std::mutex* mu_;
+  };
 
  private:
   Aggregator* a_;
   bool active_;
   uint64_t held_ = 0;
+  uint64_t pending_ = 0;
 };
 static_assert(Aggregator::kShards <= 64);
 
@@ -557,6 +594,9 @@ ClosedWindow Aggregator::MakeClosed(const Series& s, const WindowView& view) {
 }
 
 void Aggregator::Emit(const Series& s, const WindowView& view, uint64_t queue_limit) {
+  // A window whose panes are all empty holds only a concurrent push's
+  // reservations (see Transact in aggregator.h): nothing to emit.
+  if (view.moments.count == 0) return;
   // (Checked without the lock: concurrent pushes may pass the limit by a
   // window each.)
   if (queue_.size_hint() >= queue_limit) throw QueueFull{};
@@ -640,13 +680,7 @@ void Aggregator::Classify(const Batch& b, Work& w) {
   // Late values, in batch order against the running watermark. Fast path:
   // timestamps sorted and the first one on time means none is late.
   const int64_t* t = b.timestamps;
-  auto late = [&](int64_t ti, const Watermark& cur) {
-    if (!cur.set) return false;
-    if (Wide(ti) < Wide(cur.value) - config_.allowed_lateness) return true;
-    return geometry_.sliding &&
-           Wide(PaneOf(ti, geometry_.pane)) <
-               Wide(PaneOf(cur.value, geometry_.pane)) - geometry_.panes_per_window + 1;
-  };
+  auto late = [&](int64_t ti, const Watermark& cur) { return IsLate(ti, cur); };
   if (w.all_accepted && !late(t[0], wm) && SortedRunLength(t, n, kTimeMin, kTimeMax) == n) {
     w.sorted = true;
     w.end_wm = {true, wm.set ? std::max(wm.value, t[n - 1]) : t[n - 1]};
@@ -664,6 +698,14 @@ void Aggregator::Classify(const Batch& b, Work& w) {
     wm = {true, wm.set ? std::max(wm.value, t[i]) : t[i]};
   }
   w.end_wm = wm;
+}
+
+bool Aggregator::IsLate(int64_t t, const Watermark& wm) const {
+  if (!wm.set) return false;
+  if (Wide(t) < Wide(wm.value) - config_.allowed_lateness) return true;
+  return geometry_.sliding &&
+         Wide(PaneOf(t, geometry_.pane)) <
+             Wide(PaneOf(wm.value, geometry_.pane)) - geometry_.panes_per_window + 1;
 }
 
 void Aggregator::MarkClockLate(Work& w, uint64_t base) {
@@ -998,7 +1040,10 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
   for (Series* v : w.victims) BringUpToDate(v, start);
   if (!w.keyed) {
     Series* s = w.series[0];
-    locks.Lock(Mix(s->key) >> (64 - kShardBits));
+    const size_t sh = Mix(s->key) >> (64 - kShardBits);
+    locks.Claim(sh);
+    ShardSet::Section section(locks, sh);
+    locks.MarkPending(sh);
     Touch(s, w, start);
     PrepareSingle(s, b, w);
     return;
@@ -1007,7 +1052,9 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
   for (size_t sh = 0; sh < kShards; ++sh) {
     w.touched_begin[sh] = static_cast<uint32_t>(w.touched.size());
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
-    locks.Lock(sh);
+    locks.Claim(sh);
+    ShardSet::Section section(locks, sh);
+    locks.MarkPending(sh);
     ForEachRun(b, w, sh,
                [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t, uint8_t st) {
                  Touch(s, w, start);
@@ -1037,15 +1084,29 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
   w.touched_begin[kShards] = static_cast<uint32_t>(w.touched.size());
 }
 
-void Aggregator::Undo(Work& w) noexcept {
-  for (Series* s : w.touched) {
-    if (s->count) {
-      s->count->EndReservation();
-      s->count_sketch.UndoReservations();
-    } else {
-      s->panes->UndoReservations();
+void Aggregator::Undo(Work& w, ShardSet& locks) noexcept {
+  // Touched series come shard by shard: each shard's under its data lock.
+  const size_t n = w.touched.size();
+  for (size_t k = 0; k < n;) {
+    const size_t sh = Mix(w.touched[k]->key) >> (64 - kShardBits);
+    ShardSet::Section section(locks, sh);
+    for (; k < n && (Mix(w.touched[k]->key) >> (64 - kShardBits)) == sh; ++k) {
+      Series* s = w.touched[k];
+      if (s->count) {
+        s->count->EndReservation();
+        s->count_sketch.UndoReservations();
+      } else {
+        s->panes->UndoReservations();
+      }
     }
+    locks.ClearPending(sh);
   }
+}
+
+Aggregator::Watermark Aggregator::CommitWatermark(const Watermark& end) const {
+  Watermark wm = CurrentWatermark();
+  if (end.set) wm = {true, wm.set ? std::max(wm.value, end.value) : end.value};
+  return wm;
 }
 
 void Aggregator::FinishSeries(Series* s, const Watermark& wm) noexcept {
@@ -1090,64 +1151,77 @@ void Aggregator::CommitSingle(Series* s, Work& w) noexcept {
 void Aggregator::Commit(const Batch& b, Work& w, ShardSet& locks) noexcept {
   WINDOWAGG_NO_ALLOCATION_HERE();
   w.tick = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
-  const Watermark wm = CurrentWatermark();
+  // The watermark is published after the last slice (see Transact in
+  // aggregator.h); series slide to it as they commit.
+  const Watermark wm = CommitWatermark(w.end_wm);
   for (Series* v : w.victims) EraseSeries(v);
 
   if (!w.keyed) {
     Series* s = w.series[0];
-    CommitSingle(s, w);
-    FinishSeries(s, wm);
+    const size_t sh = Mix(s->key) >> (64 - kShardBits);
+    {
+      ShardSet::Section section(locks, sh);
+      CommitSingle(s, w);
+      FinishSeries(s, wm);
+      locks.ClearPending(sh);
+    }
+    locks.Release(sh);
+    if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
     return;
   }
   const int64_t* times = b.timestamps ? b.timestamps : w.times.data();
   const bool quantiles = config_.quantiles;
   for (size_t sh = 0; sh < kShards; ++sh) {
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
-    ForEachRun(b, w, sh,
-               [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
-                 s->last_touch = w.tick;
-                 if (st == Work::kLate) {
-                   ++s->late;
-                   return;
-                 }
-                 if (st == Work::kSkipped) {
-                   ++s->rejected;
-                   return;
-                 }
-                 if (s->count) {
-                   Sketch* sketch = quantiles ? &s->count_sketch : nullptr;
-                   if (run == 1) {
-                     s->count->PushOne(b.values[i], sketch, mapping_, s->scope);  // small ones skip it
-                   } else {
-                     s->count->Push(b.values + i, run, s->count->small() ? nullptr : sketch,
-                                    mapping_, s->scope);
+    {
+      ShardSet::Section section(locks, sh);
+      ForEachRun(b, w, sh,
+                 [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
+                   s->last_touch = w.tick;
+                   if (st == Work::kLate) {
+                     ++s->late;
+                     return;
                    }
-                 } else if (!s->panes->PaneOpen(pane)) {
-                   s->late += run;
-                   return;
-                 } else if (run == 1) {
-                   s->panes->Add(b.values[i], times[i], quantiles, mapping_);
-                 } else {
-                   s->panes->AddRun(b.values + i, run, pane, quantiles, mapping_);
-                 }
-                 if (s->total == 0 || newest > s->last_event) s->last_event = newest;
-                 s->total += run;
-               });
-    const uint32_t touched_end = w.touched_begin[sh + 1];
-    for (uint32_t k = w.touched_begin[sh]; k < touched_end; ++k) {
-      if (lru_ && k + 8 < touched_end) {
-        // LruTouch rewrites the neighbours of a series a few ahead: have
-        // their links in cache by then (they are scattered in memory).
-        const Series* ahead = w.touched[k + 8];
-        if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
-        if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+                   if (st == Work::kSkipped) {
+                     ++s->rejected;
+                     return;
+                   }
+                   if (s->count) {
+                     Sketch* sketch = quantiles ? &s->count_sketch : nullptr;
+                     if (run == 1) {
+                       s->count->PushOne(b.values[i], sketch, mapping_, s->scope);  // small ones skip it
+                     } else {
+                       s->count->Push(b.values + i, run, s->count->small() ? nullptr : sketch,
+                                      mapping_, s->scope);
+                     }
+                   } else if (!s->panes->PaneOpen(pane)) {
+                     s->late += run;
+                     return;
+                   } else if (run == 1) {
+                     s->panes->Add(b.values[i], times[i], quantiles, mapping_);
+                   } else {
+                     s->panes->AddRun(b.values + i, run, pane, quantiles, mapping_);
+                   }
+                   if (s->total == 0 || newest > s->last_event) s->last_event = newest;
+                   s->total += run;
+                 });
+      const uint32_t touched_end = w.touched_begin[sh + 1];
+      for (uint32_t k = w.touched_begin[sh]; k < touched_end; ++k) {
+        if (lru_ && k + 8 < touched_end) {
+          // LruTouch rewrites the neighbours of a series a few ahead: have
+          // their links in cache by then (they are scattered in memory).
+          const Series* ahead = w.touched[k + 8];
+          if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
+          if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+        }
+        FinishSeries(w.touched[k], wm);
+        LruTouch(w.touched[k]);  // its last_touch is w.tick now
       }
-      FinishSeries(w.touched[k], wm);
-      LruTouch(w.touched[k]);  // its last_touch is w.tick now
+      locks.ClearPending(sh);
     }
-    locks.Unlock(sh);
+    locks.Release(sh);
   }
+  if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
 }
 
 void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
@@ -1187,7 +1261,7 @@ void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
     // with timestamps, one without) exactly one is applied.
     FixTimestampMode(w.clock ? 2 : 1);
   } catch (...) {
-    Undo(w);
+    Undo(w, locks);
     w.sweep.windows.clear();
     if (w.clock_taken) {
       // Give the arrival numbers back unless another push took later ones.
@@ -1221,7 +1295,7 @@ void Aggregator::PrepareSweep(Sweep& sw, const Watermark& start, int64_t wm, uin
   for (Series* s : sw.expired) {
     BringUpToDate(s, start);
     if (s->panes) s->panes->Closing(wm, [&](const WindowView& view) {
-      sw.windows.push_back(MakeClosed(*s, view));
+      if (view.moments.count > 0) sw.windows.push_back(MakeClosed(*s, view));
     });
   }
   absl::MutexLock lock(&queue_mu_);
@@ -1428,6 +1502,10 @@ void Aggregator::Push(const Batch& b) {
            b.key_offsets[n] - b.key_offsets[0]);
     }
   }
+  if (n == 1 && b.keys != nullptr && config_.key_ttl <= 0 && std::isfinite(b.values[0]) &&
+      PushOneValue(b)) {
+    return;
+  }
   // Refused early here; fixed atomically when the first push commits
   // (FixTimestampMode in Transact).
   CheckTimestampMode(b.timestamps ? 1 : 2, timestamp_mode_.load(std::memory_order_acquire));
@@ -1499,6 +1577,95 @@ void Aggregator::Push(const Batch& b) {
       throw;
     }
   }
+}
+
+bool Aggregator::PushOneValue(const Batch& b) {
+  // The caller checked: one finite value, a numeric key, no key_ttl. This
+  // is Classify + Prepare + Commit for one element, under the shard's data
+  // lock only (no push is pending on the shard, so no reservation mixes).
+  const int mode = b.timestamps ? 1 : 2;
+  const int known = timestamp_mode_.load(std::memory_order_acquire);
+  if (known != mode) {
+    CheckTimestampMode(mode, known);
+    return false;  // the first push fixes the mode: general path
+  }
+  account_.CheckRoom(0, "this push");
+  const uint64_t key = b.keys[0];
+  const double x = b.values[0];
+  const bool quantiles = config_.quantiles;
+  TableLock table(this, /*exclusive=*/false);
+  Shard& shard = ShardOf(key);
+  ShardLock lock(this, shard);
+  if (shard.push_pending) return false;
+  auto it = shard.map.find(key);
+  if (it == shard.map.end()) return false;
+  Series* s = it->second;
+  const Watermark start = CurrentWatermark();
+  int64_t t;
+  uint64_t base = 0;
+  if (b.timestamps) {
+    t = b.timestamps[0];
+  } else {
+    base = clock_.fetch_add(1, std::memory_order_relaxed);
+    t = static_cast<int64_t>(base);
+  }
+  const bool late = config_.kind != WindowKind::kCount && IsLate(t, start);
+  int64_t pane = 0;
+  try {
+    if (s->count) {
+      s->count->Reserve(1, s->scope);
+      if (quantiles && !s->count->small()) s->count_sketch.ReserveOne(x, mapping_);
+    } else {
+      if (!geometry_.sliding && !BringUpToDate(s, start, config_.max_pending_windows)) {
+        MarkCounters(s, start.value);  // before this push changes them
+      }
+      pane = PaneOf(t, geometry_.pane);
+      if (!late && s->panes->PaneOpen(pane)) {
+        Sketch& sketch = s->panes->ReservePane(pane).sketch;
+        if (quantiles) sketch.ReserveOne(x, mapping_);
+      }
+    }
+  } catch (...) {
+    if (s->count) {
+      s->count->EndReservation();
+      s->count_sketch.UndoReservations();
+    } else {
+      s->panes->UndoReservations();
+    }
+    if (!b.timestamps) {
+      uint64_t expected = base + 1;  // give the number back unless taken past
+      clock_.compare_exchange_strong(expected, base, std::memory_order_relaxed);
+    }
+    throw;
+  }
+  WINDOWAGG_NO_ALLOCATION_HERE();
+  // Single-threaded handles need no atomic increment.
+  const uint64_t tick = config_.thread_safe
+                            ? tick_.fetch_add(1, std::memory_order_relaxed) + 1
+                            : tick_.load(std::memory_order_relaxed) + 1;
+  if (!config_.thread_safe) tick_.store(tick, std::memory_order_relaxed);
+  s->last_touch = tick;
+  // COUNT windows take every value; the watermark is the newest accepted time.
+  Watermark end{false, 0};
+  if (late) {
+    ++s->late;
+  } else if (s->count) {
+    s->count->PushOne(x, quantiles ? &s->count_sketch : nullptr, mapping_, s->scope);
+    end = {true, t};
+  } else if (!s->panes->PaneOpen(pane)) {
+    ++s->late;
+  } else {
+    s->panes->Add(x, t, quantiles, mapping_);
+    end = {true, t};
+  }
+  if (end.set) {
+    if (s->total == 0 || t > s->last_event) s->last_event = t;
+    ++s->total;
+  }
+  FinishSeries(s, CommitWatermark(end));
+  LruTouch(s);
+  if (end.set) RaiseWatermark(end.value);
+  return true;
 }
 
 void Aggregator::CheckTimestampMode(int mode, int known) {
@@ -1797,7 +1964,9 @@ void Aggregator::PendingWindows(uint64_t* pending, uint64_t* dropped) {
   if (backlog_.load(std::memory_order_acquire) && wm.set) {
     TableLock table(this, false);
     ForEachSeries([&](Series* s) {
-      if (s->panes) s->panes->Closing(wm.value, [&](const WindowView&) { ++waiting; });
+      if (s->panes) {
+        s->panes->Closing(wm.value, [&](const WindowView& v) { waiting += v.moments.count > 0; });
+      }
     });
   }
   absl::MutexLock lock(&queue_mu_);

@@ -162,6 +162,15 @@ class Aggregator {
     // setting), so the hot per-shard locks are plain mutexes. The table and
     // queue locks stay absl::Mutex (reader/writer; taken once per call).
     std::mutex mu;
+    // A push's claim on the shard, held from its prepare to its commit so
+    // that pushes into one shard never interleave their reservations (taken
+    // in increasing shard order, nested, before `mu`). Readers never take
+    // it: a push holds `mu` only while it prepares, and again while it
+    // commits, its own slice of the batch (see Transact).
+    std::mutex push_mu;
+    // Set (under `mu`) while a push that claimed the shard is between its
+    // prepare and its commit: the one-value fast path then steps aside.
+    bool push_pending = false;
     SeriesMap map;
     // EVICT_LRU handles: the shard's series, least recently updated first
     // (intrusive, through Series::lru_prev/lru_next; see LruTouch).
@@ -176,7 +185,8 @@ class Aggregator {
   class ShardSet;  // the shard locks one push holds (aggregator.cc)
 
   // Scoped locks that vanish in single-threaded mode. Order: table, then
-  // one shard, then the closed-window queue.
+  // the push claims (Shard::push_mu, increasing), then one shard's `mu`,
+  // then the closed-window queue.
   class TableLock {
    public:
     TableLock(const Aggregator* a, bool exclusive);
@@ -239,6 +249,21 @@ class Aggregator {
   // count or watermark; Commit applies the batch and cannot fail. A failed
   // Prepare undoes its empty panes and new series, so a push that returns
   // an error (ENOMEM included) leaves the handle as it was.
+  //
+  // Locking (thread-safe handles, shared table): a push claims every shard
+  // its batch touches (Shard::push_mu, in increasing order) and keeps the
+  // claims until that shard is committed, so pushes into a shard run one
+  // after another and their reservations never mix. The shard's data lock
+  // (`mu`, the one readers take) is held only while the push prepares its
+  // slice of the batch, and again while it commits that slice: a reader
+  // waits for one slice (~1/32 of a batch), not for the whole push. Series
+  // cannot disappear in between: removal, TTL and eviction take the table
+  // exclusively. A reader in between sees the series as before the push
+  // (a reserved pane is empty and emits nothing); if it closes a window a
+  // reserved pane belongs to (a watermark another call raised), the value
+  // is counted late at commit, as for any concurrent close. The push's own
+  // watermark is published after its last slice commits, so a reader never
+  // closes a window under the push's own values.
   void Classify(const Batch& b, Work& w);
   void MarkClockLate(Work& w, uint64_t base);
   bool Resolve(const Batch& b, Work& w);  // false: some key is new
@@ -254,7 +279,16 @@ class Aggregator {
   void Commit(const Batch& b, Work& w, ShardSet& locks) noexcept;
   void CommitSingle(Series* s, Work& w) noexcept;
   void FinishSeries(Series* s, const Watermark& wm) noexcept;
-  void Undo(Work& w) noexcept;
+  void Undo(Work& w, ShardSet& locks) noexcept;
+  // One value into an existing series (the call a host makes per event):
+  // no batch planning. False, having changed nothing, when the general
+  // path must take it (new key, first push, a push pending on the shard).
+  bool PushOneValue(const Batch& b);
+  // Classify's rule: is event time t late against watermark wm?
+  bool IsLate(int64_t t, const Watermark& wm) const;
+  // The watermark a push commits against: the current one raised by the
+  // push's own newest accepted time (published after the commit).
+  Watermark CommitWatermark(const Watermark& end) const;
   template <class F>
   void ForEachRun(const Batch& b, const Work& w, size_t shard, F&& f);
   template <class F>
