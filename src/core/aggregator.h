@@ -8,6 +8,10 @@
 // exclusively only when the set of series changes (new keys, removal, TTL,
 // LRU eviction, restore/merge). So pushes into existing series from many
 // threads contend only per shard, and a full read holds one shard at a time.
+// A push holds a shard's data lock only per slice of its batch (see
+// Transact), so reads may meet a series between the push's prepare and its
+// commit: reserved state (empty panes, zero-count sketch entries, a grown
+// ring) must read as nothing — window representations keep that true.
 #ifndef WINDOWAGG_CORE_AGGREGATOR_H_
 #define WINDOWAGG_CORE_AGGREGATOR_H_
 
@@ -267,6 +271,7 @@ class Aggregator {
   void Classify(const Batch& b, Work& w);
   void MarkClockLate(Work& w, uint64_t base);
   bool Resolve(const Batch& b, Work& w);  // false: some key is new
+  bool ResolveShard(const Batch& b, Work& w, size_t shard);  // shard's data lock held
   void CreateKeys(const Batch& b, Work& w);
   void Transact(const Batch& b, Work& w, bool exclusive, bool sweep);
   // Timestamps (1) or the arrival clock (2): refuses a push whose mode is
@@ -276,7 +281,7 @@ class Aggregator {
   void Touch(Series* s, Work& w, const Watermark& start);
   void Prepare(const Batch& b, Work& w, const Watermark& start, ShardSet& locks);
   void PrepareSingle(Series* s, const Batch& b, Work& w);
-  void Commit(const Batch& b, Work& w, ShardSet& locks) noexcept;
+  void Commit(Work& w, ShardSet& locks) noexcept;
   void CommitSingle(Series* s, Work& w) noexcept;
   void FinishSeries(Series* s, const Watermark& wm) noexcept;
   void Undo(Work& w, ShardSet& locks) noexcept;
@@ -290,7 +295,11 @@ class Aggregator {
   // push's own newest accepted time (published after the commit).
   Watermark CommitWatermark(const Watermark& end) const;
   template <class F>
-  void ForEachRun(const Batch& b, const Work& w, size_t shard, F&& f);
+  void ForEachRun(const Work& w, size_t shard, F&& f);
+  // Grouped copies of the batch (keyed): values, status and, if `times`
+  // (arrival numbers taken), event times; GatherTimes the latter alone.
+  void Gather(const Batch& b, Work& w, bool times);
+  void GatherTimes(const Batch& b, Work& w);
   template <class F>
   void ForEachPaneRun(const Work& w, F&& f);
   // Closes the windows wm has closed, oldest first, into the queue; may
@@ -312,6 +321,10 @@ class Aggregator {
   // are stamped as if queued before the push changed them.
   static constexpr uint64_t kNoQueueLimit = UINT64_MAX;
   bool BringUpToDate(Series* s, const Watermark& wm, uint64_t queue_limit = kNoQueueLimit);
+  // False while a push holds reservations in the series' shard and closing
+  // could emit them (TUMBLING/HOPPING): readers and polls leave it due.
+  // Shard's data lock held.
+  bool MayClose(const Series* s) const;
   // TUMBLING/HOPPING: the last window number due at watermark wm, and the
   // first window with data the series has not closed yet (or nullopt).
   Wide LastDue(int64_t wm) const;
