@@ -975,6 +975,18 @@ void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f) {
       __builtin_prefetch(ahead);
       __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
       __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 128);
+      if (timed) {
+        // Its pane window (address only: nothing is read here).
+        const char* pw = reinterpret_cast<const char*>(&ahead->panes);
+        __builtin_prefetch(pw);
+        __builtin_prefetch(pw + 64);
+      }
+    }
+    if (timed && k + kAhead / 2 < end) {
+      // Second stage: the newest pane of a series whose window is in cache
+      // by now (values mostly land in it).
+      const Series* mid = series[k + kAhead / 2];
+      if (!mid->panes->empty()) __builtin_prefetch(&mid->panes->panes().back(), 1);
     }
     Series* s = series[k];
     const uint8_t st = status ? status[k] : uint8_t{Work::kAccept};
