@@ -5,18 +5,18 @@
 // std::unordered_map<uint64_t, per-key window> with the same exact stats
 // (ring of the last 100 values, running sum and sum of squares, min/max
 // recomputed from the ring when the evicted value was the min or the max).
-// Also keyed_sliding/*: the keyed path of a sliding window (1 min, 1 s
-// panes, quantiles on) at a steady rate of values per series per minute
-// (event time advances with every batch; memory per series is reported),
-// and evict_lru/*: the cost of one EVICT_LRU eviction at max_keys 10^4 and
+// Also evict_lru/*: the cost of one EVICT_LRU eviction at max_keys 10^4 and
 // 10^5 against a push into an existing key (BM_EvictLru).
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -269,35 +269,72 @@ void BM_EvictLru(benchmark::State& st, uint64_t max_keys, LruCase which) {
   aggregator_free(a);
 }
 
-// Keyed sliding window, 1 min / 1 s panes, quantiles on, uniform keys:
-// event time advances so that every series receives `per_minute` values
-// per minute on average (600: the showdown's rate, panes of ~10 values).
-// The window is filled (one minute of event time) before timing.
-void BM_KeyedSliding(benchmark::State& st, size_t series, uint64_t per_minute) {
-  constexpr int64_t kSecond = 1'000'000'000;
-  const auto& keys = KeyPool(series, false);
+// ---- Issue 14: sliding keyed, one value per call, readers during pushes --
+
+// Keyed SLIDING 1 min / 1 s panes, quantiles on, over `series` series
+// (uniform keys), batches of 4096 with timestamps advancing `step` ns per
+// value, so each series receives per_minute = 60 s / (step * series) values
+// a minute (600: the showdown's rate, panes of ~10 values; 6 at 100k series
+// and step 100 µs: ~6 panes per series). Warmed for 70 s of event time first.
+int64_t SlidingStep(size_t series, uint64_t per_minute) {
+  return 60 * kSecond / static_cast<int64_t>(per_minute * series);
+}
+
+aggregator* MakeSlidingKeyed(benchmark::State* st) {
+  aggregator_config c;
+  aggregator_config_init(&c);
+  c.window_kind = AGGREGATOR_WINDOW_SLIDING;
+  c.window_size = 60 * kSecond;
+  c.pane_width = kSecond;
+  c.quantiles = 1;
+  aggregator* a = nullptr;
+  if (aggregator_create(&c, &a) != AGGREGATOR_OK) {
+    if (st) st->SkipWithError(aggregator_last_error());
+    return nullptr;
+  }
+  return a;
+}
+
+// Pushes batch number `b` (4096 values) of the sliding feed.
+int PushSlidingBatch(aggregator* a, const std::vector<uint64_t>& keys, int64_t step, uint64_t b,
+                     std::vector<int64_t>* ts) {
   const auto& vals = KeyedValues();
-  WindowSpec w{"sliding", "60s", AGGREGATOR_WINDOW_SLIDING, 60 * kSecond, 0, kSecond};
-  aggregator* a = MakeHandle(w, /*quantiles=*/true, &st);
+  size_t pos = static_cast<size_t>((b * kBatch) % (kKeyPool - kBatch + 1));
+  pos -= pos % kBatch;
+  ts->resize(kBatch);
+  for (size_t i = 0; i < kBatch; ++i) {
+    (*ts)[i] = static_cast<int64_t>(b * kBatch + i) * step;
+  }
+  return aggregator_push(a, vals.data() + pos, ts->data(), keys.data() + pos, kBatch);
+}
+
+uint64_t WarmSliding(aggregator* a, const std::vector<uint64_t>& keys, size_t series,
+                     int64_t step) {
+  std::vector<int64_t> ts;
+  uint64_t b = 0;
+  // Every series first, then 70 s of event time.
+  std::vector<uint64_t> all(kBatch);
+  std::vector<int64_t> t0(kBatch, 0);
+  const auto& vals = KeyedValues();
+  for (size_t r = 0; r < series; r += kBatch) {
+    size_t n = std::min(kBatch, series - r);
+    for (size_t i = 0; i < n; ++i) all[i] = KeyOf(r + i);
+    aggregator_push(a, vals.data(), t0.data(), all.data(), n);
+  }
+  const uint64_t warm = static_cast<uint64_t>(70 * kSecond / step) / kBatch + 1;
+  for (; b < warm; ++b) PushSlidingBatch(a, keys, step, b, &ts);
+  return b;
+}
+
+void BM_KeyedSliding(benchmark::State& st, size_t series, uint64_t per_minute) {
+  const auto& keys = KeyPool(series, false);
+  aggregator* a = MakeSlidingKeyed(&st);
   if (a == nullptr) return;
-  // Nanoseconds of event time per value: a minute per per_minute * series.
-  const double step = 60.0 * kSecond / (static_cast<double>(per_minute) * series);
-  std::vector<int64_t> ts(kBatch);
-  double now = 0;
-  size_t pos = 0;
-  auto push = [&]() {
-    if (pos + kBatch > kKeyPool) pos = 0;
-    for (size_t i = 0; i < kBatch; ++i) {
-      ts[i] = static_cast<int64_t>(now);
-      now += step;
-    }
-    int rc = aggregator_push(a, vals.data() + pos, ts.data(), keys.data() + pos, kBatch);
-    pos += kBatch;
-    return rc;
-  };
-  while (now < 60.0 * kSecond) push();  // a full window, untimed
+  const int64_t step = SlidingStep(series, per_minute);
+  uint64_t b = WarmSliding(a, keys, series, step);
+  std::vector<int64_t> ts;
   for (auto _ : st) {
-    if (push() != AGGREGATOR_OK) {
+    if (PushSlidingBatch(a, keys, step, b++, &ts) != AGGREGATOR_OK) {
       st.SkipWithError(aggregator_last_error());
       break;
     }
@@ -312,18 +349,162 @@ void BM_KeyedSliding(benchmark::State& st, size_t series, uint64_t per_minute) {
   aggregator_free(a);
 }
 
+// One value per call into an existing series (count window 100, quantiles
+// on, 1,000 or 100k series, keys round robin), threading SHARED or SINGLE.
+// Same-run baseline: the same call shape on the unordered_map of windows
+// (a non-inlined function per value: find the key, push).
+void BM_OneValue(benchmark::State& st, size_t series, uint32_t threading) {
+  aggregator_config c;
+  aggregator_config_init(&c);
+  c.window_size = kWindow;
+  c.threading = threading;
+  aggregator* a = nullptr;
+  if (aggregator_create(&c, &a) != AGGREGATOR_OK) {
+    st.SkipWithError(aggregator_last_error());
+    return;
+  }
+  const auto& vals = KeyedValues();
+  std::vector<uint64_t> all(kBatch);
+  for (size_t r = 0; r < series; r += kBatch) {
+    size_t n = std::min(kBatch, series - r);
+    for (size_t i = 0; i < n; ++i) all[i] = KeyOf(r + i);
+    aggregator_push(a, vals.data(), nullptr, all.data(), n);
+  }
+  std::vector<uint64_t> keys(series);
+  for (size_t r = 0; r < series; ++r) keys[r] = KeyOf(r);
+  size_t k = 0, v = 0;
+  for (auto _ : st) {
+    if (aggregator_push(a, &vals[v], nullptr, &keys[k], 1) != AGGREGATOR_OK) {
+      st.SkipWithError(aggregator_last_error());
+      break;
+    }
+    if (++k == series) k = 0;
+    if (++v == kKeyPool) v = 0;
+  }
+  SetPerValueCounters(st, 1);
+  SetMemoryCounter(st, a);
+  aggregator_free(a);
+}
+
+__attribute__((noinline)) void MapPushOne(std::unordered_map<uint64_t, KeyWindow>* m, uint64_t key,
+                                          double v) {
+  (*m)[key].Push(v);
+}
+
+void BM_OneValueMap(benchmark::State& st, size_t series) {
+  const auto& vals = KeyedValues();
+  std::unordered_map<uint64_t, KeyWindow> map;
+  map.reserve(series);
+  std::vector<uint64_t> keys(series);
+  for (size_t r = 0; r < series; ++r) map[keys[r] = KeyOf(r)].Push(vals[r]);
+  size_t k = 0, v = 0;
+  for (auto _ : st) {
+    MapPushOne(&map, keys[k], vals[v]);
+    if (++k == series) k = 0;
+    if (++v == kKeyPool) v = 0;
+  }
+  SetPerValueCounters(st, 1);
+}
+
+// Readers during pushes: one thread pushes the sliding feed flat out (100k
+// series, batch 4096) while the benchmark thread reads one key's stats and
+// three quantiles (p50, p90, p99) per iteration, 20 µs apart; counters give
+// the read latency distribution (p50/p99/p999/max, µs) and the push rate
+// reached.
+// case "idle" is the same-run baseline: the same reads, nobody pushing.
+// Reads are kReadGap apart (a request stream, not a tight loop).
+constexpr std::chrono::microseconds kReadGap{20};
+
+void BM_ReadDuringPush(benchmark::State& st, size_t series, bool pushing) {
+  const auto& keys = KeyPool(series, false);
+  aggregator* a = MakeSlidingKeyed(&st);
+  if (a == nullptr) return;
+  const int64_t step = SlidingStep(series, 6);
+  uint64_t b0 = WarmSliding(a, keys, series, step);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> pushed{0};
+  std::thread pusher;
+  if (pushing) {
+    pusher = std::thread([&] {
+      std::vector<int64_t> ts;
+      uint64_t b = b0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (PushSlidingBatch(a, keys, step, b++, &ts) != AGGREGATOR_OK) break;
+        pushed.fetch_add(kBatch, std::memory_order_relaxed);
+      }
+    });
+  }
+  const uint64_t key = KeyOf(0);
+  const double q[3] = {0.5, 0.9, 0.99};
+  double out[3];
+  aggregator_stats s;
+  std::vector<double> lat;
+  lat.reserve(1 << 20);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : st) {
+    auto r0 = std::chrono::steady_clock::now();
+    int rc = aggregator_get_key_stats(a, key, &s);
+    if (rc == AGGREGATOR_OK) rc = aggregator_get_key_quantiles(a, key, q, 3, out);
+    auto r1 = std::chrono::steady_clock::now();
+    if (rc != AGGREGATOR_OK) {
+      st.SkipWithError(aggregator_last_error());
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+    lat.push_back(std::chrono::duration<double, std::micro>(r1 - r0).count());
+    // Requests arrive on their own schedule (a spin, not a sleep: no
+    // scheduler granularity): a reader in a tight loop would mostly win
+    // the shard lock back before the pusher wakes, hiding the wait.
+    while (std::chrono::steady_clock::now() - r1 < kReadGap) {
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stop.store(true);
+  if (pusher.joinable()) pusher.join();
+  if (!lat.empty()) {
+    std::sort(lat.begin(), lat.end());
+    auto pct = [&](double p) {
+      return lat[std::min(lat.size() - 1, static_cast<size_t>(p * static_cast<double>(lat.size())))];
+    };
+    st.counters["read_p50_us"] = pct(0.50);
+    st.counters["read_p99_us"] = pct(0.99);
+    st.counters["read_p999_us"] = pct(0.999);
+    st.counters["read_max_us"] = lat.back();
+    st.counters["reads"] = static_cast<double>(lat.size());
+  }
+  st.counters["push_values_per_s"] = static_cast<double>(pushed.load()) / secs;
+  aggregator_free(a);
+}
+
 }  // namespace
 
 void RegisterKeyedBenchmarks() {
-  // (100k series at 600 a minute would take 6*10^7 untimed values to warm.)
-  const std::pair<size_t, uint64_t> kSliding[] = {{1'000, 60}, {1'000, 600}, {100'000, 60}};
+  // {series, values per series per minute}; 100k series at 600 a minute is
+  // the showdown (examples/go/showdown), not repeated here.
+  const std::pair<size_t, uint64_t> kSliding[] = {
+      {1'000, 60}, {1'000, 600}, {100'000, 6}, {100'000, 60}};
   for (const auto& [series, per_minute] : kSliding) {
-    {
-      std::string name = "keyed_sliding/series:" + std::to_string(series) +
-                         "/per_minute:" + std::to_string(per_minute);
-      benchmark::RegisterBenchmark(name.c_str(), BM_KeyedSliding, series, per_minute)
-          ->UseRealTime();
-    }
+    const std::string name = "keyed_sliding/impl:windowagg/window:60s/pane:1s/q:1/series:" +
+                             std::to_string(series) + "/per_minute:" + std::to_string(per_minute);
+    benchmark::RegisterBenchmark(name.c_str(), BM_KeyedSliding, series, per_minute);
+  }
+  for (size_t series : {size_t{1'000}, size_t{100'000}}) {
+    const std::string tail = "/series:" + std::to_string(series);
+    benchmark::RegisterBenchmark(("one_value/impl:windowagg/threading:shared" + tail).c_str(),
+                                 BM_OneValue, series, uint32_t{AGGREGATOR_THREADING_SHARED});
+    benchmark::RegisterBenchmark(("one_value/impl:windowagg/threading:single" + tail).c_str(),
+                                 BM_OneValue, series, uint32_t{AGGREGATOR_THREADING_SINGLE});
+    benchmark::RegisterBenchmark(("one_value/impl:unordered_map" + tail).c_str(), BM_OneValueMap,
+                                 series);
+  }
+  for (bool pushing : {false, true}) {
+    benchmark::RegisterBenchmark(
+        (std::string("read_during_push/case:") + (pushing ? "pushing" : "idle") +
+         "/window:60s/pane:1s/q:1/series:100000/batch:4096")
+            .c_str(),
+        BM_ReadDuringPush, size_t{100'000}, pushing)
+        ->MinTime(2.0)
+        ->UseRealTime();
   }
   const std::pair<LruCase, const char*> kLruCases[] = {
       {LruCase::kExistingKey, "existing_key"},

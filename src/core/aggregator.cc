@@ -45,6 +45,8 @@ class Aggregator::Work {
     clock = false;
     clock_taken = false;
     sorted = false;
+    resolve_in_prepare = false;
+    times_ready = false;
     end_wm = {false, 0};
     touched.clear();
     created.clear();
@@ -59,13 +61,27 @@ class Aggregator::Work {
   bool all_accepted;               // else status[] says which elements count
   bool clock;                      // arrival clock: times are base + index
   bool sorted;                     // timestamps non-decreasing, none late
+  // Keyed, shared table: each shard's keys are looked up as the push
+  // prepares that shard (ResolveShard), not in a pass of their own; a new
+  // key throws NewKey and the push takes the exclusive path.
+  bool resolve_in_prepare;
+  bool times_ready;                // gtimes filled (COUNT on the arrival clock: after Prepare)
   uint64_t clock_base = 0;
   ScratchVector<uint8_t> status;
-  ScratchVector<int64_t> times;    // materialized event times (keyed/compacted)
+  ScratchVector<int64_t> times;    // compacted event times (single-series slow path)
   ScratchVector<uint64_t> keys;
-  ScratchVector<Series*> series;   // per element (keyed) or [0] (unkeyed)
-  ScratchVector<uint32_t> order;   // element indexes grouped by shard
+  ScratchVector<uint64_t> mixed;   // Mix(keys[i])
+  // Keyed: element indexes grouped by shard and, within a shard, by mixed
+  // key (stable: a series' elements keep their batch order), so a series'
+  // elements of the batch mostly sit next to each other and go in as one
+  // run. Everything below indexed by k is in this order.
+  ScratchVector<uint32_t> order;
+  ScratchVector<uint32_t> order_scratch;
   uint32_t shard_begin[kShards + 1];
+  ScratchVector<Series*> series;   // [k] (keyed) or [0] (unkeyed)
+  ScratchVector<double> gvalues;   // values[order[k]]
+  ScratchVector<int64_t> gtimes;   // event times (or arrival numbers) of order[k]
+  ScratchVector<uint8_t> gstatus;  // status[order[k]] (unless all_accepted)
   ScratchVector<Series*> touched;  // in shard order (keyed: prepared shard by shard)
   uint32_t touched_begin[kShards + 1];
   ScratchVector<Series*> created;  // new series, removed again if the push fails
@@ -86,33 +102,71 @@ class Aggregator::Work {
   size_t n_ = 0;
 };
 
-// The shard locks of one push: taken in increasing shard order while it
-// prepares (so two pushes never wait on each other in a cycle), held until
-// that shard is committed. Nothing is locked in single-threaded mode or
-// under the exclusive table lock.
+// The shard claims of one push (Shard::push_mu): taken in increasing shard
+// order while it prepares (so two pushes never wait on each other in a
+// cycle), each held until that shard is committed. The shard's data lock
+// (`mu`) is taken only around a slice's prepare and its commit (Section).
+// Nothing is locked in single-threaded mode or under the exclusive table
+// lock.
 class Aggregator::ShardSet {
  public:
   ShardSet(Aggregator* a, bool active) : a_(a), active_(active) {}
   ShardSet(const ShardSet&) = delete;
   ShardSet& operator=(const ShardSet&) = delete;
   ~ShardSet() {
-    for (size_t sh = 0; sh < kShards; ++sh) Unlock(sh);
+    for (size_t sh = 0; sh < kShards; ++sh) Release(sh);
   }
-  void Lock(size_t sh) {
+  // Claims shard sh for this push (before taking its Section: push_mu
+  // comes before mu in the lock order).
+  void Claim(size_t sh) {
     if (!active_ || (held_ >> sh & 1)) return;
-    a_->shards_[sh]->mu.lock();
+    a_->shards_[sh]->push_mu.lock();
     held_ |= uint64_t{1} << sh;
   }
-  void Unlock(size_t sh) {
+  // Section held: the push has reservations in sh until it commits.
+  void MarkPending(size_t sh) {
+    if (!active_) return;
+    a_->shards_[sh]->push_pending = true;
+    pending_ |= uint64_t{1} << sh;
+  }
+  // Section held: the push is no longer pending on sh (commit or undo).
+  void ClearPending(size_t sh) {
+    if (!(pending_ >> sh & 1)) return;
+    a_->shards_[sh]->push_pending = false;
+    pending_ &= ~(uint64_t{1} << sh);
+  }
+  void Release(size_t sh) {
     if (!(held_ >> sh & 1)) return;
-    a_->shards_[sh]->mu.unlock();
+    if (pending_ >> sh & 1) {
+      std::lock_guard<std::mutex> lock(a_->shards_[sh]->mu);
+      ClearPending(sh);
+    }
+    a_->shards_[sh]->push_mu.unlock();
     held_ &= ~(uint64_t{1} << sh);
   }
+
+  // The data lock of one shard for one slice of the push.
+  class Section {
+   public:
+    Section(ShardSet& set, size_t sh)
+        : mu_(set.active_ ? &set.a_->shards_[sh]->mu : nullptr) {
+      if (mu_) mu_->lock();
+    }
+    ~Section() {
+      if (mu_) mu_->unlock();
+    }
+    Section(const Section&) = delete;
+    Section& operator=(const Section&) = delete;
+
+   private:
+    std::mutex* mu_;
+  };
 
  private:
   Aggregator* a_;
   bool active_;
   uint64_t held_ = 0;
+  uint64_t pending_ = 0;
 };
 static_assert(Aggregator::kShards <= 64);
 
@@ -151,6 +205,9 @@ void ExactQuantiles(const CountWindow& c, const double* q, size_t nq, double* ou
 
 // Thrown by Emit when the queue holds its limit; caught in BringUpToDate.
 struct QueueFull {};
+// Thrown by Prepare when a key of the batch has no series (resolving in
+// the prepare pass); caught in Push, which creates it exclusively.
+struct NewKey {};
 
 const char* NonFiniteName(double v) {
   if (std::isnan(v)) return "NaN";
@@ -373,6 +430,17 @@ void Aggregator::EraseSeries(Series* s) {
   DeleteSeries(s);
 }
 
+bool Aggregator::MayClose(const Series* s) const {
+  // A push between its prepare and its commit of this series' shard may
+  // hold reservations in its panes (empty panes, empty sketch buckets): a
+  // window closed now would carry them, and a pane that stopped being open
+  // could stay behind empty. Such a series waits for the next read, poll or
+  // push (the read itself does not need it: PaneWindow::Current). SLIDING
+  // only drops whole panes, which the commit then counts late.
+  if (config_.kind != WindowKind::kTumbling && config_.kind != WindowKind::kHopping) return true;
+  return !shards_[Mix(s->key) >> (64 - kShardBits)]->push_pending;
+}
+
 bool Aggregator::BringUpToDate(Series* s, const Watermark& wm, uint64_t queue_limit) {
   if (!wm.set || !s->panes) return true;
   if (queue_limit == kNoQueueLimit || geometry_.sliding) {
@@ -542,6 +610,9 @@ ClosedWindow Aggregator::MakeClosed(const Series& s, const WindowView& view) {
 }
 
 void Aggregator::Emit(const Series& s, const WindowView& view, uint64_t queue_limit) {
+  // A window whose panes are all empty holds only a concurrent push's
+  // reservations (see Transact in aggregator.h): nothing to emit.
+  if (view.moments.count == 0) return;
   // (Checked without the lock: concurrent pushes may pass the limit by a
   // window each.)
   if (queue_.size_hint() >= queue_limit) throw QueueFull{};
@@ -625,13 +696,7 @@ void Aggregator::Classify(const Batch& b, Work& w) {
   // Late values, in batch order against the running watermark. Fast path:
   // timestamps sorted and the first one on time means none is late.
   const int64_t* t = b.timestamps;
-  auto late = [&](int64_t ti, const Watermark& cur) {
-    if (!cur.set) return false;
-    if (Wide(ti) < Wide(cur.value) - config_.allowed_lateness) return true;
-    return geometry_.sliding &&
-           Wide(PaneOf(ti, geometry_.pane)) <
-               Wide(PaneOf(cur.value, geometry_.pane)) - geometry_.panes_per_window + 1;
-  };
+  auto late = [&](int64_t ti, const Watermark& cur) { return IsLate(ti, cur); };
   if (w.all_accepted && !late(t[0], wm) && SortedRunLength(t, n, kTimeMin, kTimeMax) == n) {
     w.sorted = true;
     w.end_wm = {true, wm.set ? std::max(wm.value, t[n - 1]) : t[n - 1]};
@@ -649,6 +714,14 @@ void Aggregator::Classify(const Batch& b, Work& w) {
     wm = {true, wm.set ? std::max(wm.value, t[i]) : t[i]};
   }
   w.end_wm = wm;
+}
+
+bool Aggregator::IsLate(int64_t t, const Watermark& wm) const {
+  if (!wm.set) return false;
+  if (Wide(t) < Wide(wm.value) - config_.allowed_lateness) return true;
+  return geometry_.sliding &&
+         Wide(PaneOf(t, geometry_.pane)) <
+             Wide(PaneOf(wm.value, geometry_.pane)) - geometry_.panes_per_window + 1;
 }
 
 void Aggregator::MarkClockLate(Work& w, uint64_t base) {
@@ -678,40 +751,49 @@ void Aggregator::MarkClockLate(Work& w, uint64_t base) {
 
 bool Aggregator::Resolve(const Batch& b, Work& w) {
   Work::Sized(w.series, b.size);
-  const bool named = b.key_offsets != nullptr;
   // Concurrent pushes start at different shards, so they do not queue up
   // behind each other shard after shard.
   const size_t first = static_cast<size_t>(w.epoch % kShards);
   for (size_t step = 0; step < kShards; ++step) {
     const size_t sh = (first + step) % kShards;
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
-    Shard& shard = *shards_[sh];
-    ShardLock lock(this, shard);
-    uint64_t last_key = 0;
-    Series* last = nullptr;
-    const uint32_t end = w.shard_begin[sh + 1];
-    for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
-      // Keys scatter over a big table: ask for the slot a few keys ahead.
-      if (k + 8 < end) shard.map.prefetch(w.keys[w.order[k + 8]]);
-      uint32_t i = w.order[k];
-      uint64_t key = w.keys[i];
-      if (last == nullptr || key != last_key) {
-        auto it = shard.map.find(key);
-        if (it == shard.map.end()) return false;
-        last = it->second;
-        last_key = key;
-      }
-      if (named && key != kOverflowKey && !last->name().empty()) {
-        std::string_view name(reinterpret_cast<const char*>(b.key_bytes) + b.key_offsets[i],
-                              b.key_offsets[i + 1] - b.key_offsets[i]);
-        if (name != last->name()) {
-          Fail(Status::kInvalidArgument,
-               "keys[%u]: %s hashes to the same id as existing %s; rename one of them", i,
-               DescribeKey(key, name), DescribeKey(key, last->name()));
-        }
-      }
-      w.series[i] = last;
+    ShardLock lock(this, *shards_[sh]);
+    if (!ResolveShard(b, w, sh)) return false;
+  }
+  return true;
+}
+
+bool Aggregator::ResolveShard(const Batch& b, Work& w, size_t sh) {
+  const bool named = b.key_offsets != nullptr;
+  Shard& shard = *shards_[sh];
+  uint64_t last_key = 0;
+  Series* last = nullptr;
+  const uint32_t end = w.shard_begin[sh + 1];
+  for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
+    // Keys scatter over a big table: ask for the slot a few keys ahead.
+    if (k + 8 < end) shard.map.prefetch(w.keys[w.order[k + 8]]);
+    const uint32_t i = w.order[k];
+    const uint64_t key = w.keys[i];
+    if (last == nullptr || key != last_key) {
+      auto it = shard.map.find(key);
+      if (it == shard.map.end()) return false;
+      last = it->second;
+      last_key = key;
+      // The prepare pass reads it next: start the misses now.
+      __builtin_prefetch(last);
+      __builtin_prefetch(reinterpret_cast<const char*>(last) + 64);
+      __builtin_prefetch(reinterpret_cast<const char*>(last) + 128);
     }
+    if (named && key != kOverflowKey && !last->name().empty()) {
+      std::string_view name(reinterpret_cast<const char*>(b.key_bytes) + b.key_offsets[i],
+                            b.key_offsets[i + 1] - b.key_offsets[i]);
+      if (name != last->name()) {
+        Fail(Status::kInvalidArgument,
+             "keys[%u]: %s hashes to the same id as existing %s; rename one of them", i,
+             DescribeKey(key, name), DescribeKey(key, last->name()));
+      }
+    }
+    w.series[k] = last;
   }
   return true;
 }
@@ -854,40 +936,77 @@ void Aggregator::CreateKeys(const Batch& b, Work& w) {
 }
 
 template <class F>
-void Aggregator::ForEachRun(const Batch& b, const Work& w, size_t sh, F&& f) {
-  // Agents ship points in bursts: consecutive accepted elements of one
-  // series (and, for time windows, one pane) form one run, which goes in
-  // through the vectorized span paths. Prepare and Commit walk the same runs.
+void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f) {
+  // A series' accepted elements that sit next to each other in the grouped
+  // order (and, for time windows, fall in one pane) form one run, which
+  // goes in through the vectorized span paths: f(series, k, run, pane,
+  // newest time, status). Prepare and Commit walk the same runs.
   constexpr uint32_t kAhead = 12;
-  const int64_t* times = b.timestamps ? b.timestamps : w.times.data();
+  // (Not ready only while a COUNT handle on the arrival clock prepares,
+  // which reads no times: `newest` is 0 then.)
+  const int64_t* times = w.times_ready ? w.gtimes.data() : nullptr;
+  Series* const* series = w.series.data();
+  const uint8_t* status = w.all_accepted ? nullptr : w.gstatus.data();
+  const int64_t width = geometry_.pane;
+  // (Every series of a handle has its kind's window: asking the handle
+  // spares a cache line of each series.)
+  const bool timed = config_.kind != WindowKind::kCount;
   const uint32_t end = w.shard_begin[sh + 1];
   for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
     if (k + kAhead < end) {
       // The series some elements ahead: a miss to memory takes about as
       // long as a dozen elements' work.
-      const Series* ahead = w.series[w.order[k + kAhead]];
+      const Series* ahead = series[k + kAhead];
       __builtin_prefetch(ahead);
       __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
       __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 128);
+      if (timed) {
+        // Its pane window (address only: nothing is read here).
+        const char* pw = reinterpret_cast<const char*>(&ahead->panes);
+        __builtin_prefetch(pw);
+        __builtin_prefetch(pw + 64);
+      }
     }
-    const uint32_t i = w.order[k];
-    Series* s = w.series[i];
-    const uint8_t st = w.all_accepted ? uint8_t{Work::kAccept} : w.status[i];
+    if (timed && k + kAhead / 2 < end) {
+      // Second stage: the newest pane of a series whose window is in cache
+      // by now (values mostly land in it).
+      const Series* mid = series[k + kAhead / 2];
+      if (!mid->panes->empty()) __builtin_prefetch(&mid->panes->panes().back(), 1);
+    }
+    Series* s = series[k];
+    const uint8_t st = status ? status[k] : uint8_t{Work::kAccept};
     if (st != Work::kAccept) {
-      f(s, i, uint32_t{1}, int64_t{0}, times[i], st);
+      f(s, k, uint32_t{1}, int64_t{0}, times ? times[k] : 0, st);
       continue;
     }
-    const int64_t pane = s->panes ? PaneOf(times[i], geometry_.pane) : 0;
     uint32_t run = 1;
-    int64_t newest = times[i];
-    while (k + run < end && w.order[k + run] == i + run && w.series[i + run] == s &&
-           (w.all_accepted || w.status[i + run] == Work::kAccept) &&
-           (!s->panes || PaneOf(times[i + run], geometry_.pane) == pane)) {
-      newest = std::max(newest, times[i + run]);
-      ++run;
+    int64_t pane = 0;
+    if (timed) {
+      int64_t newest = times[k];
+      pane = PaneOf(times[k], width);
+      // The pane's times, [lo, hi] (clamped to the int64 range).
+      const int64_t lo = PaneStart(pane, width);
+      const int64_t hi = Saturate((Wide(pane) + 1) * width - 1);
+      while (k + run < end && series[k + run] == s &&
+             (!status || status[k + run] == Work::kAccept) && times[k + run] >= lo &&
+             times[k + run] <= hi) {
+        newest = std::max(newest, times[k + run]);
+        ++run;
+      }
+      f(s, k, run, pane, newest, st);
+    } else {
+      while (k + run < end && series[k + run] == s &&
+             (!status || status[k + run] == Work::kAccept)) {
+        ++run;
+      }
+      int64_t newest = 0;
+      if (times) {
+        newest = times[k];
+        for (uint32_t r = 1; r < run; ++r) newest = std::max(newest, times[k + r]);
+      }
+      f(s, k, run, pane, newest, st);
     }
     k += run - 1;
-    f(s, i, run, pane, newest, st);
   }
 }
 
@@ -927,7 +1046,8 @@ void Aggregator::Touch(Series* s, Work& w, const Watermark& start) {
   s->touch_epoch = w.epoch;
   // Windows the watermark closed before this batch are emitted before its
   // values land (pushes and advance leave that to the next call that looks).
-  if (s->panes && !geometry_.sliding && !BringUpToDate(s, start, config_.max_pending_windows)) {
+  if (config_.kind != WindowKind::kCount && !geometry_.sliding &&
+      !BringUpToDate(s, start, config_.max_pending_windows)) {
     MarkCounters(s, start.value);  // before this push changes them
   }
 }
@@ -983,38 +1103,46 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
   for (Series* v : w.victims) BringUpToDate(v, start);
   if (!w.keyed) {
     Series* s = w.series[0];
-    locks.Lock(Mix(s->key) >> (64 - kShardBits));
+    const size_t sh = Mix(s->key) >> (64 - kShardBits);
+    locks.Claim(sh);
+    ShardSet::Section section(locks, sh);
+    locks.MarkPending(sh);
     Touch(s, w, start);
     PrepareSingle(s, b, w);
     return;
   }
   const bool quantiles = config_.quantiles;
+  const bool counted = config_.kind == WindowKind::kCount;
   for (size_t sh = 0; sh < kShards; ++sh) {
     w.touched_begin[sh] = static_cast<uint32_t>(w.touched.size());
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
-    locks.Lock(sh);
-    ForEachRun(b, w, sh,
-               [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t, uint8_t st) {
+    locks.Claim(sh);
+    ShardSet::Section section(locks, sh);
+    locks.MarkPending(sh);
+    if (w.resolve_in_prepare && !ResolveShard(b, w, sh)) throw NewKey{};
+    const double* values = w.gvalues.data();
+    ForEachRun(w, sh,
+               [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t, uint8_t st) {
                  Touch(s, w, start);
                  if (st != Work::kAccept) return;
-                 if (s->count) {
+                 if (counted) {
                    s->count->Reserve(run, s->scope);  // runs of one series add up
                    // The commit pass writes there: have it in cache by then.
                    __builtin_prefetch(s->count->next_slot(), 1);
                    if (quantiles && !s->count->small()) {
                      if (run == 1) {
-                       s->count_sketch.ReserveOne(b.values[i], mapping_);
+                       s->count_sketch.ReserveOne(values[k], mapping_);
                      } else {
-                       s->count_sketch.Reserve(b.values + i, run, mapping_);
+                       s->count_sketch.Reserve(values + k, run, mapping_);
                      }
                    }
                  } else if (s->panes->PaneOpen(pane)) {
                    Sketch& sketch = s->panes->ReservePane(pane).sketch;
                    if (!quantiles) return;
                    if (run == 1) {
-                     sketch.ReserveOne(b.values[i], mapping_);
+                     sketch.ReserveOne(values[k], mapping_);
                    } else {
-                     sketch.Reserve(b.values + i, run, mapping_);
+                     sketch.Reserve(values + k, run, mapping_);
                    }
                  }
                });
@@ -1022,19 +1150,33 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
   w.touched_begin[kShards] = static_cast<uint32_t>(w.touched.size());
 }
 
-void Aggregator::Undo(Work& w) noexcept {
-  for (Series* s : w.touched) {
-    if (s->count) {
-      s->count->EndReservation();
-      s->count_sketch.UndoReservations();
-    } else {
-      s->panes->UndoReservations();
+void Aggregator::Undo(Work& w, ShardSet& locks) noexcept {
+  // Touched series come shard by shard: each shard's under its data lock.
+  const size_t n = w.touched.size();
+  for (size_t k = 0; k < n;) {
+    const size_t sh = Mix(w.touched[k]->key) >> (64 - kShardBits);
+    ShardSet::Section section(locks, sh);
+    for (; k < n && (Mix(w.touched[k]->key) >> (64 - kShardBits)) == sh; ++k) {
+      Series* s = w.touched[k];
+      if (s->count) {
+        s->count->EndReservation();
+        s->count_sketch.UndoReservations();
+      } else {
+        s->panes->UndoReservations();
+      }
     }
+    locks.ClearPending(sh);
   }
 }
 
+Aggregator::Watermark Aggregator::CommitWatermark(const Watermark& end) const {
+  Watermark wm = CurrentWatermark();
+  if (end.set) wm = {true, wm.set ? std::max(wm.value, end.value) : end.value};
+  return wm;
+}
+
 void Aggregator::FinishSeries(Series* s, const Watermark& wm) noexcept {
-  if (s->count) {
+  if (config_.kind == WindowKind::kCount) {
     s->count->EndReservation();
     // (Small windows keep no sketch: leave its cache line alone.)
     if (config_.quantiles && !s->count->small()) s->count_sketch.ClearPending();
@@ -1072,95 +1214,116 @@ void Aggregator::CommitSingle(Series* s, Work& w) noexcept {
   if (accepted) s->last_event = newest;
 }
 
-void Aggregator::Commit(const Batch& b, Work& w, ShardSet& locks) noexcept {
+void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
   WINDOWAGG_NO_ALLOCATION_HERE();
   w.tick = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
-  const Watermark wm = CurrentWatermark();
+  // The watermark is published after the last slice (see Transact in
+  // aggregator.h); series slide to it as they commit.
+  const Watermark wm = CommitWatermark(w.end_wm);
   for (Series* v : w.victims) EraseSeries(v);
 
   if (!w.keyed) {
     Series* s = w.series[0];
-    CommitSingle(s, w);
-    FinishSeries(s, wm);
+    const size_t sh = Mix(s->key) >> (64 - kShardBits);
+    {
+      ShardSet::Section section(locks, sh);
+      CommitSingle(s, w);
+      FinishSeries(s, wm);
+      locks.ClearPending(sh);
+    }
+    locks.Release(sh);
+    if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
     return;
   }
-  const int64_t* times = b.timestamps ? b.timestamps : w.times.data();
+  const int64_t* times = w.gtimes.data();
+  const double* values = w.gvalues.data();
   const bool quantiles = config_.quantiles;
+  const bool counted = config_.kind == WindowKind::kCount;
   for (size_t sh = 0; sh < kShards; ++sh) {
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
-    ForEachRun(b, w, sh,
-               [&](Series* s, uint32_t i, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
-                 s->last_touch = w.tick;
-                 if (st == Work::kLate) {
-                   ++s->late;
-                   return;
-                 }
-                 if (st == Work::kSkipped) {
-                   ++s->rejected;
-                   return;
-                 }
-                 if (s->count) {
-                   Sketch* sketch = quantiles ? &s->count_sketch : nullptr;
-                   if (run == 1) {
-                     s->count->PushOne(b.values[i], sketch, mapping_, s->scope);  // small ones skip it
-                   } else {
-                     s->count->Push(b.values + i, run, s->count->small() ? nullptr : sketch,
-                                    mapping_, s->scope);
+    {
+      ShardSet::Section section(locks, sh);
+      ForEachRun(w, sh,
+                 [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
+                   s->last_touch = w.tick;
+                   if (st == Work::kLate) {
+                     ++s->late;
+                     return;
                    }
-                 } else if (!s->panes->PaneOpen(pane)) {
-                   s->late += run;
-                   return;
-                 } else if (run == 1) {
-                   s->panes->Add(b.values[i], times[i], quantiles, mapping_);
-                 } else {
-                   s->panes->AddRun(b.values + i, run, pane, quantiles, mapping_);
-                 }
-                 if (s->total == 0 || newest > s->last_event) s->last_event = newest;
-                 s->total += run;
-               });
-    const uint32_t touched_end = w.touched_begin[sh + 1];
-    for (uint32_t k = w.touched_begin[sh]; k < touched_end; ++k) {
-      if (lru_ && k + 8 < touched_end) {
-        // LruTouch rewrites the neighbours of a series a few ahead: have
-        // their links in cache by then (they are scattered in memory).
-        const Series* ahead = w.touched[k + 8];
-        if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
-        if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+                   if (st == Work::kSkipped) {
+                     ++s->rejected;
+                     return;
+                   }
+                   if (counted) {
+                     Sketch* sketch = quantiles ? &s->count_sketch : nullptr;
+                     if (run == 1) {
+                       s->count->PushOne(values[k], sketch, mapping_, s->scope);  // small ones skip it
+                     } else {
+                       s->count->Push(values + k, run, s->count->small() ? nullptr : sketch,
+                                      mapping_, s->scope);
+                     }
+                   } else if (!s->panes->PaneOpen(pane)) {
+                     s->late += run;
+                     return;
+                   } else if (run == 1) {
+                     s->panes->Add(values[k], times[k], quantiles, mapping_);
+                   } else {
+                     s->panes->AddRun(values + k, run, pane, quantiles, mapping_);
+                   }
+                   if (s->total == 0 || newest > s->last_event) s->last_event = newest;
+                   s->total += run;
+                 });
+      const uint32_t touched_end = w.touched_begin[sh + 1];
+      for (uint32_t k = w.touched_begin[sh]; k < touched_end; ++k) {
+        if (lru_ && k + 8 < touched_end) {
+          // LruTouch rewrites the neighbours of a series a few ahead: have
+          // their links in cache by then (they are scattered in memory).
+          const Series* ahead = w.touched[k + 8];
+          if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
+          if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+        }
+        FinishSeries(w.touched[k], wm);
+        LruTouch(w.touched[k]);  // its last_touch is w.tick now
       }
-      FinishSeries(w.touched[k], wm);
-      LruTouch(w.touched[k]);  // its last_touch is w.tick now
+      locks.ClearPending(sh);
     }
-    locks.Unlock(sh);
+    locks.Release(sh);
   }
+  if (w.end_wm.set) RaiseWatermark(w.end_wm.value);
 }
 
 void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
   const size_t n = b.size;
   ShardSet locks(this, config_.thread_safe && !exclusive);
   w.touched.clear();
-  try {
-    if (w.clock) {
-      uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
-      w.clock_base = base;
-      w.clock_taken = true;
-      MarkClockLate(w, base);
-      // The watermark is the newest *accepted* time: skipped and late
-      // elements take an arrival number but do not move it.
-      w.end_wm = {false, 0};
-      for (size_t i = n; i-- > 0;) {
-        if (w.all_accepted || w.status[i] == Work::kAccept) {
-          w.end_wm = {true, static_cast<int64_t>(base + i)};
-          break;
-        }
-      }
-      if (w.keyed) {
-        int64_t* times = Work::Sized(w.times, n);
-        for (size_t i = 0; i < n; ++i) times[i] = static_cast<int64_t>(base + i);
+  // COUNT windows need no event time to prepare (nothing is late): a keyed
+  // push takes its arrival numbers once prepared, so a push that meets a
+  // new key has taken none.
+  const bool late_clock = w.clock && w.keyed && config_.kind == WindowKind::kCount;
+  auto take_clock = [&] {
+    uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
+    w.clock_base = base;
+    w.clock_taken = true;
+    MarkClockLate(w, base);
+    // The watermark is the newest *accepted* time: skipped and late
+    // elements take an arrival number but do not move it.
+    w.end_wm = {false, 0};
+    for (size_t i = n; i-- > 0;) {
+      if (w.all_accepted || w.status[i] == Work::kAccept) {
+        w.end_wm = {true, static_cast<int64_t>(base + i)};
+        break;
       }
     }
+  };
+  try {
+    if (w.clock && !late_clock) take_clock();
+    if (w.keyed) Gather(b, w, /*times=*/!late_clock);
     const Watermark start = CurrentWatermark();
     Prepare(b, w, start, locks);
+    if (late_clock) {
+      take_clock();
+      GatherTimes(b, w);
+    }
     if (sweep) {
       // The watermark this push ends with; series it touched are spared.
       int64_t end = w.end_wm.set ? w.end_wm.value : start.value;
@@ -1172,7 +1335,7 @@ void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
     // with timestamps, one without) exactly one is applied.
     FixTimestampMode(w.clock ? 2 : 1);
   } catch (...) {
-    Undo(w);
+    Undo(w, locks);
     w.sweep.windows.clear();
     if (w.clock_taken) {
       // Give the arrival numbers back unless another push took later ones.
@@ -1181,7 +1344,7 @@ void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
     }
     throw;
   }
-  Commit(b, w, locks);
+  Commit(w, locks);
   CommitSweep(w.sweep);
 }
 
@@ -1206,7 +1369,7 @@ void Aggregator::PrepareSweep(Sweep& sw, const Watermark& start, int64_t wm, uin
   for (Series* s : sw.expired) {
     BringUpToDate(s, start);
     if (s->panes) s->panes->Closing(wm, [&](const WindowView& view) {
-      sw.windows.push_back(MakeClosed(*s, view));
+      if (view.moments.count > 0) sw.windows.push_back(MakeClosed(*s, view));
     });
   }
   absl::MutexLock lock(&queue_mu_);
@@ -1378,16 +1541,61 @@ void Aggregator::Merge(Aggregator& src) {
 }
 
 void Aggregator::GroupByShard(Work& w) {
+  // A stable two-pass radix sort on the mixed key: by the kSubBits bits
+  // below the shard bits, then by shard. Batches below kGroupMin skip the
+  // first pass (its histogram would cost more than the runs it forms).
+  constexpr int kSubBits = 11;
+  constexpr size_t kGroupMin = 512;
   const size_t n = w.size();
+  uint64_t* m = Work::Sized(w.mixed, n);
+  for (size_t i = 0; i < n; ++i) m[i] = Mix(w.keys[i]);
+  uint32_t* order = Work::Sized(w.order, n);
+  const uint32_t* pass1 = nullptr;
+  if (n >= kGroupMin) {
+    constexpr uint32_t kBuckets = uint32_t{1} << kSubBits;
+    uint32_t count[kBuckets + 1] = {};
+    auto sub = [&](size_t i) { return (m[i] >> (64 - kShardBits - kSubBits)) & (kBuckets - 1); };
+    for (size_t i = 0; i < n; ++i) ++count[sub(i) + 1];
+    for (uint32_t c = 0; c < kBuckets; ++c) count[c + 1] += count[c];
+    uint32_t* tmp = Work::Sized(w.order_scratch, n);
+    for (size_t i = 0; i < n; ++i) tmp[count[sub(i)]++] = static_cast<uint32_t>(i);
+    pass1 = tmp;
+  }
   std::fill(std::begin(w.shard_begin), std::end(w.shard_begin), 0);
-  for (size_t i = 0; i < n; ++i) ++w.shard_begin[(Mix(w.keys[i]) >> (64 - kShardBits)) + 1];
+  for (size_t i = 0; i < n; ++i) ++w.shard_begin[(m[i] >> (64 - kShardBits)) + 1];
   for (size_t sh = 0; sh < kShards; ++sh) w.shard_begin[sh + 1] += w.shard_begin[sh];
-  Work::Sized(w.order, n);
   uint32_t next[kShards];
   std::copy(w.shard_begin, w.shard_begin + kShards, next);
-  for (size_t i = 0; i < n; ++i) {
-    w.order[next[Mix(w.keys[i]) >> (64 - kShardBits)]++] = static_cast<uint32_t>(i);
+  for (size_t j = 0; j < n; ++j) {
+    const uint32_t i = pass1 ? pass1[j] : static_cast<uint32_t>(j);
+    order[next[m[i] >> (64 - kShardBits)]++] = i;
   }
+}
+
+void Aggregator::Gather(const Batch& b, Work& w, bool times) {
+  // Values and status in grouped order; times too if known (arrival
+  // numbers taken).
+  const size_t n = w.size();
+  const uint32_t* order = w.order.data();
+  double* v = Work::Sized(w.gvalues, n);
+  for (size_t k = 0; k < n; ++k) v[k] = b.values[order[k]];
+  if (!w.all_accepted) {
+    uint8_t* st = Work::Sized(w.gstatus, n);
+    for (size_t k = 0; k < n; ++k) st[k] = w.status[order[k]];
+  }
+  if (times) GatherTimes(b, w);
+}
+
+void Aggregator::GatherTimes(const Batch& b, Work& w) {
+  const size_t n = w.size();
+  const uint32_t* order = w.order.data();
+  int64_t* t = Work::Sized(w.gtimes, n);
+  if (b.timestamps) {
+    for (size_t k = 0; k < n; ++k) t[k] = b.timestamps[order[k]];
+  } else {
+    for (size_t k = 0; k < n; ++k) t[k] = static_cast<int64_t>(w.clock_base + order[k]);
+  }
+  w.times_ready = true;
 }
 
 void Aggregator::Push(const Batch& b) {
@@ -1412,6 +1620,10 @@ void Aggregator::Push(const Batch& b) {
       Fail(Status::kInvalidArgument, "key_bytes is NULL but the offsets describe %u bytes",
            b.key_offsets[n] - b.key_offsets[0]);
     }
+  }
+  if (n == 1 && b.keys != nullptr && config_.key_ttl <= 0 && std::isfinite(b.values[0]) &&
+      PushOneValue(b)) {
+    return;
   }
   // Refused early here; fixed atomically when the first push commits
   // (FixTimestampMode in Transact).
@@ -1456,6 +1668,23 @@ void Aggregator::Push(const Batch& b) {
       Series* s = Find(kDefaultKey);
       resolved = s != nullptr;
       if (resolved) *Work::Sized(w.series, 1) = s;
+    } else if (b.timestamps != nullptr || config_.kind == WindowKind::kCount) {
+      // Keys resolved shard by shard as the push prepares (a time window
+      // on the arrival clock needs its numbers first, so resolves first).
+      Work::Sized(w.series, n);
+      w.resolve_in_prepare = true;
+      try {
+        Transact(b, w, /*exclusive=*/false, /*sweep=*/false);
+        applied = true;
+      } catch (const NewKey&) {
+        // Undone, no arrival number kept: start over exclusively, as a
+        // new push (its series' touch marks are this attempt's).
+        w.resolve_in_prepare = false;
+        w.clock_taken = false;
+        w.touched.clear();
+        w.epoch = epoch_.fetch_add(1, std::memory_order_relaxed) + 1;
+      }
+      resolved = false;
     } else {
       resolved = Resolve(b, w);
     }
@@ -1484,6 +1713,95 @@ void Aggregator::Push(const Batch& b) {
       throw;
     }
   }
+}
+
+bool Aggregator::PushOneValue(const Batch& b) {
+  // The caller checked: one finite value, a numeric key, no key_ttl. This
+  // is Classify + Prepare + Commit for one element, under the shard's data
+  // lock only (no push is pending on the shard, so no reservation mixes).
+  const int mode = b.timestamps ? 1 : 2;
+  const int known = timestamp_mode_.load(std::memory_order_acquire);
+  if (known != mode) {
+    CheckTimestampMode(mode, known);
+    return false;  // the first push fixes the mode: general path
+  }
+  account_.CheckRoom(0, "this push");
+  const uint64_t key = b.keys[0];
+  const double x = b.values[0];
+  const bool quantiles = config_.quantiles;
+  TableLock table(this, /*exclusive=*/false);
+  Shard& shard = ShardOf(key);
+  ShardLock lock(this, shard);
+  if (shard.push_pending) return false;
+  auto it = shard.map.find(key);
+  if (it == shard.map.end()) return false;
+  Series* s = it->second;
+  const Watermark start = CurrentWatermark();
+  int64_t t;
+  uint64_t base = 0;
+  if (b.timestamps) {
+    t = b.timestamps[0];
+  } else {
+    base = clock_.fetch_add(1, std::memory_order_relaxed);
+    t = static_cast<int64_t>(base);
+  }
+  const bool late = config_.kind != WindowKind::kCount && IsLate(t, start);
+  int64_t pane = 0;
+  try {
+    if (s->count) {
+      s->count->Reserve(1, s->scope);
+      if (quantiles && !s->count->small()) s->count_sketch.ReserveOne(x, mapping_);
+    } else {
+      if (!geometry_.sliding && !BringUpToDate(s, start, config_.max_pending_windows)) {
+        MarkCounters(s, start.value);  // before this push changes them
+      }
+      pane = PaneOf(t, geometry_.pane);
+      if (!late && s->panes->PaneOpen(pane)) {
+        Sketch& sketch = s->panes->ReservePane(pane).sketch;
+        if (quantiles) sketch.ReserveOne(x, mapping_);
+      }
+    }
+  } catch (...) {
+    if (s->count) {
+      s->count->EndReservation();
+      s->count_sketch.UndoReservations();
+    } else {
+      s->panes->UndoReservations();
+    }
+    if (!b.timestamps) {
+      uint64_t expected = base + 1;  // give the number back unless taken past
+      clock_.compare_exchange_strong(expected, base, std::memory_order_relaxed);
+    }
+    throw;
+  }
+  WINDOWAGG_NO_ALLOCATION_HERE();
+  // Single-threaded handles need no atomic increment.
+  const uint64_t tick = config_.thread_safe
+                            ? tick_.fetch_add(1, std::memory_order_relaxed) + 1
+                            : tick_.load(std::memory_order_relaxed) + 1;
+  if (!config_.thread_safe) tick_.store(tick, std::memory_order_relaxed);
+  s->last_touch = tick;
+  // COUNT windows take every value; the watermark is the newest accepted time.
+  Watermark end{false, 0};
+  if (late) {
+    ++s->late;
+  } else if (s->count) {
+    s->count->PushOne(x, quantiles ? &s->count_sketch : nullptr, mapping_, s->scope);
+    end = {true, t};
+  } else if (!s->panes->PaneOpen(pane)) {
+    ++s->late;
+  } else {
+    s->panes->Add(x, t, quantiles, mapping_);
+    end = {true, t};
+  }
+  if (end.set) {
+    if (s->total == 0 || t > s->last_event) s->last_event = t;
+    ++s->total;
+  }
+  FinishSeries(s, CommitWatermark(end));
+  LruTouch(s);
+  if (end.set) RaiseWatermark(end.value);
+  return true;
 }
 
 void Aggregator::CheckTimestampMode(int mode, int known) {
@@ -1531,7 +1849,7 @@ void Aggregator::Advance(int64_t watermark) {
 void Aggregator::FillStats(Series* s, const Watermark& wm, Stats* out, WindowView* view) {
   // (A read does not depend on due windows still in the series: Current
   // looks at the window holding the watermark only.)
-  BringUpToDate(s, wm, config_.max_pending_windows);
+  if (MayClose(s)) BringUpToDate(s, wm, config_.max_pending_windows);
   if (s->count) {
     const CountWindow& c = *s->count;
     view->moments = c.Summary();
@@ -1771,7 +2089,13 @@ void Aggregator::CloseDueWindows(uint64_t queue_limit) {
   // Cleared before the walk: a series this walk (or a concurrent push)
   // leaves with due windows sets it again.
   backlog_.store(false, std::memory_order_release);
-  ForEachSeries([&](Series* s) { BringUpToDate(s, wm, queue_limit); });
+  ForEachSeries([&](Series* s) {
+    if (MayClose(s)) {
+      BringUpToDate(s, wm, queue_limit);
+    } else {
+      backlog_.store(true, std::memory_order_release);  // the next poll looks again
+    }
+  });
   swept_watermark_.store(wm.value, std::memory_order_release);
   swept_once_.store(true, std::memory_order_release);
 }
@@ -1784,7 +2108,9 @@ void Aggregator::PendingWindows(uint64_t* pending, uint64_t* dropped) {
   if (backlog_.load(std::memory_order_acquire) && wm.set) {
     TableLock table(this, false);
     ForEachSeries([&](Series* s) {
-      if (s->panes) s->panes->Closing(wm.value, [&](const WindowView&) { ++waiting; });
+      if (s->panes) {
+        s->panes->Closing(wm.value, [&](const WindowView& v) { waiting += v.moments.count > 0; });
+      }
     });
   }
   absl::MutexLock lock(&queue_mu_);

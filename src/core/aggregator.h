@@ -8,6 +8,10 @@
 // exclusively only when the set of series changes (new keys, removal, TTL,
 // LRU eviction, restore/merge). So pushes into existing series from many
 // threads contend only per shard, and a full read holds one shard at a time.
+// A push holds a shard's data lock only per slice of its batch (see
+// Transact), so reads may meet a series between the push's prepare and its
+// commit: reserved state (empty panes, zero-count sketch entries, a grown
+// ring) must read as nothing — window representations keep that true.
 #ifndef WINDOWAGG_CORE_AGGREGATOR_H_
 #define WINDOWAGG_CORE_AGGREGATOR_H_
 
@@ -162,6 +166,15 @@ class Aggregator {
     // setting), so the hot per-shard locks are plain mutexes. The table and
     // queue locks stay absl::Mutex (reader/writer; taken once per call).
     std::mutex mu;
+    // A push's claim on the shard, held from its prepare to its commit so
+    // that pushes into one shard never interleave their reservations (taken
+    // in increasing shard order, nested, before `mu`). Readers never take
+    // it: a push holds `mu` only while it prepares, and again while it
+    // commits, its own slice of the batch (see Transact).
+    std::mutex push_mu;
+    // Set (under `mu`) while a push that claimed the shard is between its
+    // prepare and its commit: the one-value fast path then steps aside.
+    bool push_pending = false;
     SeriesMap map;
     // EVICT_LRU handles: the shard's series, least recently updated first
     // (intrusive, through Series::lru_prev/lru_next; see LruTouch).
@@ -176,7 +189,8 @@ class Aggregator {
   class ShardSet;  // the shard locks one push holds (aggregator.cc)
 
   // Scoped locks that vanish in single-threaded mode. Order: table, then
-  // one shard, then the closed-window queue.
+  // the push claims (Shard::push_mu, increasing), then one shard's `mu`,
+  // then the closed-window queue.
   class TableLock {
    public:
     TableLock(const Aggregator* a, bool exclusive);
@@ -239,9 +253,25 @@ class Aggregator {
   // count or watermark; Commit applies the batch and cannot fail. A failed
   // Prepare undoes its empty panes and new series, so a push that returns
   // an error (ENOMEM included) leaves the handle as it was.
+  //
+  // Locking (thread-safe handles, shared table): a push claims every shard
+  // its batch touches (Shard::push_mu, in increasing order) and keeps the
+  // claims until that shard is committed, so pushes into a shard run one
+  // after another and their reservations never mix. The shard's data lock
+  // (`mu`, the one readers take) is held only while the push prepares its
+  // slice of the batch, and again while it commits that slice: a reader
+  // waits for one slice (~1/32 of a batch), not for the whole push. Series
+  // cannot disappear in between: removal, TTL and eviction take the table
+  // exclusively. A reader in between sees the series as before the push
+  // (a reserved pane is empty and emits nothing); if it closes a window a
+  // reserved pane belongs to (a watermark another call raised), the value
+  // is counted late at commit, as for any concurrent close. The push's own
+  // watermark is published after its last slice commits, so a reader never
+  // closes a window under the push's own values.
   void Classify(const Batch& b, Work& w);
   void MarkClockLate(Work& w, uint64_t base);
   bool Resolve(const Batch& b, Work& w);  // false: some key is new
+  bool ResolveShard(const Batch& b, Work& w, size_t shard);  // shard's data lock held
   void CreateKeys(const Batch& b, Work& w);
   void Transact(const Batch& b, Work& w, bool exclusive, bool sweep);
   // Timestamps (1) or the arrival clock (2): refuses a push whose mode is
@@ -251,12 +281,25 @@ class Aggregator {
   void Touch(Series* s, Work& w, const Watermark& start);
   void Prepare(const Batch& b, Work& w, const Watermark& start, ShardSet& locks);
   void PrepareSingle(Series* s, const Batch& b, Work& w);
-  void Commit(const Batch& b, Work& w, ShardSet& locks) noexcept;
+  void Commit(Work& w, ShardSet& locks) noexcept;
   void CommitSingle(Series* s, Work& w) noexcept;
   void FinishSeries(Series* s, const Watermark& wm) noexcept;
-  void Undo(Work& w) noexcept;
+  void Undo(Work& w, ShardSet& locks) noexcept;
+  // One value into an existing series (the call a host makes per event):
+  // no batch planning. False, having changed nothing, when the general
+  // path must take it (new key, first push, a push pending on the shard).
+  bool PushOneValue(const Batch& b);
+  // Classify's rule: is event time t late against watermark wm?
+  bool IsLate(int64_t t, const Watermark& wm) const;
+  // The watermark a push commits against: the current one raised by the
+  // push's own newest accepted time (published after the commit).
+  Watermark CommitWatermark(const Watermark& end) const;
   template <class F>
-  void ForEachRun(const Batch& b, const Work& w, size_t shard, F&& f);
+  void ForEachRun(const Work& w, size_t shard, F&& f);
+  // Grouped copies of the batch (keyed): values, status and, if `times`
+  // (arrival numbers taken), event times; GatherTimes the latter alone.
+  void Gather(const Batch& b, Work& w, bool times);
+  void GatherTimes(const Batch& b, Work& w);
   template <class F>
   void ForEachPaneRun(const Work& w, F&& f);
   // Closes the windows wm has closed, oldest first, into the queue; may
@@ -278,6 +321,10 @@ class Aggregator {
   // are stamped as if queued before the push changed them.
   static constexpr uint64_t kNoQueueLimit = UINT64_MAX;
   bool BringUpToDate(Series* s, const Watermark& wm, uint64_t queue_limit = kNoQueueLimit);
+  // False while a push holds reservations in the series' shard and closing
+  // could emit them (TUMBLING/HOPPING): readers and polls leave it due.
+  // Shard's data lock held.
+  bool MayClose(const Series* s) const;
   // TUMBLING/HOPPING: the last window number due at watermark wm, and the
   // first window with data the series has not closed yet (or nullopt).
   Wide LastDue(int64_t wm) const;

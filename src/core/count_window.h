@@ -47,7 +47,7 @@ class CountWindow {
   void Reserve(uint64_t more, const MemoryScope& scope) {
     uint64_t pending = reserved_ + more;
     uint64_t needed = std::min(total_ + pending, capacity_);
-    if (needed > ring_cap_ || (stack_cap_ == 0 && !small() && needed >= block_)) {
+    if (needed > ring_cap_ || (!small() && stack_cap_ == 0 && needed >= block_)) {
       EnsureRing(needed, scope);
     }
     reserved_ = static_cast<uint32_t>(std::min<uint64_t>(pending, UINT32_MAX));

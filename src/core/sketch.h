@@ -137,8 +137,12 @@ class BucketStore {
       for (int32_t k = 0; k <= b - a; ++k) d[k] += c[k];
       return;
     }
+    // (Entries a push reserved hold 0 until it commits, and may lie
+    // outside [lo, hi], which covers only non-zero counts: skip them.)
     const Entry* e = Sparse();
-    for (uint32_t k = 0; k < size_; ++k) counts[e[k].index - lo] += e[k].count;
+    for (uint32_t k = 0; k < size_; ++k) {
+      if (e[k].count != 0) counts[e[k].index - lo] += e[k].count;
+    }
   }
 
   // Bounds of the non-zero counts; false when empty.

@@ -230,6 +230,42 @@ void Pusher(Run& r, unsigned seed) {
   r.pushed_stable.fetch_add(stable);
 }
 
+// One value per call (the library's one-value path, which takes only the
+// shard's data lock) racing the batch pushers' prepared-but-uncommitted
+// slices, readers, remove_key and merges; also reads one key's stats and
+// quantiles between pushes (a reader in the middle of a batch push).
+void OnePusher(Run& r, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  uint64_t stable = 0;
+  const double q[3] = {0.5, 0.9, 0.99};
+  double out[3];
+  while (!r.stop.load(std::memory_order_relaxed)) {
+    double v = static_cast<double>(rng() % 1000) - 500.0;
+    int64_t t = r.now.load(std::memory_order_relaxed) - static_cast<int64_t>(rng() % 48) + 12;
+    uint64_t k = rng() % 8 == 0 ? kStable + rng() % kRemovable : rng() % kStable;
+    int st = aggregator_push(r.h, &v, &t, &k, 1);
+    if (st != AGGREGATOR_OK) {
+      FAIL("push of one value: status %d: %s", st, aggregator_last_error());
+    } else if (k < kStable) {
+      ++stable;
+    }
+    r.c.push.fetch_add(1, std::memory_order_relaxed);
+    if (rng() % 4 == 0) {
+      aggregator_stats s;
+      uint64_t key = rng() % kStable;
+      if (aggregator_get_key_stats(r.h, key, &s) != AGGREGATOR_OK) {
+        FAIL("get_key_stats(%" PRIu64 "): %s", key, aggregator_last_error());
+      } else if (aggregator_get_key_quantiles(r.h, key, q, 3, out) != AGGREGATOR_OK) {
+        FAIL("get_key_quantiles(%" PRIu64 "): %s", key, aggregator_last_error());
+      } else if (s.count > 0 && (out[0] > out[1] || out[1] > out[2])) {
+        FAIL("key %" PRIu64 ": quantiles out of order: %g %g %g", key, out[0], out[1], out[2]);
+      }
+      r.c.reads.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  r.pushed_stable.fetch_add(stable);
+}
+
 void Advancer(Run& r, unsigned seed) {
   std::mt19937_64 rng(seed);
   while (!r.stop.load(std::memory_order_relaxed)) {
@@ -536,6 +572,7 @@ void RunKind(const Kind& kind, double seconds) {
   unsigned seed = static_cast<unsigned>(kind.kind) * 1000 + 1;
   th.emplace_back(Pusher, std::ref(r), seed++);
   th.emplace_back(Pusher, std::ref(r), seed++);
+  th.emplace_back(OnePusher, std::ref(r), seed++);
   th.emplace_back(Advancer, std::ref(r), seed++);
   th.emplace_back(Poller, std::ref(r), seed++);
   th.emplace_back(Serializer, std::ref(r), seed++);
