@@ -286,21 +286,27 @@ bool Polls(const Kind& k) {
 
 void PollAll(Run& r, std::mt19937_64& rng) {
   std::vector<aggregator_window> w(1 + rng() % 300);
+  std::vector<aggregator_window_ex> wx(w.size());  // the extensible records
   const double q[] = {0.5};
   std::vector<double> qo(w.size());
   uint64_t polled = 0;
   for (;;) {
     size_t n = 0;
     size_t nq = rng() % 2;
-    int st = aggregator_poll_windows(r.h, w.data(), w.size(), nq ? q : nullptr, nq,
-                                     nq ? qo.data() : nullptr, &n);
+    const bool ex = rng() % 2 == 0;
+    int st = ex ? aggregator_poll_windows_ex(r.h, wx.data(), sizeof(aggregator_window_ex),
+                                             wx.size(), nq ? q : nullptr, nq,
+                                             nq ? qo.data() : nullptr, &n)
+                : aggregator_poll_windows(r.h, w.data(), w.size(), nq ? q : nullptr, nq,
+                                          nq ? qo.data() : nullptr, &n);
     r.c.poll.fetch_add(1, std::memory_order_relaxed);
     if (st != AGGREGATOR_OK) {
       FAIL("poll: %s", aggregator_last_error());
       break;
     }
     for (size_t i = 0; i < n; ++i) {
-      if (w[i].key < kStable) polled += w[i].stats.count;
+      const uint64_t key = ex ? wx[i].key : w[i].key;
+      if (key < kStable) polled += ex ? wx[i].stats.stats.count : w[i].stats.count;
     }
     if (n < w.size()) break;
   }
@@ -423,6 +429,8 @@ void Lister(Run& r, unsigned seed) {
     size_t cap = 1 + rng() % 50;
     std::vector<uint64_t> keys(cap);
     std::vector<aggregator_key_stats> ks(cap);
+    std::vector<aggregator_key_stats_ex> ksx(cap);  // the extensible records
+    const bool ex = rng() % 2 == 0;
     const double q[] = {0.25, 0.75};
     std::vector<double> qo(cap * 2);
     uint64_t pages = 0;
@@ -430,7 +438,9 @@ void Lister(Run& r, unsigned seed) {
       size_t n = 0;
       int st;
       if (stats) {
-        st = aggregator_list_stats(r.h, &cur, ks.data(), cap, q, 2, qo.data(), &n);
+        st = ex ? aggregator_list_stats_ex(r.h, &cur, ksx.data(), sizeof(aggregator_key_stats_ex),
+                                           cap, q, 2, qo.data(), &n)
+                : aggregator_list_stats(r.h, &cur, ks.data(), cap, q, 2, qo.data(), &n);
         r.c.list_stats.fetch_add(1, std::memory_order_relaxed);
       } else {
         st = aggregator_list_keys(r.h, &cur, keys.data(), cap, nullptr, 0, nullptr, &n);
@@ -441,7 +451,7 @@ void Lister(Run& r, unsigned seed) {
         break;
       }
       for (size_t i = 0; i < n; ++i) {
-        uint64_t key = stats ? ks[i].key : keys[i];
+        uint64_t key = !stats ? keys[i] : ex ? ksx[i].key : ks[i].key;
         if (key < kStable && seen[key]++) FAIL("list returned key %" PRIu64 " twice", key);
       }
       if (++pages > max_pages) {
