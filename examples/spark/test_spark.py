@@ -133,11 +133,11 @@ def test_merged_equals_single_process(merged, data, lateness):
     for q in QS:
         c = ws.quantile_column(q)
         m, s = merged[c].to_numpy(), single[c].to_numpy()
-        # Within 2 alpha of the single process's sketch answer (both are
-        # within alpha of the same exact value); bucket-wise merges of the
-        # same values in fact give the same sketch, hence the same answer.
+        # Within 2 alpha of the single process's answer: both are within
+        # alpha of the same exact value. (Not bit-identical: a pane keeps its
+        # values raw, exact, until buckets are smaller, and serialized state
+        # restores as buckets, so the answer depends on the path taken.)
         assert (np.abs(m - s) <= 2 * ALPHA * np.abs(s) + 1e-300).all(), c
-        assert (m == s).all(), f"{c}: merged sketch differs from the single-process sketch"
 
 
 def test_agrees_with_spark_exact(merged, spark_exact):

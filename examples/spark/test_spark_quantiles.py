@@ -223,9 +223,13 @@ def test_state_merges_with_another_handles_state(spark, small):
         single = ws._window_frame(one, spec, QS, ntz=False)
     pd.testing.assert_frame_equal(merged[["series", "window_start", "count", "min", "max"]],
                                   single[["series", "window_start", "count", "min", "max"]])
-    for q in QS:  # sketches merge bucket-wise: the sketch of all the rows
+    # Quantiles within 2 alpha of the one handle's: each is within alpha of
+    # the exact value (a pane is exact while raw; restored state is buckets,
+    # so merged and single answers may differ by the path, not the guarantee).
+    for q in QS:
         c = ws.spark_column(q)
-        assert (merged[c].to_numpy() == single[c].to_numpy()).all(), c
+        m, s = merged[c].to_numpy(), single[c].to_numpy()
+        assert (np.abs(m - s) <= 2 * ALPHA * np.abs(s) + 1e-300).all(), c
 
     # In Spark: the snapshot split per series (a service would send one per
     # series, or the whole handle to each group: a group merges only its own)
@@ -244,7 +248,8 @@ def test_state_merges_with_another_handles_state(spark, small):
     assert (got["count"].to_numpy() == single["count"].to_numpy()).all()
     for q in QS:
         c = ws.spark_column(q)
-        assert (got[c].to_numpy() == single[c].to_numpy()).all(), c
+        g, s = got[c].to_numpy(), single[c].to_numpy()
+        assert (np.abs(g - s) <= 2 * ALPHA * np.abs(s) + 1e-300).all(), c
 
 
 def test_trailing_sliding_window(spark, small):
