@@ -369,7 +369,7 @@ class Aggregator {
                                              sizeof(aggregator_key_stats_ex), kPage,
                                              detail::data_or_null(q), q.size(),
                                              page_q.empty() ? nullptr : page_q.data(), &n));
-      append_ex(result, page.data(), page_q.data(), n, q.size());
+      append_page(result, page.data(), page_q.data(), n, q.size());
       if (n == 0 && !cursor.done) break;  // defensive: never spin
     }
     return result;
@@ -381,24 +381,11 @@ class Aggregator {
   std::vector<ClosedWindow> poll_windows(
       std::span<const double> q = {},
       size_t max_windows = std::numeric_limits<size_t>::max()) {
-    constexpr size_t kPage = 256;
-    std::vector<ClosedWindow> result;
-    std::vector<aggregator_window> page(kPage);
-    std::vector<double> page_q(kPage * q.size());
-    while (result.size() < max_windows) {
-      size_t want = std::min(kPage, max_windows - result.size());
-      size_t n = 0;
-      detail::check(aggregator_poll_windows(h_, page.data(), want, detail::data_or_null(q),
-                                            q.size(),
-                                            page_q.empty() ? nullptr : page_q.data(), &n));
-      for (size_t i = 0; i < n; ++i) {
-        const double* qi = page_q.data() + i * q.size();
-        result.push_back({page[i].key, page[i].stats,
-                          std::vector<double>(qi, qi + q.size())});
-      }
-      if (n < want) break;
-    }
-    return result;
+    return poll_pages<ClosedWindow, aggregator_window>(
+        q, max_windows, [&](aggregator_window* page, size_t want, double* page_q, size_t* n) {
+          return aggregator_poll_windows(h_, page, want, detail::data_or_null(q), q.size(),
+                                         page_q, n);
+        });
   }
 
   // poll_windows through aggregator_poll_windows_ex (records of
@@ -406,20 +393,11 @@ class Aggregator {
   std::vector<ClosedWindowEx> poll_windows_ex(
       std::span<const double> q = {},
       size_t max_windows = std::numeric_limits<size_t>::max()) {
-    constexpr size_t kPage = 256;
-    std::vector<ClosedWindowEx> result;
-    std::vector<aggregator_window_ex> page(kPage);
-    std::vector<double> page_q(kPage * q.size());
-    while (result.size() < max_windows) {
-      size_t want = std::min(kPage, max_windows - result.size());
-      size_t n = 0;
-      detail::check(aggregator_poll_windows_ex(h_, page.data(), sizeof(aggregator_window_ex),
-                                               want, detail::data_or_null(q), q.size(),
-                                               page_q.empty() ? nullptr : page_q.data(), &n));
-      append_ex(result, page.data(), page_q.data(), n, q.size());
-      if (n < want) break;
-    }
-    return result;
+    return poll_pages<ClosedWindowEx, aggregator_window_ex>(
+        q, max_windows, [&](aggregator_window_ex* page, size_t want, double* page_q, size_t* n) {
+          return aggregator_poll_windows_ex(h_, page, sizeof(aggregator_window_ex), want,
+                                            detail::data_or_null(q), q.size(), page_q, n);
+        });
   }
 
   PendingWindows pending_windows() const {
@@ -555,15 +533,34 @@ class Aggregator {
  private:
   explicit Aggregator(aggregator* h) noexcept : h_(h) {}
 
-  // Appends n records of an extensible page (and their nq quantiles each).
-  template <class Rec>
-  static void append_ex(std::vector<SeriesStatsEx>& out, const Rec* page, const double* page_q,
+  // Appends n records of a page (and their nq quantiles each).
+  template <class Out, class Rec>
+  static void append_page(std::vector<Out>& out, const Rec* page, const double* page_q,
                         size_t n, size_t nq) {
     for (size_t i = 0; i < n; ++i) {
       const double* qi = page_q + i * nq;
       out.push_back({page[i].key, page[i].stats,
                      nq == 0 ? std::vector<double>() : std::vector<double>(qi, qi + nq)});
     }
+  }
+
+  // Polls pages of up to 256 records of type Rec through fetch(page, want,
+  // page_q, &n) until max_windows windows or the queue is drained.
+  template <class Out, class Rec, class Fetch>
+  static std::vector<Out> poll_pages(std::span<const double> q, size_t max_windows,
+                                     Fetch&& fetch) {
+    constexpr size_t kPage = 256;
+    std::vector<Out> result;
+    std::vector<Rec> page(kPage);
+    std::vector<double> page_q(kPage * q.size());
+    while (result.size() < max_windows) {
+      size_t want = std::min(kPage, max_windows - result.size());
+      size_t n = 0;
+      detail::check(fetch(page.data(), want, page_q.empty() ? nullptr : page_q.data(), &n));
+      append_page(result, page.data(), page_q.data(), n, q.size());
+      if (n < want) break;
+    }
+    return result;
   }
 
   static void check_parallel(const char* what, size_t n, size_t nts, size_t nkeys) {
