@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 namespace windowagg {
 
@@ -766,6 +767,9 @@ void Sketch::ForEachRawBucket(bool negative,
   }
 }
 
+// Above this many quantiles in one read, sorting raw values beats selecting each.
+constexpr size_t kSelectMaxQuantiles = 8;
+
 void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* q, size_t nq,
                        const SketchMapping& map, double min, double max, double* out) {
   uint64_t n = 0;
@@ -782,16 +786,30 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
     for (size_t p = 0; p < nparts; ++p) {
       if (const Raw* r = parts[p]->raw()) sorted.insert(sorted.end(), r->values(), r->values() + r->n);
     }
-    std::sort(sorted.begin(), sorted.end());
-    for (size_t j = 0; j < nq; ++j) {
-      if (q[j] <= 0) {
-        out[j] = sorted.front();
-      } else if (q[j] >= 1) {
-        out[j] = sorted.back();
-      } else {
-        auto rank = static_cast<uint64_t>(std::floor(q[j] * static_cast<double>(n - 1)));
-        out[j] = sorted[std::min(rank, n - 1)];
+    auto rank_of = [&](double qj) -> uint64_t {
+      if (!(qj > 0)) return 0;
+      if (qj >= 1) return n - 1;
+      return std::min(static_cast<uint64_t>(std::floor(qj * static_cast<double>(n - 1))), n - 1);
+    };
+    if (nq > kSelectMaxQuantiles) {
+      std::sort(sorted.begin(), sorted.end());
+      for (size_t j = 0; j < nq; ++j) out[j] = sorted[rank_of(q[j])];
+      return;
+    }
+    // A few ranks (a request's p50/p99/p999): select them in increasing
+    // order, each in the part right of the previous one — O(n) each rather
+    // than a sort of the window.
+    std::pair<uint64_t, size_t> ranks[kSelectMaxQuantiles];
+    for (size_t j = 0; j < nq; ++j) ranks[j] = {rank_of(q[j]), j};
+    std::sort(ranks, ranks + nq);
+    auto from = sorted.begin();
+    for (size_t k = 0; k < nq; ++k) {
+      auto at = sorted.begin() + static_cast<std::ptrdiff_t>(ranks[k].first);
+      if (at >= from) {
+        std::nth_element(from, at, sorted.end());
+        from = at + 1;
       }
+      out[ranks[k].second] = *at;
     }
     return;
   }
