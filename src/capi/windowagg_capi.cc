@@ -382,7 +382,10 @@ namespace {
 // A page of a cursor iteration holds at least one entry: with cap 0 a call
 // could never return an entry nor finish, and a host loop waiting for
 // `done` would never end.
-void RequirePage(size_t cap) {
+// The arguments every cursor page call checks first, in this order.
+void RequirePage(const aggregator_cursor* cursor, const size_t* n_out, size_t cap) {
+  Require(cursor, "cursor");
+  Require(n_out, "n_out");
   if (cap == 0) {
     Fail(Status::kInvalidArgument,
          "cap is 0: a page needs room for at least one entry (the cursor is unchanged)");
@@ -396,9 +399,7 @@ int aggregator_list_stats(const aggregator* a, aggregator_cursor* cursor,
   if (n_out != nullptr) *n_out = 0;
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
-    Require(cursor, "cursor");
-    Require(n_out, "n_out");
-    RequirePage(cap);
+    RequirePage(cursor, n_out, cap);
     Require(out, "out");
     *n_out = core->ListStats(reinterpret_cast<windowagg::Cursor*>(cursor),
                              reinterpret_cast<windowagg::KeyedStats*>(out), cap, q, nq, out_q);
@@ -465,9 +466,7 @@ int aggregator_list_stats_ex(const aggregator* a, aggregator_cursor* cursor, voi
   if (n_out != nullptr) *n_out = 0;
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
-    Require(cursor, "cursor");
-    Require(n_out, "n_out");
-    RequirePage(cap);
+    RequirePage(cursor, n_out, cap);
     Require(out, "out");
     CheckElemSize(elem_size, cap);
     ScratchPage page(cap);
@@ -495,9 +494,7 @@ int aggregator_list_keys(const aggregator* a, aggregator_cursor* cursor, uint64_
   if (n_out != nullptr) *n_out = 0;
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
-    Require(cursor, "cursor");
-    Require(n_out, "n_out");
-    RequirePage(cap);
+    RequirePage(cursor, n_out, cap);
     Require(keys, "keys");
     if (names != nullptr) Require(name_offsets, "name_offsets (names is set)");
     *n_out = core->ListKeys(reinterpret_cast<windowagg::Cursor*>(cursor), keys, cap, names,

@@ -18,6 +18,7 @@
 #include "core/memory.h"
 #include "core/pane_window.h"
 #include "core/sketch.h"
+#include "memory_scope.hpp"
 
 namespace wa = windowagg;
 namespace fi = windowagg::fault_injection;
@@ -27,10 +28,7 @@ namespace {
 constexpr double kAlpha = 0.01;
 
 // A handle-less owner of one series' pane window: its account, its scope.
-struct Fixture {
-  wa::MemoryAccount account;
-  int64_t series_bytes = 0;
-  wa::MemoryScope scope{&account, &series_bytes};
+struct Fixture : windowagg_test::Scoped {
   wa::PaneGeometry geo;
   wa::SketchMapping map{kAlpha};
   std::optional<wa::PaneWindow> pw;

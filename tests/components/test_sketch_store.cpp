@@ -13,16 +13,13 @@
 #include "core/fault_injection.h"
 #include "core/memory.h"
 #include "core/sketch.h"
+#include "memory_scope.hpp"
 
 namespace wa = windowagg;
 
 namespace {
 
-struct Scoped {
-  wa::MemoryAccount account;
-  int64_t series_bytes = 0;
-  wa::MemoryScope scope{&account, &series_bytes};
-};
+using windowagg_test::Scoped;
 
 std::map<int32_t, uint64_t> Contents(const wa::BucketStore& s) {
   std::map<int32_t, uint64_t> out;
