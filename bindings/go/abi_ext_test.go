@@ -3,6 +3,7 @@ package windowagg
 import (
 	"errors"
 	"math"
+	"sort"
 	"testing"
 )
 
@@ -101,7 +102,14 @@ func TestPollWindowsExMatchesPollWindows(t *testing.T) {
 	ex := make([]WindowEx, 3)
 	q1 := make([]float64, 3)
 	q2 := make([]float64, 3)
-	total := 0
+	// The queue's order across series follows each handle's series table,
+	// which differs between handles: compare the windows by (start, key).
+	type polled struct {
+		key   uint64
+		stats Stats
+		q     float64
+	}
+	var got1, got2 []polled
 	for {
 		n1, err := a.PollWindows(fixed, qs, q1)
 		if err != nil {
@@ -115,15 +123,29 @@ func TestPollWindowsExMatchesPollWindows(t *testing.T) {
 			t.Fatalf("%d windows vs Ex %d", n1, n2)
 		}
 		for i := 0; i < n1; i++ {
-			if ex[i].Key != fixed[i].Key || !sameStats(ex[i].Stats.Stats, fixed[i].Stats) || q1[i] != q2[i] {
-				t.Errorf("window %d: Ex %+v q %v, fixed %+v q %v", i, ex[i], q2[i], fixed[i], q1[i])
-			}
+			got1 = append(got1, polled{fixed[i].Key, fixed[i].Stats, q1[i]})
+			got2 = append(got2, polled{ex[i].Key, ex[i].Stats.Stats, q2[i]})
 		}
-		total += n1
 		if n1 == 0 {
 			break
 		}
 	}
+	byWindowThenKey := func(g []polled) func(i, j int) bool {
+		return func(i, j int) bool {
+			if g[i].stats.WindowStart != g[j].stats.WindowStart {
+				return g[i].stats.WindowStart < g[j].stats.WindowStart
+			}
+			return g[i].key < g[j].key
+		}
+	}
+	sort.Slice(got1, byWindowThenKey(got1))
+	sort.Slice(got2, byWindowThenKey(got2))
+	for i := range got1 {
+		if got2[i].key != got1[i].key || !sameStats(got2[i].stats, got1[i].stats) || got1[i].q != got2[i].q {
+			t.Errorf("window %d: Ex %+v, fixed %+v", i, got2[i], got1[i])
+		}
+	}
+	total := len(got1)
 	if total != 105 {
 		t.Errorf("polled %d windows, want 105", total)
 	}
