@@ -420,7 +420,12 @@ Stats ReadStats(Source& in) {
     Fail(Status::kCorrupt, "%s: sum %g of %u values is impossible for values in [min %g, max %g]",
          what, st.sum, st.count, st.min, st.max);
   }
-  CheckMean(st.mean, st.count, st.min, st.max, what);
+  // A window's reported mean is clamped to [min, max] when it is made
+  // (MakeStats), so a queued one outside it, by any rounding, never arose.
+  if (!(st.mean >= st.min && st.mean <= st.max)) {
+    Fail(Status::kCorrupt, "%s: mean %g is outside [min %g, max %g]", what, st.mean, st.min,
+         st.max);
+  }
   if (st.count < 2) {
     if (!std::isnan(st.variance)) {
       Fail(Status::kCorrupt, "%s: variance %g of a single value (must be NaN)", what, st.variance);
