@@ -11,7 +11,7 @@
 #include "core/key_hash.h"
 #include "core/memory.h"
 #include "core/rolling.h"
-#include "format/state.h"
+#include "state/state.h"
 #include "windowagg/windowagg.h"
 #include "capi/abi_checks.h"
 

@@ -140,7 +140,7 @@ class Aggregator {
   uint64_t MemoryUsage() const;
   uint64_t KeyMemoryUsage(uint64_t key);
 
-  // Serialized state (src/format/state.cc) reads and rebuilds internals.
+  // Serialized state (src/state/state.cc) reads and rebuilds internals.
   friend class StateWriter;
   friend class StateReader;
   friend class StateApplier;

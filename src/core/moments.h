@@ -11,7 +11,7 @@
 //     x - mean would overflow, the update is done in scaled form.
 //   - m2 is in [0, +Inf]: +Inf when the sum of squared deviations overflows
 //     (e.g. {1e200, -1e200}: variance Inf, as NumPy reports); never NaN.
-// Serialized state (src/format/state.cc) stores these fields as they are,
+// Serialized state (src/state/state.cc) stores these fields as they are,
 // and restore accepts exactly these domains.
 #ifndef WINDOWAGG_CORE_MOMENTS_H_
 #define WINDOWAGG_CORE_MOMENTS_H_

@@ -249,7 +249,7 @@ std::vector<uint8_t> Serialize(const aggregator* a) {
   return out;
 }
 
-// Format v1 (src/format/state.cc), read just far enough to find the series
+// Format v1 (src/state/state.cc), read just far enough to find the series
 // and the closed-window queue.
 struct Layout {
   bool ok = false;
@@ -372,7 +372,7 @@ std::string TrySnap(const State& s, Snapshot* out) {
 }
 
 // Where two serialized states first differ, in terms of format v1
-// (src/format/state.cc: header 24, config 85, handle fields 37 bytes).
+// (src/state/state.cc: header 24, config 85, handle fields 37 bytes).
 std::string Diff(const Snapshot& want, const Snapshot& got) {
   std::ostringstream o;
   for (size_t slot = 0; slot < want.size(); ++slot) {

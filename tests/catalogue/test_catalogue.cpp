@@ -48,7 +48,7 @@ void FixChecksum(std::vector<uint8_t>& b) {
   PutU64(b, b.size() - 8, aggregator_key_hash(b.data(), b.size() - 8));
 }
 
-// Format v1 offsets (src/format/state.cc): header 24 + config 85 + handle 37.
+// Format v1 offsets (src/state/state.cc): header 24 + config 85 + handle 37.
 constexpr size_t kSeriesCountAt = 24 + 85 + 37;
 
 uint64_t Pending(aggregator* a) {

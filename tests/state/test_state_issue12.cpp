@@ -46,7 +46,7 @@ Handle Restore(const std::vector<uint8_t>& b) {
   return Handle(a);
 }
 
-// ---- Blob surgery (format v1, see src/format/state.cc) ----------------------
+// ---- Blob surgery (format v1, see src/state/state.cc) ----------------------
 
 void PutU64(std::vector<uint8_t>& b, size_t at, uint64_t v) {
   for (int i = 0; i < 8; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));

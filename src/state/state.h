@@ -1,7 +1,7 @@
 // Serialized state of a whole handle: versioned, little-endian, checksummed,
 // validated completely before anything is built. See state.cc for the layout.
-#ifndef WINDOWAGG_FORMAT_STATE_H_
-#define WINDOWAGG_FORMAT_STATE_H_
+#ifndef WINDOWAGG_STATE_STATE_H_
+#define WINDOWAGG_STATE_STATE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -32,4 +32,4 @@ void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len);
 
 }  // namespace windowagg
 
-#endif  // WINDOWAGG_FORMAT_STATE_H_
+#endif  // WINDOWAGG_STATE_STATE_H_

@@ -35,7 +35,7 @@
 // invariant without allocating, once to build. Series are written sorted by
 // key and stores as their non-zero buckets, so restoring and writing again
 // gives the same bytes.
-#include "format/state.h"
+#include "state/state.h"
 
 #include <xxhash.h>
 
