@@ -1,8 +1,8 @@
 // Compile-time proof that the public C types in windowagg.h and the core's
 // mirror types agree wherever the capi copies or reinterprets one as the
-// other (aggregator_stats <-> windowagg::Stats, aggregator_key_stats and
-// aggregator_window <-> windowagg::KeyedStats, aggregator_cursor <->
-// windowagg::Cursor), and that every public enum value equals the core enum
+// other (aggregator_stats <-> windowagg::internal::Stats, aggregator_key_stats and
+// aggregator_window <-> windowagg::internal::KeyedStats, aggregator_cursor <->
+// windowagg::internal::Cursor), and that every public enum value equals the core enum
 // value the capi casts it to. Included once, by windowagg_capi.cc. A field
 // added on one side only, reordered, or an enum renumbered fails the build
 // here instead of corrupting a host's memory.
@@ -22,7 +22,7 @@
 #include "core/rolling.h"
 #include "windowagg/windowagg.h"
 
-namespace windowagg::abi_checks {
+namespace windowagg::internal::abi_checks {
 
 #define WA_SAME_FIELD(C_TYPE, C_FIELD, CORE_TYPE, CORE_FIELD)                                  \
   static_assert(offsetof(C_TYPE, C_FIELD) == offsetof(CORE_TYPE, CORE_FIELD),                 \
@@ -32,7 +32,7 @@ namespace windowagg::abi_checks {
   static_assert(std::is_same_v<decltype(C_TYPE::C_FIELD), decltype(CORE_TYPE::CORE_FIELD)>,    \
                 #C_TYPE "." #C_FIELD " and " #CORE_TYPE "." #CORE_FIELD " differ in type")
 
-// aggregator_stats is reinterpreted as windowagg::Stats (get_stats,
+// aggregator_stats is reinterpreted as windowagg::internal::Stats (get_stats,
 // get_key_stats, and inside every key_stats/window page).
 static_assert(sizeof(aggregator_stats) == sizeof(Stats), "aggregator_stats size");
 static_assert(alignof(aggregator_stats) == alignof(Stats), "aggregator_stats alignment");
@@ -52,7 +52,7 @@ WA_SAME_FIELD(aggregator_stats, total, Stats, total);
 WA_SAME_FIELD(aggregator_stats, watermark, Stats, watermark);
 
 // aggregator_key_stats[] (list_stats) and aggregator_window[] (poll_windows)
-// are reinterpreted as windowagg::KeyedStats[].
+// are reinterpreted as windowagg::internal::KeyedStats[].
 static_assert(sizeof(aggregator_key_stats) == sizeof(KeyedStats), "aggregator_key_stats size");
 static_assert(alignof(aggregator_key_stats) == alignof(KeyedStats));
 static_assert(std::is_standard_layout_v<KeyedStats> && std::is_trivially_copyable_v<KeyedStats>);
@@ -63,7 +63,7 @@ static_assert(alignof(aggregator_window) == alignof(KeyedStats));
 static_assert(offsetof(aggregator_window, key) == offsetof(KeyedStats, key));
 static_assert(offsetof(aggregator_window, stats) == offsetof(KeyedStats, stats));
 
-// aggregator_cursor is reinterpreted as windowagg::Cursor.
+// aggregator_cursor is reinterpreted as windowagg::internal::Cursor.
 static_assert(sizeof(aggregator_cursor) == sizeof(Cursor), "aggregator_cursor size");
 static_assert(alignof(aggregator_cursor) == alignof(Cursor));
 static_assert(std::is_standard_layout_v<Cursor> && std::is_trivially_copyable_v<Cursor>);
@@ -71,7 +71,7 @@ WA_SAME_FIELD(aggregator_cursor, position, Cursor, position);
 WA_SAME_FIELD(aggregator_cursor, started, Cursor, started);
 WA_SAME_FIELD(aggregator_cursor, done, Cursor, done);
 
-// aggregator_stats_ex is filled from a windowagg::Stats copied into its
+// aggregator_stats_ex is filled from a windowagg::internal::Stats copied into its
 // `stats` member; the struct_size rule needs the head to be 8 bytes and the
 // struct to end on an 8-byte boundary.
 static_assert(offsetof(aggregator_stats_ex, stats) == 8, "aggregator_stats_ex head");
@@ -144,6 +144,6 @@ static_assert(AGGREGATOR_KEYS_OVERFLOW == static_cast<uint32_t>(KeyPolicy::kOver
 static_assert(AGGREGATOR_DEFAULT_KEY == kDefaultKey);
 static_assert(AGGREGATOR_OVERFLOW_KEY == kOverflowKey);
 
-}  // namespace windowagg::abi_checks
+}  // namespace windowagg::internal::abi_checks
 
 #endif  // WINDOWAGG_CAPI_ABI_CHECKS_H_

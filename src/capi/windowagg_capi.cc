@@ -15,11 +15,11 @@
 #include "windowagg/windowagg.h"
 #include "capi/abi_checks.h"
 
-using windowagg::Aggregator;
-using windowagg::Config;
-using windowagg::Error;
-using windowagg::Fail;
-using windowagg::Status;
+using windowagg::internal::Aggregator;
+using windowagg::internal::Config;
+using windowagg::internal::Error;
+using windowagg::internal::Fail;
+using windowagg::internal::Status;
 
 // The opaque handle is the core aggregator itself.
 struct aggregator {};
@@ -111,21 +111,21 @@ Config FromC(const aggregator_config* c) {
   }
   if (full.quantiles > 1) Fail(Status::kConfig, "quantiles must be 0 or 1, got %u", full.quantiles);
   Config cfg;
-  cfg.kind = static_cast<windowagg::WindowKind>(full.window_kind);
+  cfg.kind = static_cast<windowagg::internal::WindowKind>(full.window_kind);
   cfg.window_size = full.window_size;
   cfg.slide = full.slide;
   cfg.pane_width = full.pane_width;
   cfg.allowed_lateness = full.allowed_lateness;
   cfg.relative_accuracy = full.relative_accuracy;
   cfg.quantiles = full.quantiles != 0;
-  cfg.nonfinite = static_cast<windowagg::NonFinitePolicy>(full.nonfinite_policy);
+  cfg.nonfinite = static_cast<windowagg::internal::NonFinitePolicy>(full.nonfinite_policy);
   cfg.max_keys = full.max_keys;
-  cfg.key_policy = static_cast<windowagg::KeyPolicy>(full.key_policy);
+  cfg.key_policy = static_cast<windowagg::internal::KeyPolicy>(full.key_policy);
   cfg.thread_safe = full.threading == AGGREGATOR_THREADING_SHARED;
   cfg.key_ttl = full.key_ttl;
   cfg.memory_limit = full.memory_limit;
   cfg.max_pending_windows = full.max_pending_windows;
-  windowagg::ValidateConfig(&cfg);
+  windowagg::internal::ValidateConfig(&cfg);
   return cfg;
 }
 
@@ -134,7 +134,7 @@ void ToC(const Config& cfg, aggregator_config* out) {
   aggregator_config_init(&full);
   full.window_kind = static_cast<uint32_t>(cfg.kind);
   full.window_size = cfg.window_size;
-  full.slide = cfg.kind == windowagg::WindowKind::kHopping ? cfg.slide : 0;
+  full.slide = cfg.kind == windowagg::internal::WindowKind::kHopping ? cfg.slide : 0;
   full.pane_width = cfg.pane_width;
   full.allowed_lateness = cfg.allowed_lateness;
   full.relative_accuracy = cfg.relative_accuracy;
@@ -218,13 +218,13 @@ aggregator* aggregator_new(long long capacity) {
   aggregator* result = nullptr;
   Guard(__func__, [&] {
     if (capacity <= 0) Fail(Status::kConfig, "capacity must be >= 1, got %d", capacity);
-    if (capacity > windowagg::kMaxCountWindow) {
+    if (capacity > windowagg::internal::kMaxCountWindow) {
       Fail(Status::kConfig, "capacity %d is too large (at most 2^32 values)", capacity);
     }
     Config c;
     c.window_size = capacity;
     c.quantiles = false;
-    windowagg::ValidateConfig(&c);
+    windowagg::internal::ValidateConfig(&c);
     result = Handle(Aggregator::Create(c));
   });
   return result;
@@ -237,13 +237,13 @@ double aggregator_process_batch(aggregator* a, const double* data, size_t len) {
     if (data == nullptr && len > 0) {
       Fail(Status::kInvalidArgument, "data is NULL but len is %u", len);
     }
-    windowagg::Batch b;
+    windowagg::internal::Batch b;
     b.values = data;
     b.size = len;
     core->Push(b);
-    windowagg::Stats st;
+    windowagg::internal::Stats st;
     try {
-      core->KeyStats(windowagg::kDefaultKey, &st);
+      core->KeyStats(windowagg::internal::kDefaultKey, &st);
     } catch (const Error& e) {
       if (e.status() != Status::kNotFound) throw;
       return;  // nothing pushed yet: NaN, not an error
@@ -259,7 +259,7 @@ int aggregator_push(aggregator* a, const double* values, const int64_t* timestam
                     const uint64_t* keys, size_t len) {
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
-    windowagg::Batch b;
+    windowagg::internal::Batch b;
     b.values = values;
     b.timestamps = timestamps;
     b.keys = keys;
@@ -274,7 +274,7 @@ int aggregator_push_named(aggregator* a, const double* values, const int64_t* ti
     Aggregator* core = Checked(a);
     if (len == 0) return;
     Require(key_offsets, "key_offsets");
-    windowagg::Batch b;
+    windowagg::internal::Batch b;
     b.values = values;
     b.timestamps = timestamps;
     b.key_bytes = key_bytes;
@@ -286,7 +286,7 @@ int aggregator_push_named(aggregator* a, const double* values, const int64_t* ti
 
 uint64_t aggregator_key_hash(const void* bytes, size_t len) {
   if (bytes == nullptr) len = 0;
-  return windowagg::KeyHash(bytes, len);
+  return windowagg::internal::KeyHash(bytes, len);
 }
 
 int aggregator_advance(aggregator* a, int64_t watermark) {
@@ -297,7 +297,7 @@ int aggregator_get_key_stats(const aggregator* a, uint64_t key, aggregator_stats
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
     Require(out, "out");
-    core->KeyStats(key, reinterpret_cast<windowagg::Stats*>(out));
+    core->KeyStats(key, reinterpret_cast<windowagg::internal::Stats*>(out));
   });
 }
 
@@ -305,7 +305,7 @@ int aggregator_get_stats(const aggregator* a, aggregator_stats* out) {
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
     Require(out, "out");
-    core->AllStats(reinterpret_cast<windowagg::Stats*>(out));
+    core->AllStats(reinterpret_cast<windowagg::internal::Stats*>(out));
   });
 }
 
@@ -325,7 +325,7 @@ void CheckStatsEx(const aggregator_stats_ex* out) {
 }
 // Writes bytes [8, size) of an aggregator_stats_ex of `size` bytes at dst
 // (size already checked): the known fields, zeros past them.
-void ToStatsExBytes(const windowagg::Stats& st, unsigned char* dst, size_t size) {
+void ToStatsExBytes(const windowagg::internal::Stats& st, unsigned char* dst, size_t size) {
   aggregator_stats_ex full;
   std::memset(&full, 0, sizeof full);
   std::memcpy(&full.stats, &st, sizeof full.stats);
@@ -336,7 +336,7 @@ void ToStatsExBytes(const windowagg::Stats& st, unsigned char* dst, size_t size)
               (size < known ? size : known) - kHead);
   if (size > known) std::memset(dst + known, 0, size - known);
 }
-void ToStatsEx(const windowagg::Stats& st, aggregator_stats_ex* out) {
+void ToStatsEx(const windowagg::internal::Stats& st, aggregator_stats_ex* out) {
   ToStatsExBytes(st, reinterpret_cast<unsigned char*>(out), out->struct_size);
 }
 }  // namespace
@@ -353,7 +353,7 @@ int aggregator_get_key_stats_ex(const aggregator* a, uint64_t key, aggregator_st
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
     CheckStatsEx(out);
-    windowagg::Stats st;
+    windowagg::internal::Stats st;
     core->KeyStats(key, &st);
     ToStatsEx(st, out);
   });
@@ -363,7 +363,7 @@ int aggregator_get_stats_ex(const aggregator* a, aggregator_stats_ex* out) {
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
     CheckStatsEx(out);
-    windowagg::Stats st;
+    windowagg::internal::Stats st;
     core->AllStats(&st);
     ToStatsEx(st, out);
   });
@@ -401,8 +401,8 @@ int aggregator_list_stats(const aggregator* a, aggregator_cursor* cursor,
     Aggregator* core = Checked(a);
     RequirePage(cursor, n_out, cap);
     Require(out, "out");
-    *n_out = core->ListStats(reinterpret_cast<windowagg::Cursor*>(cursor),
-                             reinterpret_cast<windowagg::KeyedStats*>(out), cap, q, nq, out_q);
+    *n_out = core->ListStats(reinterpret_cast<windowagg::internal::Cursor*>(cursor),
+                             reinterpret_cast<windowagg::internal::KeyedStats*>(out), cap, q, nq, out_q);
   });
 }
 
@@ -436,16 +436,16 @@ class ScratchPage {
   }
   ScratchPage(const ScratchPage&) = delete;
   ScratchPage& operator=(const ScratchPage&) = delete;
-  windowagg::KeyedStats* data() { return p_; }
+  windowagg::internal::KeyedStats* data() { return p_; }
 
  private:
-  windowagg::ScratchAllocator<windowagg::KeyedStats> alloc_;
+  windowagg::internal::ScratchAllocator<windowagg::internal::KeyedStats> alloc_;
   size_t n_;
-  windowagg::KeyedStats* p_;
+  windowagg::internal::KeyedStats* p_;
 };
 
 // Copies n core entries into the host's records; writes nothing else.
-void ToRecords(const windowagg::KeyedStats* page, size_t n, void* out, size_t elem_size) {
+void ToRecords(const windowagg::internal::KeyedStats* page, size_t n, void* out, size_t elem_size) {
   WINDOWAGG_NO_ALLOCATION_HERE();
   auto* dst = static_cast<unsigned char*>(out);
   const uint32_t stats_size = static_cast<uint32_t>(elem_size - kRecordHead);
@@ -472,7 +472,7 @@ int aggregator_list_stats_ex(const aggregator* a, aggregator_cursor* cursor, voi
     ScratchPage page(cap);
     // The core advances a copy of the cursor: a failure leaves the host's as it was.
     aggregator_cursor next = *cursor;
-    size_t n = core->ListStats(reinterpret_cast<windowagg::Cursor*>(&next), page.data(), cap, q,
+    size_t n = core->ListStats(reinterpret_cast<windowagg::internal::Cursor*>(&next), page.data(), cap, q,
                                nq, out_q);
     ToRecords(page.data(), n, out, elem_size);
     *cursor = next;
@@ -497,7 +497,7 @@ int aggregator_list_keys(const aggregator* a, aggregator_cursor* cursor, uint64_
     RequirePage(cursor, n_out, cap);
     Require(keys, "keys");
     if (names != nullptr) Require(name_offsets, "name_offsets (names is set)");
-    *n_out = core->ListKeys(reinterpret_cast<windowagg::Cursor*>(cursor), keys, cap, names,
+    *n_out = core->ListKeys(reinterpret_cast<windowagg::internal::Cursor*>(cursor), keys, cap, names,
                             names_cap, name_offsets);
   });
 }
@@ -527,7 +527,7 @@ int aggregator_poll_windows(aggregator* a, aggregator_window* out, size_t cap, c
     Aggregator* core = Checked(a);
     Require(n_out, "n_out");
     if (cap > 0) Require(out, "out");
-    *n_out = core->PollWindows(reinterpret_cast<windowagg::KeyedStats*>(out), cap, q, nq, out_q);
+    *n_out = core->PollWindows(reinterpret_cast<windowagg::internal::KeyedStats*>(out), cap, q, nq, out_q);
   });
 }
 
@@ -576,7 +576,7 @@ int aggregator_serialized_size(const aggregator* a, size_t* size) {
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);
     Require(size, "size");
-    *size = windowagg::SerializedSize(*core);
+    *size = windowagg::internal::SerializedSize(*core);
   });
 }
 
@@ -586,7 +586,7 @@ int aggregator_serialize(const aggregator* a, void* buf, size_t cap, size_t* wri
     Require(written, "written");
     *written = 0;
     size_t need = 0;
-    bool ok = windowagg::Serialize(*core, static_cast<uint8_t*>(buf), cap, &need);
+    bool ok = windowagg::internal::Serialize(*core, static_cast<uint8_t*>(buf), cap, &need);
     *written = need;
     if (!ok) {
       Fail(Status::kBuffer, "the state needs %u bytes, the buffer holds %u; nothing written",
@@ -604,7 +604,7 @@ int aggregator_restore(const void* buf, size_t len, uint32_t threading, aggregat
       Fail(Status::kInvalidArgument, "threading %u is not a mode (0 = SHARED, 1 = SINGLE)",
            threading);
     }
-    *out = Handle(windowagg::Restore(static_cast<const uint8_t*>(buf), len,
+    *out = Handle(windowagg::internal::Restore(static_cast<const uint8_t*>(buf), len,
                                      threading == AGGREGATOR_THREADING_SHARED));
   });
 }
@@ -614,7 +614,7 @@ int aggregator_merge(aggregator* dst, const aggregator* src) {
     Aggregator* d = Checked(dst);
     if (src == nullptr) Fail(Status::kInvalidArgument, "src is NULL");
     if (Core(src) == d) Fail(Status::kInvalidArgument, "cannot merge a handle into itself");
-    windowagg::MergeHandles(d, *Core(src));
+    windowagg::internal::MergeHandles(d, *Core(src));
   });
 }
 
@@ -622,7 +622,7 @@ int aggregator_merge_serialized(aggregator* dst, const void* buf, size_t len) {
   return Guard(__func__, [&] {
     Aggregator* d = Checked(dst);
     if (len > 0) Require(buf, "buf");
-    windowagg::MergeSerialized(d, static_cast<const uint8_t*>(buf), len);
+    windowagg::internal::MergeSerialized(d, static_cast<const uint8_t*>(buf), len);
   });
 }
 
@@ -649,22 +649,22 @@ int aggregator_rolling(const aggregator_rolling_options* opt, const double* valu
            "AGGREGATOR_WINDOW_SLIDING (%d, a time span)",
            full.window_kind, AGGREGATOR_WINDOW_COUNT, AGGREGATOR_WINDOW_SLIDING);
     }
-    windowagg::RollingSpec spec;
+    windowagg::internal::RollingSpec spec;
     spec.time = full.window_kind == AGGREGATOR_WINDOW_SLIDING;
     spec.window = full.window;
     spec.min_periods = full.min_periods;
     if (n_outputs > 0) Require(outputs, "outputs");
     // Converted into scratch first (small: one entry per requested column).
-    windowagg::ScratchVector<windowagg::RollingOutput> outs(n_outputs);
+    windowagg::internal::ScratchVector<windowagg::internal::RollingOutput> outs(n_outputs);
     for (size_t j = 0; j < n_outputs; ++j) {
       if (outputs[j].reserved != 0) {
         Fail(Status::kInvalidArgument, "outputs[%u].reserved is %u: it must be 0", j,
              outputs[j].reserved);
       }
-      outs[j] = {static_cast<windowagg::RollingAggregate>(outputs[j].aggregate), outputs[j].q,
+      outs[j] = {static_cast<windowagg::internal::RollingAggregate>(outputs[j].aggregate), outputs[j].q,
                  outputs[j].out};
     }
-    windowagg::Rolling(spec, values, timestamps, keys, len, outs.data(), n_outputs);
+    windowagg::internal::Rolling(spec, values, timestamps, keys, len, outs.data(), n_outputs);
   });
 }
 

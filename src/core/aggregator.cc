@@ -17,7 +17,7 @@
 #include "core/key_hash.h"
 #include "core/time_math.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 
 // A new series' object, table slot and first buffers, roughly: what the
@@ -404,7 +404,7 @@ Series* Aggregator::Find(uint64_t key) {
 }
 
 void Aggregator::MakeRoomForInsert(SeriesMap& map) {
-  windowagg::MakeRoomForInsert(map);  // core/hash_map_room.h: why and how
+  windowagg::internal::MakeRoomForInsert(map);  // core/hash_map_room.h: why and how
 }
 
 Series* Aggregator::NewSeries(uint64_t key) {
@@ -2130,4 +2130,4 @@ uint64_t Aggregator::KeyMemoryUsage(uint64_t key) {
   return AllocatedSize(s) + static_cast<uint64_t>(s->bytes);
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

@@ -32,7 +32,7 @@
 #include "core/sketch.h"
 #include "core/time_math.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Mirrors aggregator_stats field for field.
 struct Stats {
@@ -397,6 +397,6 @@ class Aggregator {
   bool lru_sorted_ = true;  // table held exclusively to change or read
 };
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_AGGREGATOR_H_

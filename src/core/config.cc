@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 void ValidateConfig(Config* c) {
   switch (c->kind) {
@@ -121,4 +121,4 @@ bool SameGeometry(const Config& a, const Config& b) {
          a.relative_accuracy == b.relative_accuracy && a.quantiles == b.quantiles;
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

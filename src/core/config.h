@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Enumerator values equal the C header's constants.
 enum class WindowKind : uint32_t { kCount = 0, kSliding = 1, kTumbling = 2, kHopping = 3 };
@@ -43,6 +43,6 @@ void ValidateConfig(Config* c);
 // budgets do not matter; window geometry, accuracy and policies do).
 bool SameGeometry(const Config& a, const Config& b);
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_CONFIG_H_

@@ -4,7 +4,7 @@
 #include <bit>
 #include <cstring>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 CountWindow::CountWindow(uint64_t capacity) : capacity_(capacity) {
   // ~N/8 values per block bounds the per-block bookkeeping at ingest and the
@@ -209,4 +209,4 @@ Moments CountWindow::Summary() const {
   return m;
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

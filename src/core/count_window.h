@@ -23,7 +23,7 @@
 #include "core/moments.h"
 #include "core/sketch.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 class CountWindow {
  public:
@@ -103,6 +103,6 @@ class CountWindow {
   uint64_t oldest_block_ = 0;  // block number of the oldest queued block
 };
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_COUNT_WINDOW_H_

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_format.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Values equal the AGGREGATOR_* status codes of the C header.
 enum class Status : int {
@@ -45,6 +45,6 @@ template <typename... Args>
   throw Error(status, absl::StrFormat(format, args...));
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_ERROR_H_

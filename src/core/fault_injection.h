@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-namespace windowagg::fault_injection {
+namespace windowagg::internal::fault_injection {
 
 // Starts counting library allocations; the nth one from now (1-based) fails
 // as a failed malloc would (std::bad_alloc). n == 0 counts without failing.
@@ -35,6 +35,6 @@ class NoAllocationScope {
   NoAllocationScope& operator=(const NoAllocationScope&) = delete;
 };
 
-}  // namespace windowagg::fault_injection
+}  // namespace windowagg::internal::fault_injection
 
 #endif  // WINDOWAGG_CORE_FAULT_INJECTION_H_

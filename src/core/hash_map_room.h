@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <new>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Call before inserting one key into `map` (an absl::flat_hash_map).
 // Abseil's raw_hash_set (Debian's 20220623) records the new capacity
@@ -30,6 +30,6 @@ void MakeRoomForInsert(Map& map) {
   grown->~Map();
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_HASH_MAP_ROOM_H_

@@ -8,7 +8,7 @@
 #include "core/kernels.h"
 #include "core/moments.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 namespace {
 constexpr size_t kLanes = 8;
 }  // namespace
@@ -257,4 +257,4 @@ BucketIndexRange ComputeBucketIndexes(const double* x, size_t n, double multipli
   return r;
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Index of the first NaN or +-Inf in x[0..n), or n if none.
 size_t FindNonFinite(const double* x, size_t n);
@@ -57,6 +57,6 @@ struct BucketIndexRange {
 BucketIndexRange ComputeBucketIndexes(const double* x, size_t n, double multiplier,
                                       int32_t* out);
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_KERNELS_H_

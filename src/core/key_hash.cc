@@ -2,11 +2,11 @@
 
 #include <xxhash.h>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 uint64_t KeyHash(const void* bytes, size_t len) {
   static const char kEmpty = 0;
   return XXH3_64bits(len == 0 ? &kEmpty : bytes, len);
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

@@ -16,7 +16,7 @@ static size_t mi_usable_size(const void* p) { return malloc_usable_size(const_ca
 #include <cstdlib>
 #endif
 
-namespace windowagg {
+namespace windowagg::internal {
 
 #if WINDOWAGG_FAULT_INJECTION
 namespace fault_injection {
@@ -94,7 +94,7 @@ void Deallocate(MemoryAccount* account, void* p) noexcept {
 size_t AllocatedSize(const void* p) noexcept { return p ? mi_usable_size(p) : 0; }
 
 void* MemoryScope::Allocate(size_t n) const {
-  void* p = windowagg::Allocate(account, n);
+  void* p = windowagg::internal::Allocate(account, n);
   if (series_bytes != nullptr) *series_bytes += static_cast<int64_t>(AllocatedSize(p));
   return p;
 }
@@ -102,7 +102,7 @@ void* MemoryScope::Allocate(size_t n) const {
 void MemoryScope::Deallocate(void* p) const noexcept {
   if (p == nullptr) return;
   if (series_bytes != nullptr) *series_bytes -= static_cast<int64_t>(AllocatedSize(p));
-  windowagg::Deallocate(account, p);
+  windowagg::internal::Deallocate(account, p);
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

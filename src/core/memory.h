@@ -16,14 +16,14 @@
 #if WINDOWAGG_FAULT_INJECTION
 #include "core/fault_injection.h"
 #define WINDOWAGG_NO_ALLOCATION_HERE() \
-  ::windowagg::fault_injection::NoAllocationScope windowagg_no_allocation_here_
+  ::windowagg::internal::fault_injection::NoAllocationScope windowagg_no_allocation_here_
 #else
 // Documents (and, in fault-injection test builds, enforces) that the rest of
 // the enclosing scope allocates nothing.
 #define WINDOWAGG_NO_ALLOCATION_HERE() static_cast<void>(0)
 #endif
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Bytes held by one handle, and its optional ceiling. Shared by all threads.
 class MemoryAccount {
@@ -101,9 +101,9 @@ class ScratchAllocator {
   ScratchAllocator(const ScratchAllocator<U>&) noexcept {}  // NOLINT
   T* allocate(size_t n) {
     if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
-    return static_cast<T*>(windowagg::Allocate(nullptr, n * sizeof(T)));
+    return static_cast<T*>(windowagg::internal::Allocate(nullptr, n * sizeof(T)));
   }
-  void deallocate(T* p, size_t) noexcept { windowagg::Deallocate(nullptr, p); }
+  void deallocate(T* p, size_t) noexcept { windowagg::internal::Deallocate(nullptr, p); }
   template <class U>
   bool operator==(const ScratchAllocator<U>&) const noexcept {
     return true;
@@ -112,6 +112,6 @@ class ScratchAllocator {
 template <class T>
 using ScratchVector = std::vector<T, ScratchAllocator<T>>;
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_MEMORY_H_

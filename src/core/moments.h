@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <limits>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // s + c += x, exactly representable error kept in c (Knuth's TwoSum: correct
 // whatever the magnitudes, unlike Fast2Sum; no branch, so it vectorizes).
@@ -102,6 +102,6 @@ struct Moments {
 // Moments of a span, vectorized (see kernels.cc). n may be 0.
 Moments SummarizeSpan(const double* x, size_t n);
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_MOMENTS_H_

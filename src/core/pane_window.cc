@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
     : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)) {}
@@ -212,4 +212,4 @@ void PaneWindow::Current(int64_t wm, WindowView* view) const {
   }
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

@@ -26,11 +26,11 @@
 #include "core/sketch.h"
 #include "core/time_math.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 class CountWindow;
 }
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // What a time-window handle's configuration fixes for all its series.
 struct PaneGeometry {
@@ -142,6 +142,6 @@ class PaneWindow {
   Wide quiet_until_ = std::numeric_limits<int64_t>::min();
 };
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_PANE_WINDOW_H_

@@ -12,7 +12,7 @@
 #include "core/memory.h"
 #include "core/moments.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -406,4 +406,4 @@ void Rolling(const RollingSpec& spec, const double* values, const int64_t* times
   }
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

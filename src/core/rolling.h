@@ -26,7 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Values equal the AGGREGATOR_ROLLING_* enumerators of the C header.
 enum class RollingAggregate : uint32_t {
@@ -61,6 +61,6 @@ struct RollingOutput {
 void Rolling(const RollingSpec& spec, const double* values, const int64_t* timestamps,
              const uint64_t* keys, size_t n, const RollingOutput* outputs, size_t n_outputs);
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_ROLLING_H_

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 Series::Series(uint64_t k, MemoryAccount* account, uint64_t count_capacity,
                const PaneGeometry* geometry)
@@ -29,4 +29,4 @@ void Series::SetName(std::string_view n) {
   name_len_ = static_cast<uint32_t>(n.size());
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

@@ -13,7 +13,7 @@
 #include "core/pane_window.h"
 #include "core/sketch.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 struct Series {
   Series(uint64_t key, MemoryAccount* account, uint64_t count_capacity,
@@ -60,6 +60,6 @@ struct Series {
   uint32_t name_len_ = 0;
 };
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_SERIES_H_

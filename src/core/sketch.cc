@@ -6,7 +6,7 @@
 #include <limits>
 #include <utility>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 SketchMapping::SketchMapping(double alpha) : alpha_(alpha) {
   // A bucket spans 1/multiplier in the log-linear scale L; since dL/dln|x| >= 1,
@@ -949,4 +949,4 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
   }
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

@@ -13,7 +13,7 @@
 #include "core/kernels.h"
 #include "core/memory.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Maps |x| to a bucket and back with relative accuracy alpha: every x in
 // bucket i satisfies |Value(i) - x| <= alpha * x.
@@ -400,6 +400,6 @@ class Sketch {
 };
 static_assert(sizeof(Sketch) == 16, "one per pane: keep it two words");
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_SKETCH_H_

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <limits>
 
-namespace windowagg {
+namespace windowagg::internal {
 
 using Wide = __int128;
 
@@ -37,6 +37,6 @@ inline int64_t PaneOf(int64_t t, int64_t width) {
 inline int64_t PaneStart(int64_t p, int64_t width) { return Saturate(Wide(p) * width); }
 inline int64_t PaneEnd(int64_t p, int64_t width) { return Saturate((Wide(p) + 1) * width); }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_CORE_TIME_MATH_H_

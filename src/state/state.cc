@@ -56,7 +56,7 @@
 #include "core/key_hash.h"
 #include "core/time_math.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 namespace {
 constexpr char kMagic[4] = {'W', 'A', 'G', 'G'};
@@ -1014,4 +1014,4 @@ void MergeHandles(Aggregator* dst, Aggregator& src) {
   MergeSerialized(dst, bytes.data(), bytes.size());
 }
 
-}  // namespace windowagg
+}  // namespace windowagg::internal

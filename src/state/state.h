@@ -8,7 +8,7 @@
 
 #include "core/aggregator.h"
 
-namespace windowagg {
+namespace windowagg::internal {
 
 // Serialization sizes and writes under one hold of the handle's locks (the
 // table exclusively, then the closed-window queue) from one view: one
@@ -30,6 +30,6 @@ Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe);
 void MergeHandles(Aggregator* dst, Aggregator& src);
 void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len);
 
-}  // namespace windowagg
+}  // namespace windowagg::internal
 
 #endif  // WINDOWAGG_STATE_STATE_H_

@@ -41,7 +41,7 @@
 #include "core/fault_injection.h"
 #include "test_util.hpp"
 
-namespace fi = windowagg::fault_injection;
+namespace fi = windowagg::internal::fault_injection;
 using tu::Handle;
 
 namespace {

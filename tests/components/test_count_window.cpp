@@ -18,7 +18,7 @@
 #include "core/sketch.h"
 #include "memory_scope.hpp"
 
-namespace wa = windowagg;
+namespace wa = windowagg::internal;
 
 namespace {
 

@@ -20,8 +20,8 @@
 #include "core/sketch.h"
 #include "memory_scope.hpp"
 
-namespace wa = windowagg;
-namespace fi = windowagg::fault_injection;
+namespace wa = windowagg::internal;
+namespace fi = windowagg::internal::fault_injection;
 
 namespace {
 

@@ -11,9 +11,9 @@
 namespace windowagg_test {
 
 struct Scoped {
-  windowagg::MemoryAccount account;
+  windowagg::internal::MemoryAccount account;
   int64_t series_bytes = 0;
-  windowagg::MemoryScope scope{&account, &series_bytes};
+  windowagg::internal::MemoryScope scope{&account, &series_bytes};
 };
 
 }  // namespace windowagg_test
