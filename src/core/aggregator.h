@@ -1,17 +1,20 @@
-// A handle: the series table, the watermark and the closed-window queue.
+// A handle, the front of the core: the series table (series_table.h), the
+// watermark and the closed-window queue (window_queue.h). Its calls are
+// defined by part: push_pipeline.cc (push), key_budget.cc (new keys under
+// max_keys), closing.cc (windows closing, poll, advance, key_ttl),
+// reads.cc (stats, quantiles, listings), merge.cc, and aggregator.cc
+// (construction, removal, memory).
 //
 // memory_limit is checked before each push, key creation and merge: a change
 // either starts within the ceiling and is applied whole, or is refused whole.
 //
-// Concurrency: series live in shards keyed by a hash of the key, each with
-// its own mutex; the table mutex is taken shared by pushes and reads and
-// exclusively only when the set of series changes (new keys, removal, TTL,
-// LRU eviction, restore/merge). So pushes into existing series from many
-// threads contend only per shard, and a full read holds one shard at a time.
-// A push holds a shard's data lock only per slice of its batch (see
-// Transact), so reads may meet a series between the push's prepare and its
-// commit: reserved state (empty panes, zero-count sketch entries, a grown
-// ring) must read as nothing — window representations keep that true.
+// Concurrency: see series_table.h for the table and shard locks. Pushes
+// into existing series from many threads contend only per shard, and a full
+// read holds one shard at a time. A push holds a shard's data lock only per
+// slice of its batch (see Transact), so reads may meet a series between the
+// push's prepare and its commit: reserved state (empty panes, zero-count
+// sketch entries, a grown ring) must read as nothing — window
+// representations keep that true.
 #ifndef WINDOWAGG_CORE_AGGREGATOR_H_
 #define WINDOWAGG_CORE_AGGREGATOR_H_
 
@@ -24,24 +27,17 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "core/config.h"
 #include "core/memory.h"
 #include "core/series.h"
+#include "core/series_table.h"
 #include "core/sketch.h"
+#include "core/stats.h"
 #include "core/time_math.h"
+#include "core/window_queue.h"
 
 namespace windowagg::internal {
-
-// Mirrors aggregator_stats field for field.
-struct Stats {
-  uint64_t count;
-  double sum, mean, min, max, variance, stddev;
-  int64_t window_start, window_end;
-  uint64_t late, rejected, total;
-  int64_t watermark;
-};
 
 // One push, as the host handed it. Exactly one of keys / (key_bytes,
 // key_offsets) may be set.
@@ -52,55 +48,6 @@ struct Batch {
   const uint8_t* key_bytes = nullptr;
   const uint32_t* key_offsets = nullptr;
   size_t size = 0;
-};
-
-// Mirrors aggregator_key_stats and aggregator_window.
-struct KeyedStats {
-  uint64_t key;
-  Stats stats;
-};
-
-struct Cursor {
-  uint64_t position;
-  uint32_t started;
-  uint32_t done;
-};
-
-struct ClosedWindow {
-  uint64_t key;
-  Stats stats;
-  Sketch sketch;
-};
-
-// Closed windows waiting to be polled, oldest first: a vector used as a
-// FIFO, so room for a window is reserved before the window joins it (an
-// allocation failure then leaves the queue as it was). It never drops a
-// window: how many windows closing puts in it is the callers' choice (see
-// Aggregator::BringUpToDate).
-class WindowQueue {
- public:
-  explicit WindowQueue(const MemoryScope* scope) : v_(ScopeAllocator<ClosedWindow>(scope)) {}
-
-  size_t size() const { return v_.size() - head_; }
-  // size(), readable without the queue lock (a hint: it may be stale).
-  size_t size_hint() const { return size_hint_.load(std::memory_order_relaxed); }
-  bool empty() const { return size() == 0; }
-  ClosedWindow& front() { return v_[head_]; }
-  auto begin() const { return v_.begin() + static_cast<ptrdiff_t>(head_); }
-  auto end() const { return v_.end(); }
-
-  // Room for `more` windows; the only call that allocates.
-  void Reserve(size_t more);
-  // Appends (room reserved).
-  void PushReserved(ClosedWindow&& w) noexcept;
-  void pop_front() noexcept;
-
- private:
-  void Compact() noexcept;
-
-  std::vector<ClosedWindow, ScopeAllocator<ClosedWindow>> v_;
-  size_t head_ = 0;
-  std::atomic<size_t> size_hint_{0};
 };
 
 class Aggregator {
@@ -149,104 +96,21 @@ class Aggregator {
   friend Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe);
   friend void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len);
 
-  static constexpr size_t kShardBits = 5;
-  static constexpr size_t kShards = size_t{1} << kShardBits;
+  static constexpr size_t kShardBits = SeriesTable::kShardBits;
+  static constexpr size_t kShards = SeriesTable::kShards;
 
  private:
-  using SeriesMap =
-      absl::flat_hash_map<uint64_t, Series*, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
-                          ScopeAllocator<std::pair<const uint64_t, Series*>>>;
-  struct Shard {
-    explicit Shard(const MemoryScope* scope) : map(ScopeAllocator<std::pair<const uint64_t, Series*>>(scope)) {}
-    // std::mutex, not absl::Mutex: a push takes up to all 32 shard locks
-    // (in increasing order, nested). Under an Abseil built with deadlock
-    // detection (Debian's), every absl::Mutex acquisition updates a global
-    // lock graph over the locks held, which made pushes up to ~2x slower;
-    // the library must not turn that off for the host (a process-wide
-    // setting), so the hot per-shard locks are plain mutexes. The table and
-    // queue locks stay absl::Mutex (reader/writer; taken once per call).
-    std::mutex mu;
-    // A push's claim on the shard, held from its prepare to its commit so
-    // that pushes into one shard never interleave their reservations (taken
-    // in increasing shard order, nested, before `mu`). Readers never take
-    // it: a push holds `mu` only while it prepares, and again while it
-    // commits, its own slice of the batch (see Transact).
-    std::mutex push_mu;
-    // Set (under `mu`) while a push that claimed the shard is between its
-    // prepare and its commit: the one-value fast path then steps aside.
-    bool push_pending = false;
-    SeriesMap map;
-    // EVICT_LRU handles: the shard's series, least recently updated first
-    // (intrusive, through Series::lru_prev/lru_next; see LruTouch).
-    Series* lru_head = nullptr;
-    Series* lru_tail = nullptr;
-  };
+  using Shard = SeriesTable::Shard;
   struct Watermark {
     bool set;
     int64_t value;
   };
-  class Work;      // per-push scratch and plan (aggregator.cc)
-  class ShardSet;  // the shard locks one push holds (aggregator.cc)
-
-  // Scoped locks that vanish in single-threaded mode. Order: table, then
-  // the push claims (Shard::push_mu, increasing), then one shard's `mu`,
-  // then the closed-window queue.
-  class TableLock {
-   public:
-    TableLock(const Aggregator* a, bool exclusive);
-    ~TableLock();
-
-   private:
-    const Aggregator* a_;
-    bool exclusive_;
-  };
-  class ShardLock {
-   public:
-    ShardLock(const Aggregator* a, Shard& s);
-    ~ShardLock();
-
-   private:
-    Shard* s_;
-  };
-
-  // Calls visit(series) for every series, one shard locked at a time; the
-  // table must be held by the caller.
-  template <class F>
-  void ForEachSeries(F&& visit);
-  // Walks series in Mix(key) order from the cursor, at most cap of them,
-  // calling visit(series) until it returns false (page full).
-  template <class F>
-  size_t Page(Cursor* cursor, size_t cap, F&& visit);
-
-  static uint64_t Mix(uint64_t key);
-  Shard& ShardOf(uint64_t key) { return *shards_[Mix(key) >> (64 - kShardBits)]; }
+  class Work;      // per-push scratch and plan (push_pipeline.h)
+  class ShardSet;  // the shard claims one push holds (push_pipeline.h)
 
   Watermark CurrentWatermark() const;
   void RaiseWatermark(int64_t wm);
 
-  Series* Find(uint64_t key);  // shard lock held by caller
-  // Call before each insert into a shard's map: see aggregator.cc.
-  static void MakeRoomForInsert(SeriesMap& map);
-  Series* NewSeries(uint64_t key);
-  void DeleteSeries(Series* s) noexcept;
-  void EraseSeries(Series* s);  // table held exclusively
-
-  // EVICT_LRU order. Each shard lists its series by last_touch, oldest
-  // first: a push moves the series it updated to their shard's tail under
-  // that shard's lock, and a shard's pushes commit in tick order (a push
-  // takes its tick while holding every shard lock it needs), so each list
-  // stays sorted and k victims are the k oldest heads: O(k log kShards),
-  // no scan. Restore and merge set last_touch directly and mark the lists
-  // unsorted; the next eviction sorts them once.
-  void LruLink(Series* s) noexcept;    // at its shard's tail
-  void LruUnlink(Series* s) noexcept;
-  void LruTouch(Series* s) noexcept;   // to its shard's tail (shard held)
-  void LruAppend(Series* s) noexcept;  // LruLink, noting if out of order
-  void LruSort();                      // table held exclusively
-  // Up to `want` least recently updated series that `spare` does not
-  // exclude, oldest first, appended to `out`.
-  template <class F>
-  void LruOldest(uint64_t want, F&& spare, ScratchVector<Series*>* out);
   // A push runs in two phases. Prepare does everything that can fail —
   // closing windows already due, creating panes, growing rings and sketch
   // stores for exactly the values about to land — and changes no value,
@@ -366,9 +230,7 @@ class Aggregator {
   mutable MemoryAccount account_;
   MemoryScope scope_;  // handle-level structures (maps, queue sketches)
 
-  mutable absl::Mutex table_mu_;
-  std::unique_ptr<Shard> shards_[kShards];
-  std::atomic<uint64_t> live_keys_{0};  // the overflow series excluded
+  SeriesTable table_;
 
   std::atomic<bool> has_watermark_{false};
   std::atomic<int64_t> watermark_{0};
@@ -391,10 +253,6 @@ class Aggregator {
   // queue. Carried through serialized state and merge so bytes round-trip;
   // nothing increases it and aggregator_pending_windows reports 0.
   uint64_t dropped_windows_ = 0;
-
-  // key_policy EVICT_LRU with a budget: the shard lists are kept.
-  const bool lru_;
-  bool lru_sorted_ = true;  // table held exclusively to change or read
 };
 
 }  // namespace windowagg::internal

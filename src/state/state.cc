@@ -496,7 +496,7 @@ class StateWriter {
   static void Freeze(Aggregator& a, View* v) {
     v->wm = a.CurrentWatermark();
     v->series.clear();
-    for (auto& shard : a.shards_) {
+    for (auto& shard : a.table_.shards()) {
       for (auto& [key, series] : shard->map) {
         a.BringUpToDate(series, v->wm);  // canonical: nothing left to close
         v->series.push_back(series);
@@ -548,7 +548,7 @@ class StateWriter {
   // returned (0 when it returned null).
   template <class Fill>
   static size_t Serialize(Aggregator& a, Fill&& fill, size_t* written) {
-    Aggregator::TableLock table(&a, true);
+    SeriesTable::TableLock table(a.table_, true);
     View v;
     Freeze(a, &v);
     absl::MutexLock queue(&a.queue_mu_);
@@ -769,22 +769,13 @@ class StateReader {
       }
       Series* s = nullptr;
       if (target != nullptr) {
-        s = target->NewSeries(key);
-        try {
-          s->SetName({reinterpret_cast<const char*>(name), name_len});
-          Aggregator::MakeRoomForInsert(target->ShardOf(key).map);
-          target->ShardOf(key).map.emplace(key, s);
-        } catch (...) {
-          target->DeleteSeries(s);
-          throw;
-        }
-        if (key != kOverflowKey) target->live_keys_.fetch_add(1);
+        s = target->table_.Insert(key, {reinterpret_cast<const char*>(name), name_len});
         s->late = late;
         s->rejected = rejected;
         s->last_event = last_event;
         s->total = total;
         s->last_touch = last_touch;
-        target->LruAppend(s);
+        target->table_.LruNoteRestored(s);
       }
       uint64_t held = c.kind == WindowKind::kCount ? ReadCountWindow(in, c, s, target)
                                                    : ReadPanes(in, c, h, s, target);
@@ -988,7 +979,7 @@ void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
   // touching dst, and merging it in is then two-phase (Aggregator::Merge).
   std::unique_ptr<Aggregator, void (*)(Aggregator*)> src(
       StateApplier::Build(p, buf, len, /*thread_safe=*/false), &Aggregator::Destroy);
-  Aggregator::TableLock table(dst, true);
+  SeriesTable::TableLock table(dst->table_, true);
   int mode = dst->timestamp_mode_.load();
   if (mode != 0 && p.handle.mode != 0 && static_cast<uint32_t>(mode) != p.handle.mode) {
     Fail(Status::kMismatch, "one state uses timestamps and the other the arrival clock");
@@ -996,8 +987,8 @@ void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
   if (dst->config().max_keys != 0) {
     // The budget holds for merges too, checked before anything changes.
     uint64_t fresh = 0;
-    for (uint64_t key : p.keys) fresh += key != kOverflowKey && dst->Find(key) == nullptr;
-    uint64_t live = dst->live_keys_.load();
+    for (uint64_t key : p.keys) fresh += key != kOverflowKey && dst->table_.Find(key) == nullptr;
+    uint64_t live = dst->table_.live_keys();
     if (live + fresh > dst->config().max_keys) {
       Fail(Status::kKeyLimit, "the merge would make %u live series, above max_keys = %u",
            live + fresh, dst->config().max_keys);

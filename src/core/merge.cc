@@ -1,0 +1,149 @@
+// Merging another handle of the same geometry in, two-phase like a push.
+#include "core/aggregator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/error.h"
+
+namespace windowagg::internal {
+
+void Aggregator::Merge(Aggregator& src) {
+  // Prepare: every allocation (new series, panes, ring and sketch room,
+  // copies of the queued windows); Commit: counts and values, no allocation.
+  struct Item {
+    Series* from;
+    Series* to;
+    bool fresh;        // created by this merge
+    size_t values_at;  // COUNT: the source window's values in `values`
+    size_t n;
+  };
+  ScratchVector<Item> items;
+  ScratchVector<double> values;
+  ScratchVector<ClosedWindow> windows;
+  ScratchVector<Series*> created;
+  const Watermark wm = CurrentWatermark();
+  const bool quantiles = config_.quantiles;
+  // Source panes some window of which this handle has closed count as late
+  // values (those windows were emitted already), as any value would.
+  auto takes = [](const Item& it, const Pane& p) {
+    return it.fresh || it.to->panes->PaneOpen(p.index);
+  };
+  try {
+    // Close what this handle's watermark has closed, so the bounds above are
+    // those of its watermark (closing changes nothing a reader sees).
+    table_.ForEachSeries([&](Series* s) { BringUpToDate(s, wm); });
+    for (auto& shard : src.table_.shards()) {
+      for (auto& [key, from] : shard->map) items.push_back({from, table_.Find(key), false, 0, 0});
+    }
+    created.reserve(items.size());
+    for (Item& it : items) {
+      if (it.to != nullptr) continue;
+      const uint64_t key = it.from->key;
+      Series* s = table_.Insert(key, it.from->name());
+      created.push_back(s);  // reserved above: cannot throw
+      it.to = s;
+      it.fresh = true;
+    }
+    for (Item& it : items) {
+      if (it.to->count) {
+        const double *a, *b;
+        size_t na, nb;
+        it.from->count->Segments(&a, &na, &b, &nb);
+        it.values_at = values.size();
+        it.n = na + nb;
+        values.insert(values.end(), a, a + na);
+        values.insert(values.end(), b, b + nb);
+        // An empty window takes the source's whole ring (see Restore).
+        const CountWindow& c = *it.to->count;
+        bool whole = c.total() == 0 && it.from->count->total() != it.n;
+        it.to->count->Reserve(whole ? c.capacity() : it.n, it.to->scope);
+        if (quantiles && !c.small() && it.n > 0) {
+          it.to->count_sketch.Reserve(values.data() + it.values_at, it.n, mapping_);
+        }
+      } else {
+        for (const Pane& p : it.from->panes->panes()) {
+          if (!takes(it, p)) continue;
+          Pane& into = it.to->panes->ReservePane(p.index);
+          if (quantiles) into.sketch.ReserveMerge(p.sketch);
+        }
+      }
+    }
+    windows.reserve(src.queue_.size());
+    for (const ClosedWindow& cw : src.queue_) {
+      windows.push_back(ClosedWindow{cw.key, cw.stats, Sketch(&scope_)});
+      windows.back().sketch.MergeFrom(cw.sketch);
+    }
+    absl::MutexLock lock(&queue_mu_);
+    queue_.Reserve(windows.size());
+  } catch (...) {
+    for (Item& it : items) {
+      if (it.to == nullptr || it.fresh) continue;
+      if (it.to->count) {
+        it.to->count->EndReservation();
+        it.to->count_sketch.UndoReservations();
+      } else {
+        it.to->panes->UndoReservations();
+      }
+    }
+    for (Series* s : created) table_.Erase(s);
+    throw;
+  }
+
+  WINDOWAGG_NO_ALLOCATION_HERE();
+  Watermark src_wm = src.CurrentWatermark();
+  if (src_wm.set) RaiseWatermark(src_wm.value);
+  uint64_t clock = clock_.load();
+  const uint64_t src_clock = src.clock_.load();
+  while (src_clock > clock && !clock_.compare_exchange_weak(clock, src_clock)) {
+  }
+  int no_mode = 0;  // (pushes are excluded: the table is held exclusively)
+  timestamp_mode_.compare_exchange_strong(no_mode, src.timestamp_mode_.load());
+  tick_.store(std::max(tick_.load(), src.tick_.load()));
+  for (Item& it : items) {
+    Series* to = it.to;
+    const Series* from = it.from;
+    to->late += from->late;
+    to->rejected += from->rejected;
+    if (from->total > 0 && (to->total == 0 || from->last_event > to->last_event)) {
+      to->last_event = from->last_event;
+    }
+    to->total += from->total;
+    to->last_touch = std::max(to->last_touch, from->last_touch);
+    if (to->count) {
+      if (it.n > 0) {
+        Sketch* sketch = quantiles && !to->count->small() ? &to->count_sketch : nullptr;
+        const double* v = values.data() + it.values_at;
+        if (to->count->total() == 0) {
+          to->count->Restore(v, it.n, from->count->total(), sketch, mapping_, to->scope);
+        } else {
+          // The source's values arrive after ours.
+          to->count->Push(v, it.n, sketch, mapping_, to->scope);
+        }
+      }
+      to->count->EndReservation();
+      to->count_sketch.ClearPending();
+      continue;
+    }
+    for (const Pane& p : from->panes->panes()) {
+      if (!takes(it, p)) {
+        to->late += p.moments.count;
+        to->total -= std::min(to->total, p.moments.count);
+        continue;
+      }
+      Pane& into = to->panes->PaneAt(p.index);
+      into.moments.Merge(p.moments);
+      if (quantiles) into.sketch.MergeReserved(p.sketch);
+      into.sketch.ClearPending();
+    }
+    if (it.fresh) to->panes->set_closed_below(from->panes->closed_below());
+  }
+  // last_touch moved above: the next eviction sorts the LRU lists again.
+  table_.MarkLruUnsorted();
+  absl::MutexLock lock(&queue_mu_);
+  dropped_windows_ += src.dropped_windows_;
+  // A merge brings closed windows in whole, past max_pending_windows if so.
+  for (ClosedWindow& cw : windows) queue_.PushReserved(std::move(cw));
+}
+
+}  // namespace windowagg::internal

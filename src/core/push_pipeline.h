@@ -1,0 +1,180 @@
+// The push pipeline's internals, shared by its files (push_pipeline.cc,
+// key_budget.cc): the per-push plan (Work) and the shard claims (ShardSet).
+#ifndef WINDOWAGG_CORE_PUSH_PIPELINE_H_
+#define WINDOWAGG_CORE_PUSH_PIPELINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "core/aggregator.h"
+
+namespace windowagg::internal {
+
+// A new series' object, table slot and first buffers, roughly: what the
+// memory ceiling expects a key creation to take.
+constexpr size_t kNewSeriesBytes = 1024;
+
+// Thrown by Prepare when a key of the batch has no series (resolving in
+// the prepare pass); caught in Push, which creates it exclusively.
+struct NewKey {};
+
+// Everything one push computes before it changes state: per-element status,
+// event times, resolved keys and series, grouped by shard.
+class Aggregator::Work {
+ public:
+  enum : uint8_t { kAccept = 0, kLate = 1, kSkipped = 2 };
+
+  // Buffers keep their capacity across pushes and are never value-filled:
+  // every element a push reads, it wrote first.
+  template <class T>
+  static T* Sized(ScratchVector<T>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+    return v.data();
+  }
+
+  void Reset(size_t n) {
+    n_ = n;
+    keyed = false;
+    all_accepted = true;
+    clock = false;
+    clock_taken = false;
+    sorted = false;
+    resolve_in_prepare = false;
+    times_ready = false;
+    end_wm = {false, 0};
+    touched.clear();
+    created.clear();
+    victims.clear();
+    sweep.active = false;
+    sweep.expired.clear();
+    sweep.windows.clear();
+  }
+  size_t size() const { return n_; }
+
+  bool keyed;                      // keys[] holds per-element series ids
+  bool all_accepted;               // else status[] says which elements count
+  bool clock;                      // arrival clock: times are base + index
+  bool sorted;                     // timestamps non-decreasing, none late
+  // Keyed, shared table: each shard's keys are looked up as the push
+  // prepares that shard (ResolveShard), not in a pass of their own; a new
+  // key throws NewKey and the push takes the exclusive path.
+  bool resolve_in_prepare;
+  bool times_ready;                // gtimes filled (COUNT on the arrival clock: after Prepare)
+  uint64_t clock_base = 0;
+  ScratchVector<uint8_t> status;
+  ScratchVector<int64_t> times;    // compacted event times (single-series slow path)
+  ScratchVector<uint64_t> keys;
+  ScratchVector<uint64_t> mixed;   // SeriesTable::Mix(keys[i])
+  // Keyed: element indexes grouped by shard and, within a shard, by mixed
+  // key (stable: a series' elements keep their batch order), so a series'
+  // elements of the batch mostly sit next to each other and go in as one
+  // run. Everything below indexed by k is in this order.
+  ScratchVector<uint32_t> order;
+  ScratchVector<uint32_t> order_scratch;
+  uint32_t shard_begin[kShards + 1];
+  ScratchVector<Series*> series;   // [k] (keyed) or [0] (unkeyed)
+  ScratchVector<double> gvalues;   // values[order[k]]
+  ScratchVector<int64_t> gtimes;   // event times (or arrival numbers) of order[k]
+  ScratchVector<uint8_t> gstatus;  // status[order[k]] (unless all_accepted)
+  ScratchVector<Series*> touched;  // in shard order (keyed: prepared shard by shard)
+  uint32_t touched_begin[kShards + 1];
+  ScratchVector<Series*> created;  // new series, removed again if the push fails
+  ScratchVector<Series*> victims;  // EVICT_LRU: erased when the push commits
+  Sweep sweep;                     // key_ttl: erased when the push commits
+  bool clock_taken;                // clock_base..+n taken from the arrival clock
+  ScratchVector<double> values;    // compacted values (single-series slow path)
+  // The single series' accepted elements (the batch, or values/times).
+  const double* run_values = nullptr;
+  const int64_t* run_times = nullptr;
+  size_t run_n = 0;
+  uint64_t run_late = 0, run_rejected = 0;
+  Watermark end_wm{false, 0};
+  uint64_t epoch = 0;
+  uint64_t tick = 0;
+
+ private:
+  size_t n_ = 0;
+};
+
+// The shard claims of one push (Shard::push_mu): taken in increasing shard
+// order while it prepares (so two pushes never wait on each other in a
+// cycle), each held until that shard is committed. The shard's data lock
+// (`mu`) is taken only around a slice's prepare and its commit (Section).
+// Nothing is locked in single-threaded mode or under the exclusive table
+// lock.
+class Aggregator::ShardSet {
+ public:
+  ShardSet(Aggregator* a, bool active) : a_(a), active_(active) {}
+  ShardSet(const ShardSet&) = delete;
+  ShardSet& operator=(const ShardSet&) = delete;
+  ~ShardSet() {
+    for (size_t sh = 0; sh < kShards; ++sh) Release(sh);
+  }
+  // Claims shard sh for this push (before taking its Section: push_mu
+  // comes before mu in the lock order).
+  void Claim(size_t sh) {
+    if (!active_ || (held_ >> sh & 1)) return;
+    a_->table_.shard(sh).push_mu.lock();
+    held_ |= uint64_t{1} << sh;
+  }
+  // Section held: the push has reservations in sh until it commits.
+  void MarkPending(size_t sh) {
+    if (!active_) return;
+    a_->table_.shard(sh).push_pending = true;
+    pending_ |= uint64_t{1} << sh;
+  }
+  // Section held: the push is no longer pending on sh (commit or undo).
+  void ClearPending(size_t sh) {
+    if (!(pending_ >> sh & 1)) return;
+    a_->table_.shard(sh).push_pending = false;
+    pending_ &= ~(uint64_t{1} << sh);
+  }
+  void Release(size_t sh) {
+    if (!(held_ >> sh & 1)) return;
+    if (pending_ >> sh & 1) {
+      std::lock_guard<std::mutex> lock(a_->table_.shard(sh).mu);
+      ClearPending(sh);
+    }
+    a_->table_.shard(sh).push_mu.unlock();
+    held_ &= ~(uint64_t{1} << sh);
+  }
+
+  // The data lock of one shard for one slice of the push.
+  class Section {
+   public:
+    Section(ShardSet& set, size_t sh)
+        : mu_(set.active_ ? &set.a_->table_.shard(sh).mu : nullptr) {
+      if (mu_) mu_->lock();
+    }
+    ~Section() {
+      if (mu_) mu_->unlock();
+    }
+    Section(const Section&) = delete;
+    Section& operator=(const Section&) = delete;
+
+   private:
+    std::mutex* mu_;
+  };
+
+ private:
+  Aggregator* a_;
+  bool active_;
+  uint64_t held_ = 0;
+  uint64_t pending_ = 0;
+};
+
+static_assert(Aggregator::kShards <= 64);
+
+// CreateKeys marks the existing series of a batch with epoch | kInBatch, so
+// EVICT_LRU spares them (and the prepare phase still sees them untouched).
+constexpr uint64_t kInBatch = uint64_t{1} << 63;
+
+// "key 42" or "key \"name\" (id 42)", for error messages.
+std::string DescribeKey(uint64_t key, std::string_view name);
+
+}  // namespace windowagg::internal
+
+#endif  // WINDOWAGG_CORE_PUSH_PIPELINE_H_
