@@ -4,6 +4,9 @@
 #include <bit>
 #include <cstring>
 
+#include "core/error.h"
+#include "core/wire.h"
+
 namespace windowagg::internal {
 
 CountWindow::CountWindow(uint64_t capacity) : capacity_(capacity) {
@@ -207,6 +210,43 @@ Moments CountWindow::Summary() const {
   m.Merge(back_agg_);
   m.Merge(open_);
   return m;
+}
+
+// ---- Serialized form ---------------------------------------------------------
+
+void CountWindow::Write(WireSink& s) const {
+  s.U64(total());
+  s.U64(size());
+  const double *a, *b;
+  size_t na, nb;
+  Segments(&a, &na, &b, &nb);
+  for (size_t i = 0; i < na; ++i) s.F64(a[i]);
+  for (size_t i = 0; i < nb; ++i) s.F64(b[i]);
+}
+
+CountWindow::StoredView CountWindow::Validate(WireSource& in, uint64_t capacity) {
+  StoredView v;
+  v.total = in.U64("count window total");
+  v.n = in.U64("count window size");
+  if (v.n != std::min(v.total, capacity)) {
+    Fail(Status::kCorrupt, "count window holds %u values of %u (capacity %u)", v.n, v.total,
+         capacity);
+  }
+  if (v.n > in.remaining() / 8) {
+    Fail(Status::kCorrupt, "count window declares %u values, more than the input holds", v.n);
+  }
+  v.values = in.Bytes(v.n * 8, "count window values");
+  WireSource vals(v.values, v.n * 8);
+  for (uint64_t i = 0; i < v.n; ++i) vals.Finite("count window value");
+  return v;
+}
+
+void CountWindow::Load(const StoredView& v, Sketch* sketch, const SketchMapping& map,
+                       const MemoryScope& scope) {
+  ScratchVector<double> values(v.n);
+  WireSource vals(v.values, v.n * 8);
+  for (uint64_t i = 0; i < v.n; ++i) values[i] = vals.F64("count window value");
+  Restore(values.data(), v.n, v.total, sketch, map, scope);
 }
 
 }  // namespace windowagg::internal

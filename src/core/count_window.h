@@ -25,6 +25,9 @@
 
 namespace windowagg::internal {
 
+class WireSink;
+class WireSource;
+
 class CountWindow {
  public:
   static constexpr uint64_t kSmallWindow = 1024;
@@ -74,6 +77,23 @@ class CountWindow {
 
   // Values in the window, oldest first, as up to two ring segments.
   void Segments(const double** a, size_t* na, const double** b, size_t* nb) const;
+
+  // ---- Serialized form (end of count_window.cc) -----------------------------
+  //   u64 total (values pushed in all) | u64 n = min(total, capacity) |
+  //   f64 values[n], oldest first
+  struct StoredView {
+    uint64_t total = 0;
+    uint64_t n = 0;
+    const uint8_t* values = nullptr;  // n little-endian doubles, in the input
+  };
+  void Write(WireSink& s) const;
+  // Reads and validates a stored window of this capacity (allocates
+  // nothing); throws Error(kCorrupt) naming the field.
+  static StoredView Validate(WireSource& in, uint64_t capacity);
+  // Rebuilds an empty window from a validated view (Restore; `sketch` as
+  // for Push). Allocates.
+  void Load(const StoredView& v, Sketch* sketch, const SketchMapping& map,
+            const MemoryScope& scope);
 
  private:
   void EnsureRing(uint64_t needed, const MemoryScope& scope);

@@ -11,8 +11,8 @@
 //     x - mean would overflow, the update is done in scaled form.
 //   - m2 is in [0, +Inf]: +Inf when the sum of squared deviations overflows
 //     (e.g. {1e200, -1e200}: variance Inf, as NumPy reports); never NaN.
-// Serialized state (src/state/state.cc) stores these fields as they are,
-// and restore accepts exactly these domains.
+// Serialized state stores these fields as they are (Moments::Write), and
+// restore accepts exactly these domains (Moments::Read, moments.cc).
 #ifndef WINDOWAGG_CORE_MOMENTS_H_
 #define WINDOWAGG_CORE_MOMENTS_H_
 
@@ -22,6 +22,9 @@
 #include <limits>
 
 namespace windowagg::internal {
+
+class WireSink;
+class WireSource;
 
 // s + c += x, exactly representable error kept in c (Knuth's TwoSum: correct
 // whatever the magnitudes, unlike Fast2Sum; no branch, so it vectorizes).
@@ -97,7 +100,25 @@ struct Moments {
     double v = m2 / static_cast<double>(count - 1);
     return v < 0 ? 0 : v;
   }
+
+  // ---- Serialized form (moments.cc) ----------------------------------------
+  //   u64 count | f64 sum | f64 comp | f64 mean | f64 m2 | f64 min | f64 max
+  void Write(WireSink& s) const;
+  // Reads the moments of a stored, non-empty bag and checks they are ones
+  // the accumulator can produce from finite values (allocates nothing);
+  // throws Error(kCorrupt) naming `what` and the field otherwise.
+  static Moments Read(WireSource& in, const char* what);
 };
+
+// Restore's plausibility checks for stored aggregates of `count` finite
+// values in [min, max] (moments.cc states the rounding slack they allow).
+// Whether `sum` (a sum, or its high part) can be such values' sum.
+bool SumPossible(double sum, uint64_t count, double min, double max);
+// Throws Error(kCorrupt) ("<what>: <field> ...") unless v can be a sum of
+// squared deviations of such values times `scale` (1: M2; 1/(n-1): the
+// sample variance).
+void CheckSpread(double v, uint64_t count, double min, double max, long double scale,
+                 const char* what, const char* field);
 
 // Moments of a span, vectorized (see kernels.cc). n may be 0.
 Moments SummarizeSpan(const double* x, size_t n);

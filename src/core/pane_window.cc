@@ -1,7 +1,12 @@
 #include "core/pane_window.h"
 
 #include <algorithm>
+#include <string>
 #include <type_traits>
+
+#include "absl/strings/str_format.h"
+#include "core/error.h"
+#include "core/wire.h"
 
 namespace windowagg::internal {
 
@@ -210,6 +215,73 @@ void PaneWindow::Current(int64_t wm, WindowView* view) const {
     view->moments.Merge(p.moments);
     view->sketches.push_back(&p.sketch);
   }
+}
+
+// ---- Serialized form ---------------------------------------------------------
+
+void PaneWindow::Write(WireSink& s) const {
+  s.I64(closed_below());
+  s.U32(static_cast<uint32_t>(pane_count()));
+  for (const Pane& pane : panes()) {
+    s.I64(pane.index);
+    pane.moments.Write(s);
+    pane.sketch.Write(s);
+  }
+}
+
+PaneWindow::StoredView PaneWindow::Validate(WireSource& in, const PaneGeometry& geometry,
+                                            bool quantiles, const SketchMapping& map,
+                                            const int64_t* watermark) {
+  StoredView v;
+  v.closed_below = in.I64("closed_below");
+  v.npanes = in.U32("pane count");
+  // Each pane takes at least 80 bytes: bounds the count before use.
+  if (v.npanes > in.remaining() / 80) {
+    Fail(Status::kCorrupt, "pane count %u is larger than the input can hold", v.npanes);
+  }
+  const size_t start = in.position();
+  v.panes = in.Bytes(0, "panes");
+  int64_t prev = 0;
+  for (uint32_t k = 0; k < v.npanes; ++k) {
+    int64_t index = in.I64("pane index");
+    if (k > 0 && index <= prev) {
+      Fail(Status::kCorrupt, "pane indexes are not strictly increasing (%d after %d)", index,
+           prev);
+    }
+    if (index < v.closed_below) {
+      Fail(Status::kCorrupt, "pane %d is below the closed bound %d", index, v.closed_below);
+    }
+    prev = index;
+    // A pane holds values no later than the watermark.
+    if (watermark == nullptr || index > PaneOf(*watermark, geometry.pane)) {
+      Fail(Status::kCorrupt, "pane %d holds values after the watermark (%s)", index,
+           watermark != nullptr ? absl::StrFormat("%d", *watermark) : std::string("none"));
+    }
+    Moments m = Moments::Read(in, "pane moments");  // never empty (see UndoReservations)
+    if (__builtin_add_overflow(v.held, m.count, &v.held)) {
+      Fail(Status::kCorrupt, "pane %d: value counts overflow", index);
+    }
+    SketchView sv = Sketch::Validate(in, map, "pane sketch");
+    if (quantiles ? sv.total != m.count : sv.total != 0) {
+      Fail(Status::kCorrupt, "pane %d: sketch holds %u values, moments count %u", index,
+           sv.total, m.count);
+    }
+    if (quantiles) sv.CheckRange(m.min, m.max, map, "pane sketch");
+  }
+  v.bytes = in.position() - start;
+  return v;
+}
+
+void PaneWindow::Load(const StoredView& v, const SketchMapping& map) {
+  WireSource in(v.panes, v.bytes);
+  for (uint32_t k = 0; k < v.npanes; ++k) {
+    int64_t index = in.I64("pane index");
+    Moments m = Moments::Read(in, "pane moments");
+    SketchView sv = Sketch::Validate(in, map, "pane sketch");
+    Pane& pane = AppendRestored(Pane{index, m, Sketch(scope_)});
+    pane.sketch.Load(sv);
+  }
+  set_closed_below(v.closed_below);
 }
 
 }  // namespace windowagg::internal

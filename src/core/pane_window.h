@@ -28,6 +28,8 @@
 
 namespace windowagg::internal {
 class CountWindow;
+class WireSink;
+class WireSource;
 }
 
 namespace windowagg::internal {
@@ -102,13 +104,34 @@ class PaneWindow {
   // INT64_MAX with 1-wide panes); the next Advance re-derives that from the
   // watermark, and PaneOpen uses the exact bound.
   int64_t closed_below() const { return Saturate(closed_below_); }
-  // Serialization restores raw state through these. Appends a pane above
-  // every stored one.
+  // Restore (Load) and merge rebuild state through these. Appends a pane
+  // above every stored one.
   Pane& AppendRestored(Pane&& p);
   void set_closed_below(int64_t v) {
     closed_below_ = v;
     quiet_until_ = std::numeric_limits<int64_t>::min();
   }
+
+  // ---- Serialized form (end of pane_window.cc) ------------------------------
+  //   i64 closed_below | u32 pane count |
+  //   per pane, by increasing index: i64 index | moments | sketch
+  struct StoredView {
+    int64_t closed_below = 0;
+    uint32_t npanes = 0;
+    const uint8_t* panes = nullptr;  // the panes' bytes, in the input
+    size_t bytes = 0;
+    uint64_t held = 0;  // values in all panes
+  };
+  void Write(WireSink& s) const;
+  // Reads and validates stored panes of a handle with this geometry whose
+  // watermark is *watermark (null: none), allocating nothing: indexes
+  // strictly increasing, none closed or past the watermark, moments
+  // possible, sketches matching them (quantiles) or empty. Throws
+  // Error(kCorrupt) naming the field.
+  static StoredView Validate(WireSource& in, const PaneGeometry& geometry, bool quantiles,
+                             const SketchMapping& map, const int64_t* watermark);
+  // Rebuilds an empty window from a validated view (allocates).
+  void Load(const StoredView& v, const SketchMapping& map);
 
  private:
   Pane& PaneFor(int64_t index);

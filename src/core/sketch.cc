@@ -1,5 +1,8 @@
 #include "core/sketch.h"
 
+#include "core/error.h"
+#include "core/wire.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -947,6 +950,99 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
     }
     for (; next < m; ++next) out[pending[next].second] = max;  // unreachable when counts agree
   }
+}
+
+// ---- Serialized form ---------------------------------------------------------
+
+StoreView StoreView::Read(WireSource& in, const SketchMapping& map, const char* what) {
+  // Bucket indexes a finite double can have under this accuracy.
+  const int32_t lo = map.Index(kMinIndexable), hi = map.Index(std::numeric_limits<double>::max());
+  StoreView v;
+  v.n = in.U32(what);
+  if (v.n > kMaxBuckets || size_t{v.n} * kEntrySize > in.remaining()) {
+    Fail(Status::kCorrupt, "%s declares %u buckets, more than the input holds", what, v.n);
+  }
+  v.entries = in.Bytes(size_t{v.n} * kEntrySize, what);
+  WireSource e(v.entries, size_t{v.n} * kEntrySize);
+  int32_t prev = 0;
+  for (uint32_t k = 0; k < v.n; ++k) {
+    int32_t index = e.I32(what);
+    uint64_t count = e.U64(what);
+    if (index < lo || index > hi) {
+      Fail(Status::kCorrupt, "%s bucket index %d is outside [%d, %d], where finite values go",
+           what, index, lo, hi);
+    }
+    if (k > 0 && index <= prev) {
+      Fail(Status::kCorrupt, "%s bucket indexes are not strictly increasing", what);
+    }
+    if (count == 0) Fail(Status::kCorrupt, "%s stores an empty bucket", what);
+    prev = index;
+    if (__builtin_add_overflow(v.total, count, &v.total)) {
+      Fail(Status::kCorrupt, "%s bucket counts overflow", what);
+    }
+  }
+  return v;
+}
+
+int32_t StoreView::IndexAt(uint32_t k) const {
+  WireSource e(entries + size_t{k} * kEntrySize, kEntrySize);
+  return e.I32("bucket");
+}
+
+void SketchView::CheckRange(double min, double max, const SketchMapping& map,
+                            const char* what) const {
+  const bool p = max >= kMinIndexable, n = min <= -kMinIndexable;
+  const bool z = min < kMinIndexable && max > -kMinIndexable;
+  if ((pos.n > 0) != p || (neg.n > 0) != n || (zero > 0 && !z)) {
+    Fail(Status::kCorrupt,
+         "%s: its buckets (%u positive, %u negative, %u zeros) contradict min %g, max %g", what,
+         pos.n, neg.n, zero, min, max);
+  }
+  if ((p && pos.IndexAt(pos.n - 1) != map.Index(max)) ||
+      (n && neg.IndexAt(neg.n - 1) != map.Index(min))) {
+    Fail(Status::kCorrupt, "%s: its largest bucket is not that of min %g / max %g", what, min,
+         max);
+  }
+}
+
+void Sketch::WriteStore(WireSink& s, bool negative) const {
+  uint32_t n = 0;
+  ForEachBucket(negative, [&](int32_t, uint64_t) { ++n; });
+  s.U32(n);
+  ForEachBucket(negative, [&](int32_t i, uint64_t c) {
+    s.I32(i);
+    s.U64(c);
+  });
+}
+
+void Sketch::Write(WireSink& s) const {
+  s.U64(zero_count());
+  WriteStore(s, false);
+  WriteStore(s, true);
+}
+
+SketchView Sketch::Validate(WireSource& in, const SketchMapping& map, const char* what) {
+  SketchView v;
+  v.zero = in.U64(what);
+  v.pos = StoreView::Read(in, map, what);
+  v.neg = StoreView::Read(in, map, what);
+  if (__builtin_add_overflow(v.pos.total, v.neg.total, &v.total) ||
+      __builtin_add_overflow(v.total, v.zero, &v.total)) {
+    Fail(Status::kCorrupt, "%s counts overflow", what);
+  }
+  return v;
+}
+
+void Sketch::Load(const SketchView& v) {
+  for (bool negative : {false, true}) {
+    const StoreView& store = negative ? v.neg : v.pos;
+    WireSource e(store.entries, size_t{store.n} * StoreView::kEntrySize);
+    for (uint32_t k = 0; k < store.n; ++k) {
+      int32_t i = e.I32("bucket");
+      AddCounts(negative, i, e.U64("bucket"));
+    }
+  }
+  AddZeros(v.zero);
 }
 
 }  // namespace windowagg::internal

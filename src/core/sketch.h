@@ -198,6 +198,43 @@ class BucketStore {
 };
 static_assert(sizeof(BucketStore) == 32, "one per sign in every pane: keep it small");
 
+class WireSink;
+class WireSource;
+
+// ---- Serialized form of a sketch: what a validated read returns -----------
+//   sketch  u64 zero count | store (positive) | store (negative)
+//   store   u32 n | n x (i32 bucket index, strictly increasing | u64 count > 0)
+// (Sketch::Write, Sketch::Validate, Sketch::Load; sketch.cc.)
+
+// One sign's stored buckets: a view into the input, valid while it lives.
+struct StoreView {
+  uint32_t n = 0;
+  const uint8_t* entries = nullptr;  // n x (i32 index, u64 count)
+  uint64_t total = 0;
+  static constexpr size_t kEntrySize = 12;
+  // A store holds at most this many buckets (far above any real range).
+  static constexpr uint32_t kMaxBuckets = 1u << 24;
+
+  // Reads and validates one store: indexes strictly increasing and those of
+  // finite values under `map`, counts non-zero and not overflowing.
+  static StoreView Read(WireSource& in, const SketchMapping& map, const char* what);
+  // Index of the k-th stored bucket (k < n).
+  int32_t IndexAt(uint32_t k) const;
+};
+
+// A validated stored sketch.
+struct SketchView {
+  uint64_t zero = 0;
+  StoreView pos, neg;
+  uint64_t total = 0;  // every count, the zeros included
+
+  // Throws Error(kCorrupt) naming `what` unless the buckets are those of a
+  // bag of values whose extremes are exactly min and max (quantiles on):
+  // each store non-empty exactly when a value falls in its range, its top
+  // bucket that of the extreme value.
+  void CheckRange(double min, double max, const SketchMapping& map, const char* what) const;
+};
+
 // A sketch of a bag of values, in one of two forms:
 //   - raw: the values themselves (8 bytes each, quantiles exact). A
 //     raw-capable sketch (the default: panes, closed windows, merged reads)
@@ -334,6 +371,17 @@ class Sketch {
   static void Quantiles(const Sketch* const* parts, size_t nparts, const double* q, size_t nq,
                         const SketchMapping& map, double min, double max, double* out);
 
+  // ---- Serialized form (sketch.cc; layout above SketchView) ---------------
+  // Writes the bucket counts (ForEachBucket, zero_count): a raw sketch
+  // writes the buckets its values fall into, the bytes a bucket sketch of
+  // the same values writes.
+  void Write(WireSink& s) const;
+  // Reads and validates a stored sketch (allocates nothing); throws
+  // Error(kCorrupt) naming `what`.
+  static SketchView Validate(WireSource& in, const SketchMapping& map, const char* what);
+  // Adds a validated sketch's counts (allocates; turns into buckets).
+  void Load(const SketchView& v);
+
  private:
   struct Buckets {
     BucketStore pos;
@@ -393,6 +441,7 @@ class Sketch {
   bool BucketsSmaller(const double* x, size_t n, const SketchMapping& map) const;
   void AddUnreserved(double x, const SketchMapping& map);
   void ForEachRawBucket(bool negative, absl::FunctionRef<void(int32_t, uint64_t)> f) const;
+  void WriteStore(WireSink& s, bool negative) const;
   void Free() noexcept;
 
   const MemoryScope* scope_;
