@@ -564,8 +564,12 @@ AGGREGATOR_API int aggregator_restore(const void* buf, size_t len, uint32_t thre
  * is the larger one, src's queued closed windows are appended to dst's
  * queue (a window closed in one state arrives as its own partial window);
  * src values for windows dst has already closed count as late in dst.
- * The key budget (max_keys) is checked first: AGGREGATOR_EKEYLIMIT.
- * dst == src is refused. src is only read. */
+ * The key budget (max_keys) is checked first: AGGREGATOR_EKEYLIMIT; then
+ * memory_limit, with src's memory usage as the estimate: AGGREGATOR_EMEMLIMIT.
+ * Handles merge directly, without bytes. Both handles are locked for the
+ * merge, in a fixed order, so merges in opposite directions on two threads
+ * are safe. dst == src is refused. src's values are only read (its due
+ * windows are closed first, as any read of it would). */
 AGGREGATOR_API int aggregator_merge(aggregator* dst, const aggregator* src);
 
 /* Merges serialized state into `dst`. */

@@ -613,8 +613,7 @@ int aggregator_merge(aggregator* dst, const aggregator* src) {
   return Guard(__func__, [&] {
     Aggregator* d = Checked(dst);
     if (src == nullptr) Fail(Status::kInvalidArgument, "src is NULL");
-    if (Core(src) == d) Fail(Status::kInvalidArgument, "cannot merge a handle into itself");
-    windowagg::internal::MergeHandles(d, *Core(src));
+    d->MergeFrom(*Core(src));
   });
 }
 

@@ -25,8 +25,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "core/config.h"
 #include "core/memory.h"
@@ -87,14 +89,56 @@ class Aggregator {
   uint64_t MemoryUsage() const;
   uint64_t KeyMemoryUsage(uint64_t key);
 
-  // Serialized state (src/state/state.cc) reads and rebuilds internals.
-  friend class StateWriter;
-  friend class StateReader;
-  friend class StateApplier;
-  friend size_t SerializedSize(Aggregator& a);
-  friend bool Serialize(Aggregator& a, uint8_t* buf, size_t cap, size_t* size);
-  friend Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe);
-  friend void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len);
+  // Merges `src` in (src/core/merge.cc). The merge policy is checked first,
+  // before anything changes: same geometry (kMismatch), the same clock
+  // (timestamps or arrival), max_keys (kKeyLimit), memory_limit (src's
+  // memory as the estimate). Then two-phase like a push. `src` may be live:
+  // it is read in one consistent pass under its own table lock (the two
+  // tables are locked in address order, so merges in both directions
+  // cannot deadlock), after its due windows are closed, as serialization
+  // does. src != this.
+  void MergeFrom(Aggregator& src);
+  // MergeFrom's first check (kMismatch), for a caller that can refuse a
+  // source before building it.
+  void CheckMergeable(const Config& src) const;
+
+  // ---- Serialized state's side of the handle (snapshot.cc) ----------------
+  // src/state writes and reads the bytes; these are what it needs from a
+  // handle beyond the calls above, so it needs no access to the internals.
+  struct StateFields {
+    bool has_watermark = false;
+    int64_t watermark = 0;
+    uint64_t clock = 0;
+    uint32_t timestamp_mode = 0;
+    uint64_t tick = 0;
+    uint64_t dropped_windows = 0;
+  };
+  struct StateView {
+    StateFields fields;
+    ScratchVector<const Series*> series;  // sorted by key
+    const WindowQueue* queue;
+  };
+  // One consistent view of the handle, under one hold of its locks: the
+  // table exclusively (no push, read, removal or merge runs), every series
+  // brought up to date with one watermark (closing emits into the queue),
+  // then the queue lock. aggregator_advance may still raise the watermark
+  // meanwhile; the view keeps the one read here.
+  void ExportState(absl::FunctionRef<void(const StateView&)> visit);
+
+  // Restore: into a fresh handle no other thread sees yet.
+  struct RestoredSeries {
+    uint64_t key;
+    std::string_view name;
+    uint64_t late, rejected, total;
+    int64_t last_event;
+    uint64_t last_touch;
+  };
+  void RestoreFields(const StateFields& f);
+  // A new series with these counters and an empty window (counted, in LRU
+  // order); the caller loads its window.
+  Series* RestoreSeries(const RestoredSeries& f);
+  void RestoreClosedWindow(uint64_t key, const Stats& stats, const SketchView& sketch);
+  const SketchMapping& mapping() const { return mapping_; }
 
   static constexpr size_t kShardBits = SeriesTable::kShardBits;
   static constexpr size_t kShards = SeriesTable::kShards;
@@ -212,9 +256,10 @@ class Aggregator {
   // Closes due windows of every series, up to queue_limit queued windows.
   void CloseDueWindows(uint64_t queue_limit);
 
-  // Merges `src` (a private handle of the same geometry, from serialized
-  // state) in, two-phase like a push; the caller holds the table exclusively.
-  void Merge(Aggregator& src);
+  // MergeFrom's two phases, the policy checked, both tables held
+  // exclusively and src's due windows closed at src_wm (the watermark the
+  // merge takes: an advance of src meanwhile is not part of this view).
+  void MergeLocked(Aggregator& src, const Watermark& src_wm);
 
   void GroupByShard(Work& w);
   void FillStats(Series* s, const Watermark& wm, Stats* out, WindowView* view);

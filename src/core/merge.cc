@@ -2,13 +2,58 @@
 #include "core/aggregator.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "core/error.h"
 
 namespace windowagg::internal {
 
-void Aggregator::Merge(Aggregator& src) {
+void Aggregator::CheckMergeable(const Config& c) const {
+  if (!SameGeometry(c, config_)) {
+    Fail(Status::kMismatch,
+         "the source's configuration (window kind %u, size %d, slide %d, pane %d, lateness %d, "
+         "accuracy %g, quantiles %d) differs from this handle's",
+         static_cast<uint32_t>(c.kind), c.window_size, c.slide, c.pane_width,
+         c.allowed_lateness, c.relative_accuracy, c.quantiles ? 1 : 0);
+  }
+}
+
+void Aggregator::MergeFrom(Aggregator& src) {
+  if (&src == this) Fail(Status::kInvalidArgument, "cannot merge a handle into itself");
+  CheckMergeable(src.config());
+  // Both tables exclusively, in address order: merges in both directions
+  // take them in the same order.
+  Aggregator* first = std::less<Aggregator*>()(this, &src) ? this : &src;
+  Aggregator* second = first == this ? &src : this;
+  SeriesTable::TableLock lock_first(first->table_, true);
+  SeriesTable::TableLock lock_second(second->table_, true);
+  const int mode = timestamp_mode_.load();
+  const int src_mode = src.timestamp_mode_.load();
+  if (mode != 0 && src_mode != 0 && mode != src_mode) {
+    Fail(Status::kMismatch, "one state uses timestamps and the other the arrival clock");
+  }
+  if (config_.max_keys != 0) {
+    // The budget holds for merges too, checked before anything changes.
+    uint64_t fresh = 0;
+    src.table_.ForEachSeries([&](Series* s) {
+      fresh += s->key != kOverflowKey && table_.Find(s->key) == nullptr;
+    });
+    const uint64_t live = table_.live_keys();
+    if (live + fresh > config_.max_keys) {
+      Fail(Status::kKeyLimit, "the merge would make %u live series, above max_keys = %u",
+           live + fresh, config_.max_keys);
+    }
+  }
+  account_.CheckRoom(src.MemoryUsage(), "merging this state");
+  // src as serialization would see it: its due windows closed (a change no
+  // reader can see), so what merges is one consistent view.
+  const Watermark src_wm = src.CurrentWatermark();
+  src.table_.ForEachSeries([&](Series* s) { src.BringUpToDate(s, src_wm); });
+  MergeLocked(src, src_wm);
+}
+
+void Aggregator::MergeLocked(Aggregator& src, const Watermark& src_wm) {
   // Prepare: every allocation (new series, panes, ring and sketch room,
   // copies of the queued windows); Commit: counts and values, no allocation.
   struct Item {
@@ -69,10 +114,14 @@ void Aggregator::Merge(Aggregator& src) {
         }
       }
     }
-    windows.reserve(src.queue_.size());
-    for (const ClosedWindow& cw : src.queue_) {
-      windows.push_back(ClosedWindow{cw.key, cw.stats, Sketch(&scope_)});
-      windows.back().sketch.MergeFrom(cw.sketch);
+    {
+      // (polls change src's queue under its queue lock alone)
+      absl::MutexLock src_queue(&src.queue_mu_);
+      windows.reserve(src.queue_.size());
+      for (const ClosedWindow& cw : src.queue_) {
+        windows.push_back(ClosedWindow{cw.key, cw.stats, Sketch(&scope_)});
+        windows.back().sketch.MergeFrom(cw.sketch);
+      }
     }
     absl::MutexLock lock(&queue_mu_);
     queue_.Reserve(windows.size());
@@ -91,7 +140,6 @@ void Aggregator::Merge(Aggregator& src) {
   }
 
   WINDOWAGG_NO_ALLOCATION_HERE();
-  Watermark src_wm = src.CurrentWatermark();
   if (src_wm.set) RaiseWatermark(src_wm.value);
   uint64_t clock = clock_.load();
   const uint64_t src_clock = src.clock_.load();
@@ -140,8 +188,13 @@ void Aggregator::Merge(Aggregator& src) {
   }
   // last_touch moved above: the next eviction sorts the LRU lists again.
   table_.MarkLruUnsorted();
+  uint64_t src_dropped;
+  {
+    absl::MutexLock src_queue(&src.queue_mu_);
+    src_dropped = src.dropped_windows_;
+  }
   absl::MutexLock lock(&queue_mu_);
-  dropped_windows_ += src.dropped_windows_;
+  dropped_windows_ += src_dropped;
   // A merge brings closed windows in whole, past max_pending_windows if so.
   for (ClosedWindow& cw : windows) queue_.PushReserved(std::move(cw));
 }

@@ -178,128 +178,20 @@ void CheckWindowBounds(const Stats& st, const Config& c, uint64_t i) {
 
 }  // namespace
 
-// ---- The handle's side -------------------------------------------------------
-//
-// Everything serialized state needs from a handle beyond its public calls.
-class StateApplier {
- public:
-  struct Fields {
-    bool has_watermark = false;
-    int64_t watermark = 0;
-    uint64_t clock = 0;
-    uint32_t timestamp_mode = 0;
-    uint64_t tick = 0;
-    uint64_t dropped_windows = 0;
-  };
-  struct ExportView {
-    Fields fields;
-    ScratchVector<Series*> series;  // sorted by key
-    const WindowQueue* queue;
-  };
-
-  // One consistent view of the handle, under one hold of its locks: the
-  // table exclusively (no push, read, removal or merge runs: the series and
-  // the clock counters stay as they are), every series brought up to date
-  // with one watermark (closing emits into the queue), then the queue lock
-  // (polls and merges change the queue). aggregator_advance may still raise
-  // the watermark meanwhile; the view keeps the one read here.
-  static void Export(Aggregator& a, absl::FunctionRef<void(const ExportView&)> visit) {
-    SeriesTable::TableLock table(a.table_, true);
-    ExportView v;
-    const Aggregator::Watermark wm = a.CurrentWatermark();
-    for (auto& shard : a.table_.shards()) {
-      for (auto& [key, series] : shard->map) {
-        a.BringUpToDate(series, wm);  // canonical: nothing left to close
-        v.series.push_back(series);
-      }
-    }
-    std::sort(v.series.begin(), v.series.end(),
-              [](Series* x, Series* y) { return x->key < y->key; });
-    v.fields.has_watermark = wm.set;
-    v.fields.watermark = wm.set ? wm.value : 0;
-    v.fields.clock = a.clock_.load();
-    v.fields.timestamp_mode = static_cast<uint32_t>(a.timestamp_mode_.load());
-    v.fields.tick = a.tick_.load();
-    absl::MutexLock queue(&a.queue_mu_);
-    v.fields.dropped_windows = a.dropped_windows_;
-    v.queue = &a.queue_;
-    visit(v);
-  }
-
-  // Import into a fresh handle no other thread sees yet (restore).
-  static void SetFields(Aggregator* a, const Fields& h) {
-    if (h.has_watermark) a->RaiseWatermark(h.watermark);
-    a->clock_.store(h.clock);
-    a->timestamp_mode_.store(static_cast<int>(h.timestamp_mode));
-    a->tick_.store(h.tick);
-    absl::MutexLock lock(&a->queue_mu_);
-    a->dropped_windows_ = h.dropped_windows;
-  }
-  struct SeriesFields {
-    uint64_t key;
-    std::string_view name;
-    uint64_t late, rejected, total;
-    int64_t last_event;
-    uint64_t last_touch;
-  };
-  // A new, empty series in the table (counted, in LRU order).
-  static Series* AddSeries(Aggregator* a, const SeriesFields& f) {
-    Series* s = a->table_.Insert(f.key, f.name);
-    s->late = f.late;
-    s->rejected = f.rejected;
-    s->last_event = f.last_event;
-    s->total = f.total;
-    s->last_touch = f.last_touch;
-    a->table_.LruNoteRestored(s);
-    return s;
-  }
-  static void AddClosedWindow(Aggregator* a, uint64_t key, const Stats& st,
-                              const SketchView& sv) {
-    ClosedWindow w{key, st, Sketch(&a->scope_)};
-    w.sketch.Load(sv);
-    absl::MutexLock lock(&a->queue_mu_);
-    a->queue_.Reserve(1);
-    a->queue_.PushReserved(std::move(w));
-  }
-  static const SketchMapping& Mapping(const Aggregator& a) { return a.mapping_; }
-
-  // Merges src (a private handle) into dst after the merge policy's checks.
-  static void Merge(Aggregator* dst, Aggregator& src, size_t len,
-                    const ScratchVector<uint64_t>& keys, uint32_t src_mode) {
-    SeriesTable::TableLock table(dst->table_, true);
-    int mode = dst->timestamp_mode_.load();
-    if (mode != 0 && src_mode != 0 && static_cast<uint32_t>(mode) != src_mode) {
-      Fail(Status::kMismatch, "one state uses timestamps and the other the arrival clock");
-    }
-    if (dst->config().max_keys != 0) {
-      // The budget holds for merges too, checked before anything changes.
-      uint64_t fresh = 0;
-      for (uint64_t key : keys) fresh += key != kOverflowKey && dst->table_.Find(key) == nullptr;
-      uint64_t live = dst->table_.live_keys();
-      if (live + fresh > dst->config().max_keys) {
-        Fail(Status::kKeyLimit, "the merge would make %u live series, above max_keys = %u",
-             live + fresh, dst->config().max_keys);
-      }
-    }
-    dst->account_.CheckRoom(len, "merging this state");
-    dst->Merge(src);
-  }
-};
-
 // ---- Writing (the newest version only) ----------------------------------------
 
 namespace {
 
 // The state of one export view; the sizing pass and the writing pass call
 // it with the same view, so they agree.
-void WriteState(const Config& config, const StateApplier::ExportView& v, WireSink& s) {
+void WriteState(const Config& config, const Aggregator::StateView& v, WireSink& s) {
   s.Bytes(kMagic, 4);
   s.U32(kWriteVersion);
   size_t length_at = s.size();
   s.U64(0);  // total length, patched below
   s.U64(Fingerprint(config));
   WriteConfig(s, config);
-  const StateApplier::Fields& h = v.fields;
+  const Aggregator::StateFields& h = v.fields;
   s.U8(h.has_watermark ? 1 : 0);
   s.I64(h.watermark);
   s.U64(h.clock);
@@ -346,7 +238,7 @@ template <class Fill>
 size_t SerializeWith(Aggregator& a, Fill&& fill, size_t* written) {
   size_t need = 0;
   *written = 0;
-  StateApplier::Export(a, [&](const StateApplier::ExportView& v) {
+  a.ExportState([&](const Aggregator::StateView& v) {
     WireSink counter;
     WriteState(a.config(), v, counter);
     need = counter.size();
@@ -387,30 +279,17 @@ bool Serialize(Aggregator& a, uint8_t* buf, size_t cap, size_t* size) {
   return fits;
 }
 
-void SerializeInto(Aggregator& a, ScratchVector<uint8_t>* out) {
-  size_t written = 0;
-  SerializeWith(
-      a,
-      [&](size_t need) {
-        out->resize(need);
-        return std::pair<uint8_t*, size_t>{out->data(), out->size()};
-      },
-      &written);
-  out->resize(written);
-}
-
 // ---- Reading: one reader per format version ------------------------------------
 
 namespace {
 
-// What validating a state yields: enough to build it, to merge it, or to
-// refuse it before anything is built.
+// What validating a state yields: enough to build it, or to refuse it
+// before anything is built.
 struct Parsed {
   uint32_t version = 0;
   Config config;
-  StateApplier::Fields handle;
-  size_t body_offset = 0;         // where the version's body starts
-  ScratchVector<uint64_t> keys;   // the series keys, for the merge policy
+  Aggregator::StateFields handle;
+  size_t body_offset = 0;  // where the version's body starts
 };
 
 // ---- Version 1 -----------------------------------------------------------------
@@ -465,8 +344,8 @@ Config ReadHeader(WireSource& in, const uint8_t* buf, size_t len) {
   return c;
 }
 
-StateApplier::Fields ReadHandle(WireSource& in) {
-  StateApplier::Fields h;
+Aggregator::StateFields ReadHandle(WireSource& in) {
+  Aggregator::StateFields h;
   uint8_t has = in.U8("has_watermark");
   if (has > 1) Fail(Status::kCorrupt, "has_watermark flag is %u", has);
   h.has_watermark = has == 1;
@@ -484,10 +363,10 @@ StateApplier::Fields ReadHandle(WireSource& in) {
   return h;
 }
 
-// One pass over the body. With `target` null it only validates (and lists
-// the keys); otherwise it builds into target, an empty private handle.
-void ReadBody(WireSource& in, const Config& c, const StateApplier::Fields& h,
-              Aggregator* target, ScratchVector<uint64_t>* keys) {
+// One pass over the body. With `target` null it only validates; otherwise
+// it builds into target, an empty private handle.
+void ReadBody(WireSource& in, const Config& c, const Aggregator::StateFields& h,
+              Aggregator* target) {
   const SketchMapping map(c.relative_accuracy);
   PaneGeometry geometry;
   if (c.kind != WindowKind::kCount) {
@@ -512,7 +391,6 @@ void ReadBody(WireSource& in, const Config& c, const StateApplier::Fields& h,
       Fail(Status::kCorrupt, "series keys are not strictly increasing at series %u", i);
     }
     prev_key = key;
-    if (keys != nullptr) keys->push_back(key);
     uint32_t name_len = in.U32("name length");
     const uint8_t* name = in.Bytes(name_len, "series name");
     uint64_t late = in.U64("late"), rejected = in.U64("rejected"), total = in.U64("total");
@@ -536,8 +414,7 @@ void ReadBody(WireSource& in, const Config& c, const StateApplier::Fields& h,
     }
     Series* s = nullptr;
     if (target != nullptr) {
-      s = StateApplier::AddSeries(
-          target, {key, {reinterpret_cast<const char*>(name), name_len}, late, rejected, total,
+      s = target->RestoreSeries({key, {reinterpret_cast<const char*>(name), name_len}, late, rejected, total,
                    last_event, last_touch});
     }
     uint64_t held;
@@ -547,7 +424,7 @@ void ReadBody(WireSource& in, const Config& c, const StateApplier::Fields& h,
       held = w.total;
       if (s != nullptr) {
         Sketch* sketch = c.quantiles && !s->count->small() ? &s->count_sketch : nullptr;
-        s->count->Load(w, sketch, StateApplier::Mapping(*target), s->scope);
+        s->count->Load(w, sketch, target->mapping(), s->scope);
       }
     } else {
       const PaneWindow::StoredView w =
@@ -587,7 +464,7 @@ void ReadBody(WireSource& in, const Config& c, const StateApplier::Fields& h,
            sv.total, st.count);
     }
     if (c.quantiles) sv.CheckRange(st.min, st.max, map, "queued window sketch");
-    if (target != nullptr) StateApplier::AddClosedWindow(target, key, st, sv);
+    if (target != nullptr) target->RestoreClosedWindow(key, st, sv);
   }
 }
 
@@ -596,7 +473,7 @@ void Validate(WireSource& in, const uint8_t* buf, size_t len, Parsed* p) {
   p->config = ReadHeader(in, buf, len);
   p->handle = ReadHandle(in);
   p->body_offset = in.position();
-  ReadBody(in, p->config, p->handle, nullptr, &p->keys);
+  ReadBody(in, p->config, p->handle, nullptr);
   if (in.remaining() != kTrailerSize) {
     Fail(Status::kCorrupt, "%u unexpected bytes before the checksum", in.remaining() - kTrailerSize);
   }
@@ -604,9 +481,9 @@ void Validate(WireSource& in, const uint8_t* buf, size_t len, Parsed* p) {
 
 // Validated bytes into an empty handle with p's configuration.
 void Build(const Parsed& p, const uint8_t* buf, size_t len, Aggregator* target) {
-  StateApplier::SetFields(target, p.handle);
+  target->RestoreFields(p.handle);
   WireSource in(buf + p.body_offset, len - p.body_offset);
-  ReadBody(in, p.config, p.handle, target, nullptr);
+  ReadBody(in, p.config, p.handle, target);
 }
 
 }  // namespace v1
@@ -670,26 +547,12 @@ Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe) {
 
 void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len) {
   Parsed p = Validate(buf, len);
-  if (!SameGeometry(p.config, dst->config())) {
-    Fail(Status::kMismatch,
-         "the state's configuration (window kind %u, size %d, slide %d, pane %d, lateness %d, "
-         "accuracy %g, quantiles %d) differs from this handle's",
-         static_cast<uint32_t>(p.config.kind), p.config.window_size, p.config.slide,
-         p.config.pane_width, p.config.allowed_lateness, p.config.relative_accuracy,
-         p.config.quantiles ? 1 : 0);
-  }
+  dst->CheckMergeable(p.config);  // before anything is built
   // The state as a private handle first: building it can fail without
-  // touching dst, and merging it in is then two-phase (Aggregator::Merge).
-  std::unique_ptr<Aggregator, void (*)(Aggregator*)> src(
-      Build(p, buf, len, /*thread_safe=*/false), &Aggregator::Destroy);
-  StateApplier::Merge(dst, *src, len, p.keys, p.handle.timestamp_mode);
-}
-
-void MergeHandles(Aggregator* dst, Aggregator& src) {
-  // src in one consistent pass (see SerializeWith), then merged.
-  ScratchVector<uint8_t> bytes;
-  SerializeInto(src, &bytes);
-  MergeSerialized(dst, bytes.data(), bytes.size());
+  // touching dst; the merge (policy, then two phases) is the core's.
+  std::unique_ptr<Aggregator, void (*)(Aggregator*)> src(Build(p, buf, len, false),
+                                                      &Aggregator::Destroy);
+  dst->MergeFrom(*src);
 }
 
 }  // namespace windowagg::internal

@@ -22,12 +22,10 @@ size_t SerializedSize(Aggregator& a);
 // nothing and returns false. *size is the state's size either way, and on
 // success exactly the number of bytes written.
 bool Serialize(Aggregator& a, uint8_t* buf, size_t cap, size_t* size);
-// The whole state into *out (resized to it), in the same single pass.
-void SerializeInto(Aggregator& a, ScratchVector<uint8_t>* out);
 // A new handle from serialized bytes; throws Error(kCorrupt/kVersion/...).
 Aggregator* Restore(const uint8_t* buf, size_t len, bool thread_safe);
-// Merges src (same geometry) into dst: moments exactly, sketches bucket-wise.
-void MergeHandles(Aggregator* dst, Aggregator& src);
+// Merges serialized state into dst: validated, built as a private handle,
+// then Aggregator::MergeFrom (handles merge directly, without bytes).
 void MergeSerialized(Aggregator* dst, const uint8_t* buf, size_t len);
 
 }  // namespace windowagg::internal

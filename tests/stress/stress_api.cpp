@@ -4,7 +4,7 @@
 //     exact-size heap buffer under ASan, into a buffer with a guard zone
 //     otherwise), and *written is what was written (the declared length);
 //   - every blob serialize returned restores, and serializes back to the
-//     same bytes; aggregator_merge(scratch, handle) (the same path) works;
+//     same bytes; aggregator_merge(scratch, handle) (the same view) works;
 //   - paging (list_keys / list_stats) ends and returns every series that
 //     lived for the whole iteration exactly once;
 //   - the totals equal what the threads recorded: for the keys no thread
@@ -387,7 +387,7 @@ void Merger(Run& r, unsigned seed) {
     aggregator_free(side);
 
     // The other direction: the shared handle merged into a scratch one
-    // (aggregator_merge serializes its source: the path of item 1).
+    // (aggregator_merge reads its source in serialization's view, item 1).
     if (rng() % 4 == 0) {
       aggregator* scratch = nullptr;
       aggregator_create(&cfg, &scratch);
