@@ -167,11 +167,14 @@ class Aggregator {
   // claims until that shard is committed, so pushes into a shard run one
   // after another and their reservations never mix. The shard's data lock
   // (`mu`, the one readers take) is held only while the push prepares its
-  // slice of the batch, and again while it commits that slice: a reader
-  // waits for one slice (~1/32 of a batch), not for the whole push. Series
+  // slice of the batch, and again while it commits that slice, and within
+  // a slice it is handed to spinning readers between two runs (ShardSet in
+  // push_pipeline.h says where and what they see): a reader waits for
+  // about one series' work, not for a slice or the whole push. Series
   // cannot disappear in between: removal, TTL and eviction take the table
-  // exclusively. A reader in between sees the series as before the push
-  // (a reserved pane is empty and emits nothing); if it closes a window a
+  // exclusively. A reader in between sees each series as before the push
+  // (a reserved pane is empty and emits nothing) or, during the commit,
+  // with all of the push's values for it; if it closes a window a
   // reserved pane belongs to (a watermark another call raised), the value
   // is counted late at commit, as for any concurrent close. The push's own
   // watermark is published after its last slice commits, so a reader never
@@ -202,8 +205,11 @@ class Aggregator {
   // The watermark a push commits against: the current one raised by the
   // push's own newest accepted time (published after the commit).
   Watermark CommitWatermark(const Watermark& end) const;
-  template <class F>
-  void ForEachRun(const Work& w, size_t shard, F&& f);
+  // between(k) is called before each run of the slice but its first (k:
+  // the run's first element); it may let the shard's data lock go and take
+  // it back (ShardSet::Section::LetWaitersIn).
+  template <class F, class B>
+  void ForEachRun(const Work& w, size_t shard, F&& f, B&& between);
   // Grouped copies of the batch (keyed): values, status and, if `times`
   // (arrival numbers taken), event times; GatherTimes the latter alone.
   void Gather(const Batch& b, Work& w, bool times);

@@ -172,8 +172,8 @@ bool Aggregator::ResolveShard(const Batch& b, Work& w, size_t sh) {
   return true;
 }
 
-template <class F>
-void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f) {
+template <class F, class B>
+void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f, B&& between) {
   // A series' accepted elements that sit next to each other in the grouped
   // order (and, for time windows, fall in one pane) form one run, which
   // goes in through the vectorized span paths: f(series, k, run, pane,
@@ -188,8 +188,10 @@ void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f) {
   // (Every series of a handle has its kind's window: asking the handle
   // spares a cache line of each series.)
   const bool timed = config_.kind != WindowKind::kCount;
+  const uint32_t begin = w.shard_begin[sh];
   const uint32_t end = w.shard_begin[sh + 1];
-  for (uint32_t k = w.shard_begin[sh]; k < end; ++k) {
+  for (uint32_t k = begin; k < end; ++k) {
+    if (k != begin) between(k);
     if (k + kAhead < end) {
       // The series some elements ahead: a miss to memory takes about as
       // long as a dozen elements' work.
@@ -358,6 +360,9 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
     locks.MarkPending(sh);
     if (w.resolve_in_prepare && !ResolveShard(b, w, sh)) throw NewKey{};
     const double* values = w.gvalues.data();
+    // Reservations read as nothing: waiting readers may come in between
+    // any two runs (see ShardSet).
+    auto between = [&](uint32_t) { section.LetWaitersIn(); };
     ForEachRun(w, sh,
                [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t, uint8_t st) {
                  Touch(s, w, start);
@@ -382,7 +387,8 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
                      sketch.Reserve(values + k, run, mapping_);
                    }
                  }
-               });
+               },
+               between);
   }
   w.touched_begin[kShards] = static_cast<uint32_t>(w.touched.size());
 }
@@ -480,8 +486,39 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
     {
       ShardSet::Section section(locks, sh);
+      // The shard's series in the order Prepare touched them, which is the
+      // order of their first runs here: [touched_begin, finished) are
+      // finished, [finished, started) have begun.
+      const uint32_t touched_end = w.touched_begin[sh + 1];
+      uint32_t finished = w.touched_begin[sh];
+      uint32_t started = finished;
+      auto finish = [&](uint32_t upto) {
+        for (; finished < upto; ++finished) {
+          if (table_.lru() && finished + 8 < touched_end) {
+            // LruTouch rewrites the neighbours of a series a few ahead: have
+            // their links in cache by then (they are scattered in memory).
+            const Series* ahead = w.touched[finished + 8];
+            if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
+            if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+          }
+          FinishSeries(w.touched[finished], wm);
+          table_.LruTouch(w.touched[finished]);  // its last_touch is w.tick now
+        }
+      };
+      // At a group boundary every series that began before it has all its
+      // elements before it and none after has begun: the series before are
+      // finished there (not all at the end, so that a reader let in does
+      // not wait for a backlog of them), and only there waiting readers
+      // come in: they see each series as before or as after the push (see
+      // ShardSet). Ungrouped batches finish their series after the slice.
+      auto between = [&](uint32_t k) {
+        if (!w.grouped || w.Group(k) == w.Group(k - 1)) return;
+        finish(started);
+        section.LetWaitersIn();
+      };
       ForEachRun(w, sh,
                  [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
+                   if (started < touched_end && w.touched[started] == s) ++started;
                    s->last_touch = w.tick;
                    if (st == Work::kLate) {
                      ++s->late;
@@ -509,19 +546,9 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
                    }
                    if (s->total == 0 || newest > s->last_event) s->last_event = newest;
                    s->total += run;
-                 });
-      const uint32_t touched_end = w.touched_begin[sh + 1];
-      for (uint32_t k = w.touched_begin[sh]; k < touched_end; ++k) {
-        if (table_.lru() && k + 8 < touched_end) {
-          // LruTouch rewrites the neighbours of a series a few ahead: have
-          // their links in cache by then (they are scattered in memory).
-          const Series* ahead = w.touched[k + 8];
-          if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
-          if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
-        }
-        FinishSeries(w.touched[k], wm);
-        table_.LruTouch(w.touched[k]);  // its last_touch is w.tick now
-      }
+                 },
+                 between);
+      finish(touched_end);
       locks.ClearPending(sh);
     }
     locks.Release(sh);
@@ -589,7 +616,7 @@ void Aggregator::GroupByShard(Work& w) {
   // A stable two-pass radix sort on the mixed key: by the kSubBits bits
   // below the shard bits, then by shard. Batches below kGroupMin skip the
   // first pass (its histogram would cost more than the runs it forms).
-  constexpr int kSubBits = 11;
+  constexpr int kSubBits = Work::kSubBits;
   constexpr size_t kGroupMin = 512;
   const size_t n = w.size();
   uint64_t* m = Work::Sized(w.mixed, n);
@@ -606,6 +633,7 @@ void Aggregator::GroupByShard(Work& w) {
     for (size_t i = 0; i < n; ++i) tmp[count[sub(i)]++] = static_cast<uint32_t>(i);
     pass1 = tmp;
   }
+  w.grouped = pass1 != nullptr;
   std::fill(std::begin(w.shard_begin), std::end(w.shard_begin), 0);
   for (size_t i = 0; i < n; ++i) ++w.shard_begin[(SeriesTable::ShardIndexOfMixed(m[i])) + 1];
   for (size_t sh = 0; sh < kShards; ++sh) w.shard_begin[sh + 1] += w.shard_begin[sh];

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/aggregator.h"
+#include "core/spin_wait.h"
 
 namespace windowagg::internal {
 
@@ -38,6 +39,7 @@ class Aggregator::Work {
   void Reset(size_t n) {
     n_ = n;
     keyed = false;
+    grouped = false;
     all_accepted = true;
     clock = false;
     clock_taken = false;
@@ -55,6 +57,15 @@ class Aggregator::Work {
   size_t size() const { return n_; }
 
   bool keyed;                      // keys[] holds per-element series ids
+  // GroupByShard ran both radix passes: within a shard, the elements are
+  // in groups of equal Group(k), one group after another, and each
+  // series' elements lie inside one group.
+  bool grouped;
+  // The top kShardBits + kSubBits bits of the mixed key of grouped element k.
+  static constexpr int kSubBits = 11;
+  uint32_t Group(uint32_t k) const {
+    return static_cast<uint32_t>(mixed[order[k]] >> (64 - kShardBits - kSubBits));
+  }
   bool all_accepted;               // else status[] says which elements count
   bool clock;                      // arrival clock: times are base + index
   bool sorted;                     // timestamps non-decreasing, none late
@@ -102,7 +113,20 @@ class Aggregator::Work {
 // The shard claims of one push (Shard::push_mu): taken in increasing shard
 // order while it prepares (so two pushes never wait on each other in a
 // cycle), each held until that shard is committed. The shard's data lock
-// (`mu`) is taken only around a slice's prepare and its commit (Section).
+// (`mu`) is taken only around a slice's prepare and its commit (Section),
+// and let go in between two runs of the slice when another thread waits
+// for it (Section::LetWaitersIn). What a reader then sees:
+// - during the prepare, at any run boundary: every series as before the
+//   push (reservations read as nothing);
+// - during the commit, only at a group boundary (Work::Group) once the
+//   series before it are finished: every series of the slice either as
+//   before the push or with all of the push's values, never part of them
+//   (a series' elements lie inside one group). Batches too small to be
+//   grouped (below GroupByShard's kGroupMin) commit a slice whole.
+// The push's watermark is published after its last slice commits, as
+// before; a failed prepare undoes its reservations (Undo), which readers
+// never saw as values. So a reader waits for about one series' work (plus
+// the handoff, SeriesTable::kHandoff), not for the slice.
 // Nothing is locked in single-threaded mode or under the exclusive table
 // lock.
 class Aggregator::ShardSet {
@@ -146,17 +170,35 @@ class Aggregator::ShardSet {
   class Section {
    public:
     Section(ShardSet& set, size_t sh)
-        : mu_(set.active_ ? &set.a_->table_.shard(sh).mu : nullptr) {
-      if (mu_) mu_->lock();
+        : shard_(set.active_ ? &set.a_->table_.shard(sh) : nullptr) {
+      if (shard_) shard_->mu.lock();
     }
     ~Section() {
-      if (mu_) mu_->unlock();
+      if (shard_) shard_->mu.unlock();
     }
     Section(const Section&) = delete;
     Section& operator=(const Section&) = delete;
 
+    // Does another thread wait for the data lock? (One relaxed load.)
+    bool Wanted() const {
+      return shard_ && patient_ && shard_->waiting.load(std::memory_order_relaxed) != 0;
+    }
+    // With the shard in a state readers may see (the caller's to ensure):
+    // lets the waiting threads take the data lock, then takes it back.
+    // Gives up for the rest of the slice when they do not take it within
+    // SeriesTable::kHandoff.
+    void LetWaitersIn() {
+      if (!Wanted()) return;
+      shard_->mu.unlock();
+      patient_ = SpinUntil(
+          [&] { return shard_->waiting.load(std::memory_order_relaxed) == 0; },
+          SeriesTable::kHandoff);
+      LockSpinning(shard_->mu, SeriesTable::kWaiterSpin);
+    }
+
    private:
-    std::mutex* mu_;
+    Shard* shard_;
+    bool patient_ = true;
   };
 
  private:

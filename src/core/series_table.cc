@@ -3,6 +3,7 @@
 #include <new>
 
 #include "core/hash_map_room.h"
+#include "core/spin_wait.h"
 
 namespace windowagg::internal {
 
@@ -30,6 +31,16 @@ SeriesTable::TableLock::TableLock(const SeriesTable& t, bool exclusive)
   } else {
     t_->table_mu_.ReaderLock();
   }
+}
+
+void SeriesTable::ShardLock::Wait(Shard& s) {
+  // Counted in `waiting` only while it spins: a push hands the lock over
+  // only to a thread that takes it at once, never waits for one the
+  // kernel would first have to wake.
+  s.waiting.fetch_add(1, std::memory_order_relaxed);
+  const bool taken = SpinUntil([&] { return s.mu.try_lock(); }, kWaiterSpin);
+  s.waiting.fetch_sub(1, std::memory_order_relaxed);
+  if (!taken) s.mu.lock();
 }
 
 SeriesTable::TableLock::~TableLock() {

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -70,6 +71,13 @@ class SeriesTable {
     // Set (under `mu`) while a push that claimed the shard is between its
     // prepare and its commit: the one-value fast path then steps aside.
     bool push_pending = false;
+    // Threads spinning for `mu` in ShardLock (reads, polls, one-value
+    // pushes, key lookups): a push that holds `mu` for its slice checks it
+    // between two runs of the slice and lets them in
+    // (Aggregator::ShardSet::Section::LetWaitersIn), so a reader waits for
+    // about one series' work, not for the slice. A hint: nothing depends on
+    // it for correctness.
+    std::atomic<uint32_t> waiting{0};
     SeriesMap map;
     // EVICT_LRU handles: the shard's series, least recently updated first
     // (intrusive, through Series::lru_prev/lru_next).
@@ -96,10 +104,20 @@ class SeriesTable {
     const SeriesTable* t_;
     bool exclusive_;
   };
+  // The shard locks' handoff (core/spin_wait.h): a thread that finds a
+  // shard's data lock held spins up to kWaiterSpin for it, counted in
+  // Shard::waiting, then blocks (uncounted) until the holder's slice ends.
+  // A push that sees a count lets the lock go and waits up to kHandoff for
+  // the spinning threads to take it (when they do not — one lost its CPU —
+  // it stops letting waiters in for the rest of that slice), then spins up
+  // to kWaiterSpin to take it back before it blocks.
+  static constexpr std::chrono::microseconds kWaiterSpin{50};
+  static constexpr std::chrono::microseconds kHandoff{5};
+
   class ShardLock {
    public:
     ShardLock(const SeriesTable& t, Shard& s) : s_(t.thread_safe_ ? &s : nullptr) {
-      if (s_) s_->mu.lock();
+      if (s_ && !s_->mu.try_lock()) Wait(*s_);
     }
     ~ShardLock() {
       if (s_) s_->mu.unlock();
@@ -108,6 +126,9 @@ class SeriesTable {
     ShardLock& operator=(const ShardLock&) = delete;
 
    private:
+    // Held (mostly by a push's slice): says so in Shard::waiting, so that
+    // the push lets it in between two of its runs, and takes the lock.
+    static void Wait(Shard& s);
     Shard* s_;
   };
 
