@@ -193,14 +193,18 @@ struct Run {
   Counters c;
 };
 
-void Pusher(Run& r, unsigned seed) {
+void Pusher(Run& r, unsigned seed, bool big_only) {
   std::mt19937_64 rng(seed);
   std::vector<double> v;
   std::vector<int64_t> t;
   std::vector<uint64_t> k;
   uint64_t stable = 0;
   while (!r.stop.load(std::memory_order_relaxed)) {
-    size_t n = 1 + rng() % 256;
+    // Some batches big enough to be grouped by series (512 values and up),
+    // of existing keys only (so they take the shared path): their prepare
+    // and commit let waiting readers in between series.
+    const bool big = big_only || rng() % 8 == 0;
+    size_t n = big ? 512 + rng() % 1536 : 1 + rng() % 256;
     v.resize(n);
     t.resize(n);
     k.resize(n);
@@ -210,7 +214,7 @@ void Pusher(Run& r, unsigned seed) {
       v[i] = static_cast<double>(rng() % 1000) - 500.0;
       // Mostly on time (allowed_lateness 30), some ahead, some late.
       t[i] = now - static_cast<int64_t>(rng() % 48) + 12;
-      k[i] = rng() % 8 == 0 ? kStable + rng() % kRemovable : rng() % kStable;
+      k[i] = !big && rng() % 8 == 0 ? kStable + rng() % kRemovable : rng() % kStable;
       stable_here += k[i] < kStable;
     }
     int st = aggregator_push(r.h, v.data(), t.data(), k.data(), n);
@@ -264,6 +268,27 @@ void OnePusher(Run& r, unsigned seed) {
     }
   }
   r.pushed_stable.fetch_add(stable);
+}
+
+// Reads one key's stats and quantiles in a tight loop: it meets batch
+// pushes holding the key's shard, which hand it the lock between two runs
+// of their slice (prepare and commit).
+void KeyReader(Run& r, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  const double q[3] = {0.5, 0.9, 0.99};
+  double out[3];
+  while (!r.stop.load(std::memory_order_relaxed)) {
+    aggregator_stats s;
+    uint64_t key = rng() % kStable;
+    if (aggregator_get_key_stats(r.h, key, &s) != AGGREGATOR_OK) {
+      FAIL("get_key_stats(%" PRIu64 "): %s", key, aggregator_last_error());
+    } else if (aggregator_get_key_quantiles(r.h, key, q, 3, out) != AGGREGATOR_OK) {
+      FAIL("get_key_quantiles(%" PRIu64 "): %s", key, aggregator_last_error());
+    } else if (s.count > 0 && (out[0] > out[1] || out[1] > out[2])) {
+      FAIL("key %" PRIu64 ": quantiles out of order: %g %g %g", key, out[0], out[1], out[2]);
+    }
+    r.c.reads.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void Advancer(Run& r, unsigned seed) {
@@ -580,9 +605,25 @@ void RunKind(const Kind& kind, double seconds) {
                                  std::chrono::duration<double>(seconds * 0.8));
   std::vector<std::thread> th;
   unsigned seed = static_cast<unsigned>(kind.kind) * 1000 + 1;
-  th.emplace_back(Pusher, std::ref(r), seed++);
-  th.emplace_back(Pusher, std::ref(r), seed++);
+  {
+    // First a tenth of the time with only big batch pushes and key reads,
+    // nothing exclusive: the readers mostly meet a push holding their
+    // shard and are handed the lock between two runs of its slice.
+    const auto handoff_until =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds * 0.1));
+    th.emplace_back(Pusher, std::ref(r), seed++, true);
+    th.emplace_back(KeyReader, std::ref(r), seed++);
+    th.emplace_back(KeyReader, std::ref(r), seed++);
+    while (Clock::now() < handoff_until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    r.stop.store(true);
+    for (auto& t : th) t.join();
+    th.clear();
+    r.stop.store(false);
+  }
+  th.emplace_back(Pusher, std::ref(r), seed++, false);
+  th.emplace_back(Pusher, std::ref(r), seed++, false);
   th.emplace_back(OnePusher, std::ref(r), seed++);
+  th.emplace_back(KeyReader, std::ref(r), seed++);
   th.emplace_back(Advancer, std::ref(r), seed++);
   th.emplace_back(Poller, std::ref(r), seed++);
   th.emplace_back(Serializer, std::ref(r), seed++);
