@@ -494,7 +494,7 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
       uint32_t started = finished;
       auto finish = [&](uint32_t upto) {
         for (; finished < upto; ++finished) {
-          if (table_.lru() && finished + 8 < touched_end) {
+          if (table_.lru() && finished + 8 < upto) {
             // LruTouch rewrites the neighbours of a series a few ahead: have
             // their links in cache by then (they are scattered in memory).
             const Series* ahead = w.touched[finished + 8];
@@ -506,13 +506,15 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
         }
       };
       // At a group boundary every series that began before it has all its
-      // elements before it and none after has begun: the series before are
-      // finished there (not all at the end, so that a reader let in does
-      // not wait for a backlog of them), and only there waiting readers
-      // come in: they see each series as before or as after the push (see
-      // ShardSet). Ungrouped batches finish their series after the slice.
+      // elements before it and none after has begun: only there, and only
+      // when a reader waits, the series before are finished and the reader
+      // comes in; it sees each series as before or as after the push (see
+      // ShardSet). Nobody waiting, the loop pays one load per run; the
+      // rest of the series are finished after the slice, as always.
       auto between = [&](uint32_t k) {
-        if (!w.grouped || w.Group(k) == w.Group(k - 1)) return;
+        if (!section.Wanted()) return;
+        // (A series' runs never straddle a boundary: the cheap test first.)
+        if (!w.grouped || w.series[k] == w.series[k - 1] || w.Group(k) == w.Group(k - 1)) return;
         finish(started);
         section.LetWaitersIn();
       };

@@ -188,7 +188,13 @@ class Aggregator::ShardSet {
     // Gives up for the rest of the slice when they do not take it within
     // SeriesTable::kHandoff.
     void LetWaitersIn() {
-      if (!Wanted()) return;
+      if (Wanted()) HandOff();
+    }
+
+   private:
+    // Out of line and cold: the loops that call LetWaitersIn keep their
+    // registers and layout for the common case, nobody waiting.
+    [[gnu::noinline, gnu::cold]] void HandOff() {
       shard_->mu.unlock();
       patient_ = SpinUntil(
           [&] { return shard_->waiting.load(std::memory_order_relaxed) == 0; },
@@ -196,7 +202,6 @@ class Aggregator::ShardSet {
       LockSpinning(shard_->mu, SeriesTable::kWaiterSpin);
     }
 
-   private:
     Shard* shard_;
     bool patient_ = true;
   };
