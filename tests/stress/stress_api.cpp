@@ -234,6 +234,22 @@ void Pusher(Run& r, unsigned seed, bool big_only) {
   r.pushed_stable.fetch_add(stable);
 }
 
+// One stable key's stats and quantiles (in order).
+void ReadOneKey(Run& r, std::mt19937_64& rng) {
+  const double q[3] = {0.5, 0.9, 0.99};
+  double out[3];
+  aggregator_stats s;
+  uint64_t key = rng() % kStable;
+  if (aggregator_get_key_stats(r.h, key, &s) != AGGREGATOR_OK) {
+    FAIL("get_key_stats(%" PRIu64 "): %s", key, aggregator_last_error());
+  } else if (aggregator_get_key_quantiles(r.h, key, q, 3, out) != AGGREGATOR_OK) {
+    FAIL("get_key_quantiles(%" PRIu64 "): %s", key, aggregator_last_error());
+  } else if (s.count > 0 && (out[0] > out[1] || out[1] > out[2])) {
+    FAIL("key %" PRIu64 ": quantiles out of order: %g %g %g", key, out[0], out[1], out[2]);
+  }
+  r.c.reads.fetch_add(1, std::memory_order_relaxed);
+}
+
 // One value per call (the library's one-value path, which takes only the
 // shard's data lock) racing the batch pushers' prepared-but-uncommitted
 // slices, readers, remove_key and merges; also reads one key's stats and
@@ -241,8 +257,6 @@ void Pusher(Run& r, unsigned seed, bool big_only) {
 void OnePusher(Run& r, unsigned seed) {
   std::mt19937_64 rng(seed);
   uint64_t stable = 0;
-  const double q[3] = {0.5, 0.9, 0.99};
-  double out[3];
   while (!r.stop.load(std::memory_order_relaxed)) {
     double v = static_cast<double>(rng() % 1000) - 500.0;
     int64_t t = r.now.load(std::memory_order_relaxed) - static_cast<int64_t>(rng() % 48) + 12;
@@ -254,18 +268,7 @@ void OnePusher(Run& r, unsigned seed) {
       ++stable;
     }
     r.c.push.fetch_add(1, std::memory_order_relaxed);
-    if (rng() % 4 == 0) {
-      aggregator_stats s;
-      uint64_t key = rng() % kStable;
-      if (aggregator_get_key_stats(r.h, key, &s) != AGGREGATOR_OK) {
-        FAIL("get_key_stats(%" PRIu64 "): %s", key, aggregator_last_error());
-      } else if (aggregator_get_key_quantiles(r.h, key, q, 3, out) != AGGREGATOR_OK) {
-        FAIL("get_key_quantiles(%" PRIu64 "): %s", key, aggregator_last_error());
-      } else if (s.count > 0 && (out[0] > out[1] || out[1] > out[2])) {
-        FAIL("key %" PRIu64 ": quantiles out of order: %g %g %g", key, out[0], out[1], out[2]);
-      }
-      r.c.reads.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (rng() % 4 == 0) ReadOneKey(r, rng);
   }
   r.pushed_stable.fetch_add(stable);
 }
@@ -275,20 +278,7 @@ void OnePusher(Run& r, unsigned seed) {
 // of their slice (prepare and commit).
 void KeyReader(Run& r, unsigned seed) {
   std::mt19937_64 rng(seed);
-  const double q[3] = {0.5, 0.9, 0.99};
-  double out[3];
-  while (!r.stop.load(std::memory_order_relaxed)) {
-    aggregator_stats s;
-    uint64_t key = rng() % kStable;
-    if (aggregator_get_key_stats(r.h, key, &s) != AGGREGATOR_OK) {
-      FAIL("get_key_stats(%" PRIu64 "): %s", key, aggregator_last_error());
-    } else if (aggregator_get_key_quantiles(r.h, key, q, 3, out) != AGGREGATOR_OK) {
-      FAIL("get_key_quantiles(%" PRIu64 "): %s", key, aggregator_last_error());
-    } else if (s.count > 0 && (out[0] > out[1] || out[1] > out[2])) {
-      FAIL("key %" PRIu64 ": quantiles out of order: %g %g %g", key, out[0], out[1], out[2]);
-    }
-    r.c.reads.fetch_add(1, std::memory_order_relaxed);
-  }
+  while (!r.stop.load(std::memory_order_relaxed)) ReadOneKey(r, rng);
 }
 
 void Advancer(Run& r, unsigned seed) {
