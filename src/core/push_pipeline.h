@@ -125,8 +125,11 @@ class Aggregator::Work {
 //   grouped (below GroupByShard's kGroupMin) commit a slice whole.
 // The push's watermark is published after its last slice commits, as
 // before; a failed prepare undoes its reservations (Undo), which readers
-// never saw as values. So a reader waits for about one series' work (plus
-// the handoff, SeriesTable::kHandoff), not for the slice.
+// never saw as values. So a reader waits for about one series' work, plus
+// the handoff (SeriesTable::kHandoff) and, in a commit, the finishing of
+// the series committed since the slice's last handoff (done only when a
+// reader waits, so that the loops pay one load per run otherwise); not for
+// the slice.
 // Nothing is locked in single-threaded mode or under the exclusive table
 // lock.
 class Aggregator::ShardSet {
