@@ -9,21 +9,15 @@ namespace windowagg::internal {
 
 Aggregator::Aggregator(const Config& config)
     : config_(config),
+      geometry_(PaneWindow::GeometryFor(config)),
       mapping_(config.relative_accuracy),
       account_(config.memory_limit),
       scope_{&account_, nullptr},
       table_(&account_, &scope_,
-             {static_cast<uint64_t>(config.window_size),
-              config.kind == WindowKind::kCount ? nullptr : &geometry_},
+             {config.kind, static_cast<uint64_t>(config.window_size), &geometry_,
+              config.quantiles},
              config.thread_safe, config.key_policy == KeyPolicy::kEvictLru && config.max_keys != 0),
       queue_(&scope_) {
-  if (config_.kind != WindowKind::kCount) {
-    geometry_.sliding = config_.kind == WindowKind::kSliding;
-    geometry_.pane = geometry_.sliding ? config_.pane_width : config_.slide;
-    geometry_.width = config_.window_size;
-    geometry_.lateness = config_.allowed_lateness;
-    geometry_.panes_per_window = config_.window_size / geometry_.pane;
-  }
   // Abseil's mutex deadlock detection is the host's process-wide setting
   // (Debian's shared Abseil has it on): the library never changes it.
 }

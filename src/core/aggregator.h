@@ -194,6 +194,8 @@ class Aggregator {
   void PrepareSingle(Series* s, const Batch& b, Work& w);
   void Commit(Work& w, ShardSet& locks) noexcept;
   void CommitSingle(Series* s, Work& w) noexcept;
+  // (W: the handle's window kind, window.h.)
+  template <class W>
   void FinishSeries(Series* s, const Watermark& wm) noexcept;
   void Undo(Work& w, ShardSet& locks) noexcept;
   // One value into an existing series (the call a host makes per event):
@@ -205,16 +207,18 @@ class Aggregator {
   // The watermark a push commits against: the current one raised by the
   // push's own newest accepted time (published after the commit).
   Watermark CommitWatermark(const Watermark& end) const;
-  // between(k) is called before each run of the slice but its first (k:
-  // the run's first element); it may let the shard's data lock go and take
-  // it back (ShardSet::Section::LetWaitersIn).
-  template <class F, class B>
+  // (W: the handle's window kind, window.h.) between(k) is called before
+  // each run of the slice but its first (k: the run's first element); it
+  // may let the shard's data lock go and take it back
+  // (ShardSet::Section::LetWaitersIn).
+  template <class W, class F, class B>
   void ForEachRun(const Work& w, size_t shard, F&& f, B&& between);
   // Grouped copies of the batch (keyed): values, status and, if `times`
   // (arrival numbers taken), event times; GatherTimes the latter alone.
   void Gather(const Batch& b, Work& w, bool times);
   void GatherTimes(const Batch& b, Work& w);
-  template <class F>
+  // The single series' runs: split by pane if `timed`, else one run.
+  template <bool timed, class F>
   void ForEachPaneRun(const Work& w, F&& f);
   // Closes the windows wm has closed, oldest first, into the queue; may
   // throw, a window at a time (what it closed stays closed): closing is not
@@ -239,10 +243,8 @@ class Aggregator {
   // could emit them (TUMBLING/HOPPING): readers and polls leave it due.
   // Shard's data lock held.
   bool MayClose(const Series* s) const;
-  // TUMBLING/HOPPING: the last window number due at watermark wm, and the
-  // first window with data the series has not closed yet (or nullopt).
+  // TUMBLING/HOPPING: the last window number due at watermark wm.
   Wide LastDue(int64_t wm) const;
-  std::optional<Wide> FirstOpenWindow(const Series& s) const;
   int64_t CloseTime(Wide window) const;
   void MarkCounters(Series* s, int64_t wm);
   void PruneMarks(Series* s) noexcept;

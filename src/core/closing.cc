@@ -31,15 +31,15 @@ bool Aggregator::MayClose(const Series* s) const {
 }
 
 bool Aggregator::BringUpToDate(Series* s, const Watermark& wm, uint64_t queue_limit) {
-  if (!wm.set || !s->panes) return true;
+  if (!wm.set) return true;
   if (queue_limit == kNoQueueLimit || geometry_.sliding) {
-    s->panes->Advance(wm.value, [&](const WindowView& view) { Emit(*s, view, kNoQueueLimit); });
+    s->window.Advance(wm.value, [&](const WindowView& view) { Emit(*s, view, kNoQueueLimit); });
     PruneMarks(s);
     return true;
   }
   if (queue_.size_hint() < queue_limit) {
     try {
-      s->panes->Advance(wm.value, [&](const WindowView& view) { Emit(*s, view, queue_limit); });
+      s->window.Advance(wm.value, [&](const WindowView& view) { Emit(*s, view, queue_limit); });
       PruneMarks(s);
       return true;
     } catch (const QueueFull&) {
@@ -49,7 +49,7 @@ bool Aggregator::BringUpToDate(Series* s, const Watermark& wm, uint64_t queue_li
     }
   }
   // The queue is full: whatever this series has due waits in it.
-  std::optional<Wide> first = FirstOpenWindow(*s);
+  std::optional<Wide> first = s->window.FirstOpenWindow();
   if (!first || *first > LastDue(wm.value)) return true;
   if (!backlog_.load(std::memory_order_relaxed)) backlog_.store(true, std::memory_order_release);
   return false;
@@ -60,14 +60,6 @@ Wide Aggregator::LastDue(int64_t wm) const {
   // at wm = INT64_MAX every window has closed.
   return wm == kTimeMax ? Wide(kTimeMax)
                         : FloorDiv(Wide(wm) - geometry_.lateness - geometry_.width, geometry_.pane);
-}
-
-std::optional<Wide> Aggregator::FirstOpenWindow(const Series& s) const {
-  const PaneWindow& pw = *s.panes;
-  if (pw.empty()) return std::nullopt;
-  // The first pane's earliest window not closed yet holds data.
-  return std::max<Wide>(pw.closed_below(),
-                        Wide(pw.panes().front().index) - geometry_.panes_per_window + 1);
 }
 
 int64_t Aggregator::CloseTime(Wide window) const {
@@ -90,7 +82,7 @@ void Aggregator::MarkCounters(Series* s, int64_t wm) {
 void Aggregator::PruneMarks(Series* s) noexcept {
   auto& marks = s->marks;
   if (marks.empty()) return;
-  std::optional<Wide> first = FirstOpenWindow(*s);
+  std::optional<Wide> first = s->window.FirstOpenWindow();
   const int64_t next_close = first ? CloseTime(*first) : kTimeMax;
   size_t drop = 0;
   while (drop < marks.size() && (!first || marks[drop].wm < next_close)) ++drop;
@@ -157,7 +149,7 @@ void Aggregator::PrepareSweep(Sweep& sw, const Watermark& start, int64_t wm, uin
   }
   for (Series* s : sw.expired) {
     BringUpToDate(s, start);
-    if (s->panes) s->panes->Closing(wm, [&](const WindowView& view) {
+    s->window.Closing(wm, [&](const WindowView& view) {
       if (view.moments.count > 0) sw.windows.push_back(MakeClosed(*s, view));
     });
   }
@@ -265,9 +257,7 @@ void Aggregator::PendingWindows(uint64_t* pending, uint64_t* dropped) {
   if (backlog_.load(std::memory_order_acquire) && wm.set) {
     SeriesTable::TableLock table(table_, false);
     table_.ForEachSeries([&](Series* s) {
-      if (s->panes) {
-        s->panes->Closing(wm.value, [&](const WindowView& v) { waiting += v.moments.count > 0; });
-      }
+      s->window.Closing(wm.value, [&](const WindowView& v) { waiting += v.moments.count > 0; });
     });
   }
   absl::MutexLock lock(&queue_mu_);

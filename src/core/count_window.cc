@@ -9,7 +9,8 @@
 
 namespace windowagg::internal {
 
-CountWindow::CountWindow(uint64_t capacity) : capacity_(capacity) {
+CountWindow::CountWindow(uint64_t capacity, const MemoryScope* scope, bool quantiles)
+    : capacity_(capacity), sketched_(quantiles), sketch_(scope, /*raw=*/false) {
   // ~N/8 values per block bounds the per-block bookkeeping at ingest and the
   // rescan at query time; at least 64 keeps the block queue of a small
   // window to a few entries (memory per series), at most 1024 caps the query
@@ -79,15 +80,14 @@ void CountWindow::PopOldestBlock() {
   ++oldest_block_;
 }
 
-void CountWindow::Push(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
+void CountWindow::Push(const double* x, size_t n, const SketchMapping& map,
                        const MemoryScope& scope) {
   if (n == 0) return;
   EnsureRing(total_ + n, scope);
-  Append(x, n, sketch, map, /*evict=*/true);
+  Append(x, n, map, /*evict=*/true);
 }
 
-void CountWindow::PushOne(double x, Sketch* sketch, const SketchMapping& map,
-                          const MemoryScope& scope) {
+void CountWindow::PushOne(double x, const SketchMapping& map, const MemoryScope& scope) {
   // (small() first: a small window never reads the block-stack fields'
   // cache line, a miss per value on the keyed path.)
   if ((total_ < capacity_ && ring_cap_ <= total_) ||
@@ -101,9 +101,9 @@ void CountWindow::PushOne(double x, Sketch* sketch, const SketchMapping& map,
     if (++head_ == capacity_) head_ = 0;
     return;
   }
-  if (sketch != nullptr) {
-    sketch->Add(x, map);
-    if (total_ >= capacity_) sketch->Remove(slot, map);
+  if (sketched_) {
+    sketch_.Add(x, map);
+    if (total_ >= capacity_) sketch_.Remove(slot, map);
   }
   slot = x;
   open_.Add(x);
@@ -114,10 +114,18 @@ void CountWindow::PushOne(double x, Sketch* sketch, const SketchMapping& map,
   while (QueueSize() > 0 && oldest_block_ * block_ < window_begin) PopOldestBlock();
 }
 
-void CountWindow::Restore(const double* x, size_t n, uint64_t total, Sketch* sketch,
-                          const SketchMapping& map, const MemoryScope& scope) {
+void CountWindow::Restore(const double* x, size_t n, uint64_t total, const SketchMapping& map,
+                          const MemoryScope& scope) {
+  RestoreSegments(x, n, nullptr, 0, total, map, scope);
+}
+
+void CountWindow::RestoreSegments(const double* a, size_t na, const double* b, size_t nb,
+                                  uint64_t total, const SketchMapping& map,
+                                  const MemoryScope& scope) {
+  const size_t n = na + nb;
   if (total == n) {
-    Push(x, n, sketch, map, scope);
+    Push(a, na, map, scope);
+    Push(b, nb, map, scope);
     return;
   }
   // A full window: the ring is full-size; the values before it are gone.
@@ -126,11 +134,59 @@ void CountWindow::Restore(const double* x, size_t n, uint64_t total, Sketch* ske
   head_ = total_ % capacity_;
   oldest_block_ = total_ / block_;
   // (Small windows never evict through the sketch; Append skips it.)
-  Append(x, n, sketch, map, /*evict=*/false);
+  Append(a, na, map, /*evict=*/false);
+  Append(b, nb, map, /*evict=*/false);
 }
 
-void CountWindow::Append(const double* x, size_t n, Sketch* sketch, const SketchMapping& map,
-                         bool evict) {
+int64_t CountWindow::Summarize(bool, int64_t, WindowView* view) const {
+  view->moments = Summary();
+  view->start = static_cast<int64_t>(window_start());
+  view->end = static_cast<int64_t>(total_);
+  if (small()) {
+    view->sketches.clear();
+    view->exact = this;
+  } else {
+    view->sketches.assign(1, &sketch_);
+    view->exact = nullptr;
+  }
+  return static_cast<int64_t>(total_);
+}
+
+void CountWindow::ReserveMerge(const CountWindow& from, bool, const SketchMapping& map,
+                               const MemoryScope& scope) {
+  const double *a, *b;
+  size_t na, nb;
+  from.Segments(&a, &na, &b, &nb);
+  const uint64_t n = na + nb;
+  // An empty window takes the source's whole ring (see Restore).
+  bool whole = total_ == 0 && from.total() != n;
+  Reserve(whole ? capacity_ : n, scope);
+  if (!small() && sketched_) {
+    if (na > 0) sketch_.Reserve(a, na, map);
+    if (nb > 0) sketch_.Reserve(b, nb, map);
+  }
+}
+
+uint64_t CountWindow::MergeFrom(const CountWindow& from, bool, const SketchMapping& map,
+                                const MemoryScope& scope) {
+  const double *a, *b;
+  size_t na, nb;
+  from.Segments(&a, &na, &b, &nb);
+  if (na + nb > 0) {
+    if (total_ == 0) {
+      RestoreSegments(a, na, b, nb, from.total(), map, scope);
+    } else {
+      Push(a, na, map, scope);  // the source's values arrive after ours
+      Push(b, nb, map, scope);
+    }
+  }
+  reserved_ = 0;
+  sketch_.ClearPending();
+  return 0;
+}
+
+void CountWindow::Append(const double* x, size_t n, const SketchMapping& map, bool evict) {
+  Sketch* sketch = live_sketch();
   if (small()) {
     // Only the newest N of the batch can stay; older ones pass through.
     if (n > capacity_) {
@@ -241,12 +297,11 @@ CountWindow::StoredView CountWindow::Validate(WireSource& in, uint64_t capacity)
   return v;
 }
 
-void CountWindow::Load(const StoredView& v, Sketch* sketch, const SketchMapping& map,
-                       const MemoryScope& scope) {
+void CountWindow::Load(const StoredView& v, const SketchMapping& map, const MemoryScope& scope) {
   ScratchVector<double> values(v.n);
   WireSource vals(v.values, v.n * 8);
   for (uint64_t i = 0; i < v.n; ++i) values[i] = vals.F64("count window value");
-  Restore(values.data(), v.n, v.total, sketch, map, scope);
+  Restore(values.data(), v.n, v.total, map, scope);
 }
 
 }  // namespace windowagg::internal

@@ -59,27 +59,18 @@ void Aggregator::MergeLocked(Aggregator& src, const Watermark& src_wm) {
   struct Item {
     Series* from;
     Series* to;
-    bool fresh;        // created by this merge
-    size_t values_at;  // COUNT: the source window's values in `values`
-    size_t n;
+    bool fresh;  // created by this merge
   };
   ScratchVector<Item> items;
-  ScratchVector<double> values;
   ScratchVector<ClosedWindow> windows;
   ScratchVector<Series*> created;
   const Watermark wm = CurrentWatermark();
-  const bool quantiles = config_.quantiles;
-  // Source panes some window of which this handle has closed count as late
-  // values (those windows were emitted already), as any value would.
-  auto takes = [](const Item& it, const Pane& p) {
-    return it.fresh || it.to->panes->PaneOpen(p.index);
-  };
   try {
     // Close what this handle's watermark has closed, so the bounds above are
     // those of its watermark (closing changes nothing a reader sees).
     table_.ForEachSeries([&](Series* s) { BringUpToDate(s, wm); });
     for (auto& shard : src.table_.shards()) {
-      for (auto& [key, from] : shard->map) items.push_back({from, table_.Find(key), false, 0, 0});
+      for (auto& [key, from] : shard->map) items.push_back({from, table_.Find(key), false});
     }
     created.reserve(items.size());
     for (Item& it : items) {
@@ -91,28 +82,7 @@ void Aggregator::MergeLocked(Aggregator& src, const Watermark& src_wm) {
       it.fresh = true;
     }
     for (Item& it : items) {
-      if (it.to->count) {
-        const double *a, *b;
-        size_t na, nb;
-        it.from->count->Segments(&a, &na, &b, &nb);
-        it.values_at = values.size();
-        it.n = na + nb;
-        values.insert(values.end(), a, a + na);
-        values.insert(values.end(), b, b + nb);
-        // An empty window takes the source's whole ring (see Restore).
-        const CountWindow& c = *it.to->count;
-        bool whole = c.total() == 0 && it.from->count->total() != it.n;
-        it.to->count->Reserve(whole ? c.capacity() : it.n, it.to->scope);
-        if (quantiles && !c.small() && it.n > 0) {
-          it.to->count_sketch.Reserve(values.data() + it.values_at, it.n, mapping_);
-        }
-      } else {
-        for (const Pane& p : it.from->panes->panes()) {
-          if (!takes(it, p)) continue;
-          Pane& into = it.to->panes->ReservePane(p.index);
-          if (quantiles) into.sketch.ReserveMerge(p.sketch);
-        }
-      }
+      it.to->window.ReserveMerge(it.from->window, it.fresh, mapping_, it.to->scope);
     }
     {
       // (polls change src's queue under its queue lock alone)
@@ -128,12 +98,7 @@ void Aggregator::MergeLocked(Aggregator& src, const Watermark& src_wm) {
   } catch (...) {
     for (Item& it : items) {
       if (it.to == nullptr || it.fresh) continue;
-      if (it.to->count) {
-        it.to->count->EndReservation();
-        it.to->count_sketch.UndoReservations();
-      } else {
-        it.to->panes->UndoReservations();
-      }
+      it.to->window.UndoReservations();
     }
     for (Series* s : created) table_.Erase(s);
     throw;
@@ -158,33 +123,10 @@ void Aggregator::MergeLocked(Aggregator& src, const Watermark& src_wm) {
     }
     to->total += from->total;
     to->last_touch = std::max(to->last_touch, from->last_touch);
-    if (to->count) {
-      if (it.n > 0) {
-        Sketch* sketch = quantiles && !to->count->small() ? &to->count_sketch : nullptr;
-        const double* v = values.data() + it.values_at;
-        if (to->count->total() == 0) {
-          to->count->Restore(v, it.n, from->count->total(), sketch, mapping_, to->scope);
-        } else {
-          // The source's values arrive after ours.
-          to->count->Push(v, it.n, sketch, mapping_, to->scope);
-        }
-      }
-      to->count->EndReservation();
-      to->count_sketch.ClearPending();
-      continue;
-    }
-    for (const Pane& p : from->panes->panes()) {
-      if (!takes(it, p)) {
-        to->late += p.moments.count;
-        to->total -= std::min(to->total, p.moments.count);
-        continue;
-      }
-      Pane& into = to->panes->PaneAt(p.index);
-      into.moments.Merge(p.moments);
-      if (quantiles) into.sketch.MergeReserved(p.sketch);
-      into.sketch.ClearPending();
-    }
-    if (it.fresh) to->panes->set_closed_below(from->panes->closed_below());
+    // Values the window refuses (a window of theirs closed here) are late.
+    const uint64_t refused = to->window.MergeFrom(from->window, it.fresh, mapping_, to->scope);
+    to->late += refused;
+    to->total -= std::min(to->total, refused);
   }
   // last_touch moved above: the next eviction sorts the LRU lists again.
   table_.MarkLruUnsorted();

@@ -16,6 +16,18 @@ PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
 static_assert(std::is_nothrow_move_constructible_v<Pane>,
               "vector growth moves panes: it must not throw halfway");
 
+PaneGeometry PaneWindow::GeometryFor(const Config& c) {
+  PaneGeometry g;
+  if (!Serves(c.kind)) return g;
+  g.sliding = c.kind == WindowKind::kSliding;
+  g.pane = g.sliding ? c.pane_width : c.slide;
+  g.width = c.window_size;
+  g.lateness = c.allowed_lateness;
+  g.panes_per_window = c.window_size / g.pane;
+  g.quantiles = c.quantiles;
+  return g;
+}
+
 bool PaneWindow::PaneOpen(int64_t pane_index) const {
   // SLIDING: the pane is still in the window. TUMBLING/HOPPING: every window
   // containing the pane (numbers pane_index - r + 1 .. pane_index) is still
@@ -215,6 +227,40 @@ void PaneWindow::Current(int64_t wm, WindowView* view) const {
     view->moments.Merge(p.moments);
     view->sketches.push_back(&p.sketch);
   }
+}
+
+std::optional<Wide> PaneWindow::FirstOpenWindow() const {
+  if (empty()) return std::nullopt;
+  // The first pane's earliest window not closed yet holds data.
+  return std::max<Wide>(closed_below(), Wide(panes().front().index) - geo_->panes_per_window + 1);
+}
+
+void PaneWindow::ReserveMerge(const PaneWindow& from, bool fresh, const SketchMapping&,
+                              const MemoryScope&) {
+  for (const Pane& p : from.panes()) {
+    if (!fresh && !PaneOpen(p.index)) continue;
+    Pane& into = ReservePane(p.index);
+    if (geo_->quantiles) into.sketch.ReserveMerge(p.sketch);
+  }
+}
+
+uint64_t PaneWindow::MergeFrom(const PaneWindow& from, bool fresh, const SketchMapping&,
+                               const MemoryScope&) {
+  // Source panes some window of which this one has closed count as late
+  // values (those windows were emitted already), as any value would.
+  uint64_t refused = 0;
+  for (const Pane& p : from.panes()) {
+    if (!fresh && !PaneOpen(p.index)) {
+      refused += p.moments.count;
+      continue;
+    }
+    Pane& into = PaneAt(p.index);
+    into.moments.Merge(p.moments);
+    if (geo_->quantiles) into.sketch.MergeReserved(p.sketch);
+    into.sketch.ClearPending();
+  }
+  if (fresh) set_closed_below(from.closed_below());
+  return refused;
 }
 
 // ---- Serialized form ---------------------------------------------------------

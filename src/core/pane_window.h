@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -25,9 +26,9 @@
 #include "core/moments.h"
 #include "core/sketch.h"
 #include "core/time_math.h"
+#include "core/window_view.h"
 
 namespace windowagg::internal {
-class CountWindow;
 class WireSink;
 class WireSource;
 }
@@ -40,7 +41,8 @@ struct PaneGeometry {
   int64_t pane = 1;          // pane width (SLIDING: pane_width; else slide)
   int64_t width = 1;         // window width D
   int64_t lateness = 0;
-  int64_t panes_per_window;  // D / pane
+  int64_t panes_per_window = 1;  // D / pane
+  bool quantiles = false;    // panes keep sketches
 };
 
 struct Pane {
@@ -49,21 +51,89 @@ struct Pane {
   Sketch sketch;
 };
 
-// A window being reported or emitted.
-struct WindowView {
-  int64_t start;
-  int64_t end;
-  Moments moments;
-  ScratchVector<const Sketch*> sketches;  // their union is the window's sketch
-  // Set instead of sketches for small count windows: quantiles are exact,
-  // from the window's values.
-  const class CountWindow* exact = nullptr;
-};
-
 class PaneWindow {
  public:
-  PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope);
+  // Runs of a series' values are split by pane of event time (window.h).
+  static constexpr bool kTimed = true;
 
+  // The kinds of handle it serves (window.h picks the kind by this).
+  static bool Serves(WindowKind kind) {
+    return kind == WindowKind::kSliding || kind == WindowKind::kTumbling ||
+           kind == WindowKind::kHopping;
+  }
+  // The geometry of a handle with configuration c (validated); the default
+  // one for a kind this class does not serve.
+  static PaneGeometry GeometryFor(const Config& c);
+
+  PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope);
+  PaneWindow(const WindowShape& shape, const MemoryScope* scope)
+      : PaneWindow(shape.geometry, scope) {}
+  void Free(const MemoryScope&) noexcept {}  // (the panes free themselves)
+
+  // ---- The operations every window kind has (window.h) ----
+  // Reserves room for a run of n values with times t (null: arrival clock)
+  // that all fall into pane `pane`: false (nothing reserved) if that pane is
+  // closed. AddRun of the run then allocates nothing.
+  bool ReserveRun(const double* x, const int64_t* t, size_t n, int64_t pane,
+                  const SketchMapping& map, const MemoryScope& scope) {
+    (void)t;
+    (void)scope;
+    if (!PaneOpen(pane)) return false;
+    Sketch& sketch = ReservePane(pane).sketch;
+    if (geo_->quantiles) {
+      if (n == 1) {
+        sketch.ReserveOne(x[0], map);
+      } else {
+        sketch.Reserve(x, n, map);
+      }
+    }
+    return true;
+  }
+  // Adds a reserved run; false (nothing added: the values are late) if its
+  // pane closed.
+  bool AddRun(const double* x, const int64_t* t, size_t n, int64_t pane,
+              const SketchMapping& map, const MemoryScope& scope) {
+    (void)scope;
+    if (!PaneOpen(pane)) return false;
+    if (n == 1 && t != nullptr) {
+      Add(x[0], t[0], geo_->quantiles, map);
+    } else {
+      AddRun(x, n, pane, geo_->quantiles, map);
+    }
+    return true;
+  }
+  // (UndoReservations below.) The reservations of a push are used up by the
+  // adds (each clears its pane's).
+  void EndReservation() noexcept {}
+  // The newest pane of the series (values mostly land in it), into cache.
+  void Prefetch() const noexcept {
+    if (!empty()) __builtin_prefetch(&panes_.back(), 1);
+  }
+  // The window reads describe at watermark wm (after Advance(wm)); an empty
+  // one before any watermark. Returns the read's watermark field.
+  int64_t Summarize(bool wm_set, int64_t wm, WindowView* view) const {
+    if (!wm_set) {
+      view->moments = Moments();
+      view->sketches.clear();
+      view->exact = nullptr;
+      view->start = view->end = 0;
+      return kTimeMin;
+    }
+    Current(wm, view);
+    return wm;
+  }
+  // The first window with data not closed yet (nullopt: none).
+  std::optional<Wide> FirstOpenWindow() const;
+  // Merge of `from` (same geometry): its panes some window of which this
+  // one has closed are refused (unless `fresh`: this window was created by
+  // the merge and takes `from`'s closed bound). ReserveMerge makes
+  // MergeFrom allocation-free; MergeFrom returns the values it refused.
+  void ReserveMerge(const PaneWindow& from, bool fresh, const SketchMapping& map,
+                    const MemoryScope& scope);
+  uint64_t MergeFrom(const PaneWindow& from, bool fresh, const SketchMapping& map,
+                     const MemoryScope& scope);
+
+  // ---- Pane-window specifics ----
   // Adds one value with event time t. False if every window it could belong
   // to is already closed or slid past (the caller counts it late).
   bool Add(double x, int64_t t, bool quantiles, const SketchMapping& map);
@@ -130,8 +200,17 @@ class PaneWindow {
   // Error(kCorrupt) naming the field.
   static StoredView Validate(WireSource& in, const PaneGeometry& geometry, bool quantiles,
                              const SketchMapping& map, const int64_t* watermark);
-  // Rebuilds an empty window from a validated view (allocates).
+  // (The form window.h calls: the shape's geometry.)
+  static StoredView Validate(WireSource& in, const WindowShape& shape, const SketchMapping& map,
+                             const int64_t* watermark) {
+    return Validate(in, *shape.geometry, shape.quantiles, map, watermark);
+  }
+  // Values the stored panes hold (their series' total is at least that).
+  static uint64_t Held(const StoredView& v) { return v.held; }
+  // Rebuilds an empty window from a validated view (allocates; its panes
+  // are charged to the window's scope).
   void Load(const StoredView& v, const SketchMapping& map);
+  void Load(const StoredView& v, const SketchMapping& map, const MemoryScope&) { Load(v, map); }
 
  private:
   Pane& PaneFor(int64_t index);

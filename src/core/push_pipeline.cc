@@ -172,7 +172,7 @@ bool Aggregator::ResolveShard(const Batch& b, Work& w, size_t sh) {
   return true;
 }
 
-template <class F, class B>
+template <class W, class F, class B>
 void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f, B&& between) {
   // A series' accepted elements that sit next to each other in the grouped
   // order (and, for time windows, fall in one pane) form one run, which
@@ -185,9 +185,9 @@ void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f, B&& between) {
   Series* const* series = w.series.data();
   const uint8_t* status = w.all_accepted ? nullptr : w.gstatus.data();
   const int64_t width = geometry_.pane;
-  // (Every series of a handle has its kind's window: asking the handle
-  // spares a cache line of each series.)
-  const bool timed = config_.kind != WindowKind::kCount;
+  // (Every series of a handle has its kind's window: the caller's W spares
+  // reading each series' kind.)
+  constexpr bool timed = W::kTimed;
   const uint32_t begin = w.shard_begin[sh];
   const uint32_t end = w.shard_begin[sh + 1];
   for (uint32_t k = begin; k < end; ++k) {
@@ -199,18 +199,17 @@ void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f, B&& between) {
       __builtin_prefetch(ahead);
       __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 64);
       __builtin_prefetch(reinterpret_cast<const char*>(ahead) + 128);
-      if (timed) {
-        // Its pane window (address only: nothing is read here).
-        const char* pw = reinterpret_cast<const char*>(&ahead->panes);
-        __builtin_prefetch(pw);
-        __builtin_prefetch(pw + 64);
+      if constexpr (timed) {
+        // Its window (address only: nothing is read here).
+        const char* win = reinterpret_cast<const char*>(&ahead->window.template As<W>());
+        __builtin_prefetch(win);
+        __builtin_prefetch(win + 64);
       }
     }
-    if (timed && k + kAhead / 2 < end) {
-      // Second stage: the newest pane of a series whose window is in cache
-      // by now (values mostly land in it).
-      const Series* mid = series[k + kAhead / 2];
-      if (!mid->panes->empty()) __builtin_prefetch(&mid->panes->panes().back(), 1);
+    if (k + kAhead / 2 < end) {
+      // Second stage: what the run of a series whose window is in cache by
+      // now touches (time windows: the newest pane, where values mostly land).
+      series[k + kAhead / 2]->window.template As<W>().Prefetch();
     }
     Series* s = series[k];
     const uint8_t st = status ? status[k] : uint8_t{Work::kAccept};
@@ -220,7 +219,7 @@ void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f, B&& between) {
     }
     uint32_t run = 1;
     int64_t pane = 0;
-    if (timed) {
+    if constexpr (timed) {
       int64_t newest = times[k];
       pane = PaneOf(times[k], width);
       // The pane's times, [lo, hi] (clamped to the int64 range).
@@ -249,12 +248,17 @@ void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f, B&& between) {
   }
 }
 
-template <class F>
+template <bool timed, class F>
 void Aggregator::ForEachPaneRun(const Work& w, F&& f) {
   // The single series' accepted elements, split where the pane changes.
   const int64_t* t = w.run_times;
   const size_t n = w.run_n;
   const uint64_t base = w.clock_base;
+  if constexpr (!timed) {
+    if (n == 0) return;
+    f(size_t{0}, n, int64_t{0}, t ? t[n - 1] : static_cast<int64_t>(base + n - 1));
+    return;
+  }
   const int64_t pane = geometry_.pane;
   for (size_t i = 0; i < n;) {
     int64_t ti = t ? t[i] : static_cast<int64_t>(base + i);
@@ -322,17 +326,12 @@ void Aggregator::PrepareSingle(Series* s, const Batch& b, Work& w) {
   }
   if (w.run_n == 0) return;
   const double* v = w.run_values;
-  if (s->count) {
-    s->count->Reserve(w.run_n, s->scope);
-    if (config_.quantiles && !s->count->small()) s->count_sketch.Reserve(v, w.run_n, mapping_);
-    return;
-  }
-  PaneWindow& pw = *s->panes;
-  const bool quantiles = config_.quantiles;
-  ForEachPaneRun(w, [&](size_t i, size_t run, int64_t p, int64_t) {
-    if (!pw.PaneOpen(p)) return;
-    Pane& pane = pw.ReservePane(p);
-    if (quantiles) pane.sketch.Reserve(v + i, run, mapping_);
+  const int64_t* t = w.run_times;
+  s->window.Visit([&](auto& win) {
+    ForEachPaneRun<std::decay_t<decltype(win)>::kTimed>(
+        w, [&](size_t i, size_t run, int64_t p, int64_t) {
+          win.ReserveRun(v + i, t ? t + i : nullptr, run, p, mapping_, s->scope);
+        });
   });
 }
 
@@ -350,8 +349,6 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
     PrepareSingle(s, b, w);
     return;
   }
-  const bool quantiles = config_.quantiles;
-  const bool counted = config_.kind == WindowKind::kCount;
   for (size_t sh = 0; sh < kShards; ++sh) {
     w.touched_begin[sh] = static_cast<uint32_t>(w.touched.size());
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
@@ -360,35 +357,24 @@ void Aggregator::Prepare(const Batch& b, Work& w, const Watermark& start, ShardS
     locks.MarkPending(sh);
     if (w.resolve_in_prepare && !ResolveShard(b, w, sh)) throw NewKey{};
     const double* values = w.gvalues.data();
+    const int64_t* times = w.times_ready ? w.gtimes.data() : nullptr;
     // Reservations read as nothing: waiting readers may come in between
     // any two runs (see ShardSet).
     auto between = [&](uint32_t) { section.LetWaitersIn(); };
-    ForEachRun(w, sh,
-               [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t, uint8_t st) {
-                 Touch(s, w, start);
-                 if (st != Work::kAccept) return;
-                 if (counted) {
-                   s->count->Reserve(run, s->scope);  // runs of one series add up
-                   // The commit pass writes there: have it in cache by then.
-                   __builtin_prefetch(s->count->next_slot(), 1);
-                   if (quantiles && !s->count->small()) {
-                     if (run == 1) {
-                       s->count_sketch.ReserveOne(values[k], mapping_);
-                     } else {
-                       s->count_sketch.Reserve(values + k, run, mapping_);
-                     }
-                   }
-                 } else if (s->panes->PaneOpen(pane)) {
-                   Sketch& sketch = s->panes->ReservePane(pane).sketch;
-                   if (!quantiles) return;
-                   if (run == 1) {
-                     sketch.ReserveOne(values[k], mapping_);
-                   } else {
-                     sketch.Reserve(values + k, run, mapping_);
-                   }
-                 }
-               },
-               between);
+    // Once per shard: the handle's window kind (every series has it).
+    VisitKind(w.series[w.shard_begin[sh]]->window, [&](auto* kind) {
+      using W = std::remove_pointer_t<decltype(kind)>;
+      ForEachRun<W>(
+          w, sh,
+          [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t, uint8_t st) {
+            Touch(s, w, start);
+            if (st != Work::kAccept) return;
+            // (Runs of one series add up; a late run reserves nothing.)
+            s->window.As<W>().ReserveRun(values + k, W::kTimed ? times + k : nullptr, run, pane,
+                                         mapping_, s->scope);
+          },
+          between);
+    });
   }
   w.touched_begin[kShards] = static_cast<uint32_t>(w.touched.size());
 }
@@ -400,13 +386,7 @@ void Aggregator::Undo(Work& w, ShardSet& locks) noexcept {
     const size_t sh = SeriesTable::ShardIndex(w.touched[k]->key);
     ShardSet::Section section(locks, sh);
     for (; k < n && SeriesTable::ShardIndex(w.touched[k]->key) == sh; ++k) {
-      Series* s = w.touched[k];
-      if (s->count) {
-        s->count->EndReservation();
-        s->count_sketch.UndoReservations();
-      } else {
-        s->panes->UndoReservations();
-      }
+      w.touched[k]->window.UndoReservations();
     }
     locks.ClearPending(sh);
   }
@@ -418,14 +398,10 @@ Aggregator::Watermark Aggregator::CommitWatermark(const Watermark& end) const {
   return wm;
 }
 
+template <class W>
 void Aggregator::FinishSeries(Series* s, const Watermark& wm) noexcept {
-  if (config_.kind == WindowKind::kCount) {
-    s->count->EndReservation();
-    // (Small windows keep no sketch: leave its cache line alone.)
-    if (config_.quantiles && !s->count->small()) s->count_sketch.ClearPending();
-  } else if (geometry_.sliding) {
-    BringUpToDate(s, wm);  // slides out old panes; emits (allocates) nothing
-  }
+  s->window.As<W>().EndReservation();
+  if (geometry_.sliding) BringUpToDate(s, wm);  // slides out old panes; emits (allocates) nothing
 }
 
 void Aggregator::CommitSingle(Series* s, Work& w) noexcept {
@@ -436,25 +412,24 @@ void Aggregator::CommitSingle(Series* s, Work& w) noexcept {
   const size_t n = w.run_n;
   if (n == 0) return;
   const double* v = w.run_values;
-  if (s->count) {
-    Sketch* sketch = config_.quantiles && !s->count->small() ? &s->count_sketch : nullptr;
-    s->count->Push(v, n, sketch, mapping_, s->scope);
-    s->total += n;
-    return;
-  }
-  uint64_t accepted = 0;
-  int64_t newest = s->total ? s->last_event : kTimeMin;
-  ForEachPaneRun(w, [&](size_t i, size_t run, int64_t p, int64_t last) {
-    if (s->panes->PaneOpen(p)) {
-      s->panes->AddRun(v + i, run, p, config_.quantiles, mapping_);
-      accepted += run;
-      newest = std::max(newest, last);
-    } else {
-      s->late += run;
-    }
+  const int64_t* t = w.run_times;
+  s->window.Visit([&](auto& win) {
+    constexpr bool timed = std::decay_t<decltype(win)>::kTimed;
+    uint64_t accepted = 0;
+    int64_t newest = s->total ? s->last_event : kTimeMin;
+    ForEachPaneRun<timed>(w, [&](size_t i, size_t run, int64_t p, int64_t last) {
+      if (win.AddRun(v + i, t ? t + i : nullptr, run, p, mapping_, s->scope)) {
+        accepted += run;
+        newest = std::max(newest, last);
+      } else {
+        s->late += run;
+      }
+    });
+    s->total += accepted;
+    // (A single-series push of a window without event time leaves
+    // last_event as it is, as it always has: the state bytes depend on it.)
+    if (timed && accepted) s->last_event = newest;
   });
-  s->total += accepted;
-  if (accepted) s->last_event = newest;
 }
 
 void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
@@ -471,7 +446,7 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
     {
       ShardSet::Section section(locks, sh);
       CommitSingle(s, w);
-      FinishSeries(s, wm);
+      s->window.Visit([&](auto& win) { FinishSeries<std::decay_t<decltype(win)>>(s, wm); });
       locks.ClearPending(sh);
     }
     locks.Release(sh);
@@ -480,77 +455,69 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
   }
   const int64_t* times = w.gtimes.data();
   const double* values = w.gvalues.data();
-  const bool quantiles = config_.quantiles;
-  const bool counted = config_.kind == WindowKind::kCount;
   for (size_t sh = 0; sh < kShards; ++sh) {
     if (w.shard_begin[sh] == w.shard_begin[sh + 1]) continue;
     {
       ShardSet::Section section(locks, sh);
-      // The shard's series in the order Prepare touched them, which is the
-      // order of their first runs here: [touched_begin, finished) are
-      // finished, [finished, started) have begun.
-      const uint32_t touched_end = w.touched_begin[sh + 1];
-      uint32_t finished = w.touched_begin[sh];
-      uint32_t started = finished;
-      auto finish = [&](uint32_t upto) {
-        for (; finished < upto; ++finished) {
-          if (table_.lru() && finished + 8 < upto) {
-            // LruTouch rewrites the neighbours of a series a few ahead: have
-            // their links in cache by then (they are scattered in memory).
-            const Series* ahead = w.touched[finished + 8];
-            if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
-            if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+      // Once per shard: the handle's window kind (every series has it).
+      VisitKind(w.series[w.shard_begin[sh]]->window, [&](auto* kind) {
+        using W = std::remove_pointer_t<decltype(kind)>;
+        // The shard's series in the order Prepare touched them, which is the
+        // order of their first runs here: [touched_begin, finished) are
+        // finished, [finished, started) have begun.
+        const uint32_t touched_end = w.touched_begin[sh + 1];
+        uint32_t finished = w.touched_begin[sh];
+        uint32_t started = finished;
+        auto finish = [&](uint32_t upto) {
+          for (; finished < upto; ++finished) {
+            if (table_.lru() && finished + 8 < upto) {
+              // LruTouch rewrites the neighbours of a series a few ahead: have
+              // their links in cache by then (they are scattered in memory).
+              const Series* ahead = w.touched[finished + 8];
+              if (ahead->lru_prev) __builtin_prefetch(&ahead->lru_prev->lru_next, 1);
+              if (ahead->lru_next) __builtin_prefetch(&ahead->lru_next->lru_prev, 1);
+            }
+            FinishSeries<W>(w.touched[finished], wm);
+            table_.LruTouch(w.touched[finished]);  // its last_touch is w.tick now
           }
-          FinishSeries(w.touched[finished], wm);
-          table_.LruTouch(w.touched[finished]);  // its last_touch is w.tick now
-        }
-      };
-      // At a group boundary every series that began before it has all its
-      // elements before it and none after has begun: only there, and only
-      // when a reader waits, the series before are finished and the reader
-      // comes in; it sees each series as before or as after the push (see
-      // ShardSet). Nobody waiting, the loop pays one load per run; the
-      // rest of the series are finished after the slice, as always.
-      auto between = [&](uint32_t k) {
-        if (!section.Wanted()) return;
-        // (A series' runs never straddle a boundary: the cheap test first.)
-        if (!w.grouped || w.series[k] == w.series[k - 1] || w.Group(k) == w.Group(k - 1)) return;
-        finish(started);
-        section.LetWaitersIn();
-      };
-      ForEachRun(w, sh,
-                 [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
-                   if (started < touched_end && w.touched[started] == s) ++started;
-                   s->last_touch = w.tick;
-                   if (st == Work::kLate) {
-                     ++s->late;
-                     return;
-                   }
-                   if (st == Work::kSkipped) {
-                     ++s->rejected;
-                     return;
-                   }
-                   if (counted) {
-                     Sketch* sketch = quantiles ? &s->count_sketch : nullptr;
-                     if (run == 1) {
-                       s->count->PushOne(values[k], sketch, mapping_, s->scope);  // small ones skip it
-                     } else {
-                       s->count->Push(values + k, run, s->count->small() ? nullptr : sketch,
-                                      mapping_, s->scope);
-                     }
-                   } else if (!s->panes->PaneOpen(pane)) {
-                     s->late += run;
-                     return;
-                   } else if (run == 1) {
-                     s->panes->Add(values[k], times[k], quantiles, mapping_);
-                   } else {
-                     s->panes->AddRun(values + k, run, pane, quantiles, mapping_);
-                   }
-                   if (s->total == 0 || newest > s->last_event) s->last_event = newest;
-                   s->total += run;
-                 },
-                 between);
-      finish(touched_end);
+        };
+        // At a group boundary every series that began before it has all its
+        // elements before it and none after has begun: only there, and only
+        // when a reader waits, the series before are finished and the reader
+        // comes in; it sees each series as before or as after the push (see
+        // ShardSet). Nobody waiting, the loop pays one load per run; the
+        // rest of the series are finished after the slice, as always.
+        auto between = [&](uint32_t k) {
+          if (!section.Wanted()) return;
+          // (A series' runs never straddle a boundary: the cheap test first.)
+          if (!w.grouped || w.series[k] == w.series[k - 1] || w.Group(k) == w.Group(k - 1)) return;
+          finish(started);
+          section.LetWaitersIn();
+        };
+        ForEachRun<W>(
+            w, sh,
+            [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
+              if (started < touched_end && w.touched[started] == s) ++started;
+              s->last_touch = w.tick;
+              if (st == Work::kLate) {
+                ++s->late;
+                return;
+              }
+              if (st == Work::kSkipped) {
+                ++s->rejected;
+                return;
+              }
+              if (!s->window.As<W>().AddRun(values + k, W::kTimed ? times + k : nullptr,
+                                            run, pane, mapping_, s->scope)) {
+                s->late += run;  // its pane closed since Classify
+                return;
+              }
+              if (s->total == 0 || newest > s->last_event) s->last_event = newest;
+              s->total += run;
+            },
+            between);
+        finish(touched_end);
+      });
       locks.ClearPending(sh);
     }
     locks.Release(sh);
@@ -803,7 +770,6 @@ bool Aggregator::PushOneValue(const Batch& b) {
   account_.CheckRoom(0, "this push");
   const uint64_t key = b.keys[0];
   const double x = b.values[0];
-  const bool quantiles = config_.quantiles;
   SeriesTable::TableLock table(table_, /*exclusive=*/false);
   Shard& shard = table_.ShardOf(key);
   SeriesTable::ShardLock lock(table_, shard);
@@ -820,62 +786,49 @@ bool Aggregator::PushOneValue(const Batch& b) {
     base = clock_.fetch_add(1, std::memory_order_relaxed);
     t = static_cast<int64_t>(base);
   }
-  const bool late = config_.kind != WindowKind::kCount && IsLate(t, start);
-  int64_t pane = 0;
-  try {
-    if (s->count) {
-      s->count->Reserve(1, s->scope);
-      if (quantiles && !s->count->small()) s->count_sketch.ReserveOne(x, mapping_);
-    } else {
-      if (!geometry_.sliding && !BringUpToDate(s, start, config_.max_pending_windows)) {
+  // Once: the series' window kind.
+  s->window.Visit([&](auto& win) {
+    using W = std::decay_t<decltype(win)>;
+    // (Windows without event time take every value: nothing is late.)
+    const bool late = W::kTimed && IsLate(t, start);
+    const int64_t pane = W::kTimed ? PaneOf(t, geometry_.pane) : 0;
+    try {
+      // (As Touch: windows the watermark closed before this value go first.)
+      if (W::kTimed && !geometry_.sliding &&
+          !BringUpToDate(s, start, config_.max_pending_windows)) {
         MarkCounters(s, start.value);  // before this push changes them
       }
-      pane = PaneOf(t, geometry_.pane);
-      if (!late && s->panes->PaneOpen(pane)) {
-        Sketch& sketch = s->panes->ReservePane(pane).sketch;
-        if (quantiles) sketch.ReserveOne(x, mapping_);
+      if (!late) win.ReserveRun(&x, &t, 1, pane, mapping_, s->scope);
+    } catch (...) {
+      win.UndoReservations();
+      if (!b.timestamps) {
+        uint64_t expected = base + 1;  // give the number back unless taken past
+        clock_.compare_exchange_strong(expected, base, std::memory_order_relaxed);
       }
+      throw;
     }
-  } catch (...) {
-    if (s->count) {
-      s->count->EndReservation();
-      s->count_sketch.UndoReservations();
+    WINDOWAGG_NO_ALLOCATION_HERE();
+    // Single-threaded handles need no atomic increment.
+    const uint64_t tick = config_.thread_safe
+                              ? tick_.fetch_add(1, std::memory_order_relaxed) + 1
+                              : tick_.load(std::memory_order_relaxed) + 1;
+    if (!config_.thread_safe) tick_.store(tick, std::memory_order_relaxed);
+    s->last_touch = tick;
+    // COUNT windows take every value; the watermark is the newest accepted time.
+    Watermark end{false, 0};
+    if (late || !win.AddRun(&x, &t, 1, pane, mapping_, s->scope)) {
+      ++s->late;
     } else {
-      s->panes->UndoReservations();
+      end = {true, t};
     }
-    if (!b.timestamps) {
-      uint64_t expected = base + 1;  // give the number back unless taken past
-      clock_.compare_exchange_strong(expected, base, std::memory_order_relaxed);
+    if (end.set) {
+      if (s->total == 0 || t > s->last_event) s->last_event = t;
+      ++s->total;
     }
-    throw;
-  }
-  WINDOWAGG_NO_ALLOCATION_HERE();
-  // Single-threaded handles need no atomic increment.
-  const uint64_t tick = config_.thread_safe
-                            ? tick_.fetch_add(1, std::memory_order_relaxed) + 1
-                            : tick_.load(std::memory_order_relaxed) + 1;
-  if (!config_.thread_safe) tick_.store(tick, std::memory_order_relaxed);
-  s->last_touch = tick;
-  // COUNT windows take every value; the watermark is the newest accepted time.
-  Watermark end{false, 0};
-  if (late) {
-    ++s->late;
-  } else if (s->count) {
-    s->count->PushOne(x, quantiles ? &s->count_sketch : nullptr, mapping_, s->scope);
-    end = {true, t};
-  } else if (!s->panes->PaneOpen(pane)) {
-    ++s->late;
-  } else {
-    s->panes->Add(x, t, quantiles, mapping_);
-    end = {true, t};
-  }
-  if (end.set) {
-    if (s->total == 0 || t > s->last_event) s->last_event = t;
-    ++s->total;
-  }
-  FinishSeries(s, CommitWatermark(end));
-  table_.LruTouch(s);
-  if (end.set) RaiseWatermark(end.value);
+    FinishSeries<W>(s, CommitWatermark(end));
+    table_.LruTouch(s);
+    if (end.set) RaiseWatermark(end.value);
+  });
   return true;
 }
 

@@ -42,29 +42,8 @@ void Aggregator::FillStats(Series* s, const Watermark& wm, Stats* out, WindowVie
   // (A read does not depend on due windows still in the series: Current
   // looks at the window holding the watermark only.)
   if (MayClose(s)) BringUpToDate(s, wm, config_.max_pending_windows);
-  if (s->count) {
-    const CountWindow& c = *s->count;
-    view->moments = c.Summary();
-    *out = MakeStats(view->moments, static_cast<int64_t>(c.window_start()),
-                     static_cast<int64_t>(c.total()), s, static_cast<int64_t>(c.total()));
-    if (c.small()) {
-      view->sketches.clear();
-      view->exact = &c;
-    } else {
-      view->sketches.assign(1, &s->count_sketch);
-      view->exact = nullptr;
-    }
-    return;
-  }
-  if (!wm.set) {
-    view->moments = Moments();
-    view->sketches.clear();
-    view->exact = nullptr;
-    *out = MakeStats(view->moments, 0, 0, s, kTimeMin);
-    return;
-  }
-  s->panes->Current(wm.value, view);
-  *out = MakeStats(view->moments, view->start, view->end, s, wm.value);
+  const int64_t as_of = s->window.Summarize(wm.set, wm.value, view);
+  *out = MakeStats(view->moments, view->start, view->end, s, as_of);
 }
 
 void Aggregator::FillQuantiles(const WindowView& view, double min, double max, const double* q,

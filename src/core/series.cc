@@ -4,19 +4,12 @@
 
 namespace windowagg::internal {
 
-Series::Series(uint64_t k, MemoryAccount* account, uint64_t count_capacity,
-               const PaneGeometry* geometry)
-    : key(k), scope{account, &bytes}, count_sketch(&scope, /*raw=*/false),
-      marks(ScopeAllocator<CounterMark>(&scope)) {
-  if (geometry == nullptr) {
-    count.emplace(count_capacity);
-  } else {
-    panes.emplace(geometry, &scope);
-  }
-}
+Series::Series(uint64_t k, MemoryAccount* account, const WindowShape& shape)
+    : key(k), scope{account, &bytes}, window(shape, &scope),
+      marks(ScopeAllocator<CounterMark>(&scope)) {}
 
 Series::~Series() {
-  if (count) count->Free(scope);
+  window.Free(scope);
   scope.Deallocate(name_);
 }
 

@@ -4,20 +4,17 @@
 #define WINDOWAGG_CORE_SERIES_H_
 
 #include <cstdint>
-#include <optional>
 #include <string_view>
 #include <vector>
 
-#include "core/count_window.h"
 #include "core/memory.h"
-#include "core/pane_window.h"
-#include "core/sketch.h"
+#include "core/window.h"
 
 namespace windowagg::internal {
 
 struct Series {
-  Series(uint64_t key, MemoryAccount* account, uint64_t count_capacity,
-         const PaneGeometry* geometry);
+  // Its window has the handle's `shape` (window.h picks the kind).
+  Series(uint64_t key, MemoryAccount* account, const WindowShape& shape);
   ~Series();
   Series(const Series&) = delete;
   Series& operator=(const Series&) = delete;
@@ -39,13 +36,10 @@ struct Series {
   Series* lru_prev = nullptr;  // EVICT_LRU order within the shard (Aggregator)
   Series* lru_next = nullptr;
 
-  // Exactly one of the two is engaged, by window kind.
-  std::optional<CountWindow> count;
-  Sketch count_sketch;  // COUNT windows: the window's values (bucket form only)
-  std::optional<PaneWindow> panes;
+  Window window;  // of the handle's kind (window.h)
 
   // TUMBLING/HOPPING: counters at the moment a push met this series with
-  // due windows that a full closed-window queue kept in `panes` (see
+  // due windows that a full closed-window queue kept in its window (see
   // Aggregator::BringUpToDate). A window closing at or before `wm` is
   // stamped with the first mark whose wm covers it, so it carries the
   // counters it would have carried had it been queued then. Oldest first.

@@ -7,7 +7,7 @@
 
 namespace windowagg::internal {
 
-SeriesTable::SeriesTable(MemoryAccount* account, const MemoryScope* scope, SeriesShape shape,
+SeriesTable::SeriesTable(MemoryAccount* account, const MemoryScope* scope, WindowShape shape,
                          bool thread_safe, bool lru)
     : account_(account), shape_(shape), thread_safe_(thread_safe), lru_(lru) {
   for (auto& s : shards_) s = std::make_unique<Shard>(scope);
@@ -56,7 +56,7 @@ Series* SeriesTable::Insert(uint64_t key, std::string_view name) {
   void* mem = Allocate(account_, sizeof(Series));
   Series* s;
   try {
-    s = new (mem) Series(key, account_, shape_.count_capacity, shape_.geometry);
+    s = new (mem) Series(key, account_, shape_);
   } catch (...) {
     Deallocate(account_, mem);
     throw;

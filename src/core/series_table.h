@@ -37,12 +37,6 @@ struct Cursor {
   uint32_t done;
 };
 
-// What every series of a handle is made of (see Series).
-struct SeriesShape {
-  uint64_t count_capacity = 0;           // COUNT windows
-  const PaneGeometry* geometry = nullptr;  // time windows; must outlive the table
-};
-
 class SeriesTable {
  public:
   static constexpr size_t kShardBits = 5;
@@ -86,7 +80,7 @@ class SeriesTable {
   };
 
   // `scope` charges the maps; series are charged to `account`.
-  SeriesTable(MemoryAccount* account, const MemoryScope* scope, SeriesShape shape,
+  SeriesTable(MemoryAccount* account, const MemoryScope* scope, WindowShape shape,
               bool thread_safe, bool lru);
   ~SeriesTable();  // deletes every series
   SeriesTable(const SeriesTable&) = delete;
@@ -204,7 +198,7 @@ class SeriesTable {
   void LruSort();  // table held exclusively
 
   MemoryAccount* const account_;
-  const SeriesShape shape_;
+  const WindowShape shape_;
   const bool thread_safe_;
   const bool lru_;
   bool lru_sorted_ = true;  // table held exclusively to change or read

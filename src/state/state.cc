@@ -209,11 +209,7 @@ void WriteState(const Config& config, const Aggregator::StateView& v, WireSink& 
     s.U64(x->total);
     s.I64(x->total ? x->last_event : 0);
     s.U64(x->last_touch);
-    if (x->count) {
-      x->count->Write(s);
-    } else {
-      x->panes->Write(s);
-    }
+    x->window.Write(s);
   }
   s.U64(v.queue->size());
   for (const ClosedWindow& w : *v.queue) {
@@ -368,14 +364,8 @@ Aggregator::StateFields ReadHandle(WireSource& in) {
 void ReadBody(WireSource& in, const Config& c, const Aggregator::StateFields& h,
               Aggregator* target) {
   const SketchMapping map(c.relative_accuracy);
-  PaneGeometry geometry;
-  if (c.kind != WindowKind::kCount) {
-    geometry.sliding = c.kind == WindowKind::kSliding;
-    geometry.pane = geometry.sliding ? c.pane_width : c.slide;
-    geometry.width = c.window_size;
-    geometry.lateness = c.allowed_lateness;
-    geometry.panes_per_window = c.window_size / geometry.pane;
-  }
+  const PaneGeometry geometry = PaneWindow::GeometryFor(c);
+  const WindowShape shape{c.kind, static_cast<uint64_t>(c.window_size), &geometry, c.quantiles};
   const int64_t* watermark = h.has_watermark ? &h.watermark : nullptr;
   uint64_t nseries = in.U64("series count");
   // Each series takes at least 52 bytes: bounds the count before use.
@@ -417,21 +407,10 @@ void ReadBody(WireSource& in, const Config& c, const Aggregator::StateFields& h,
       s = target->RestoreSeries({key, {reinterpret_cast<const char*>(name), name_len}, late, rejected, total,
                    last_event, last_touch});
     }
-    uint64_t held;
-    if (c.kind == WindowKind::kCount) {
-      const CountWindow::StoredView w =
-          CountWindow::Validate(in, static_cast<uint64_t>(c.window_size));
-      held = w.total;
-      if (s != nullptr) {
-        Sketch* sketch = c.quantiles && !s->count->small() ? &s->count_sketch : nullptr;
-        s->count->Load(w, sketch, target->mapping(), s->scope);
-      }
-    } else {
-      const PaneWindow::StoredView w =
-          PaneWindow::Validate(in, geometry, c.quantiles, map, watermark);
-      held = w.held;
-      if (s != nullptr) s->panes->Load(w, map);
-    }
+    // The window, in the form of the handle's kind (window.h).
+    const Window::StoredView w = Window::Validate(in, shape, map, watermark);
+    const uint64_t held = Window::Held(w);
+    if (s != nullptr) s->window.Load(w, target->mapping(), s->scope);
     if (total < held) {
       Fail(Status::kCorrupt, "series %u: total %u accepted values, but its window holds %u", i,
            total, held);

@@ -82,11 +82,11 @@ TEST_CASE("count window: equals the last N values after random pushes", "[compon
     for (bool with_sketch : {false, true}) {
       Scoped m;
       {
-      wa::CountWindow w(capacity);
-      wa::Sketch sketch(&m.scope, /*raw=*/false);
+      wa::CountWindow w(capacity, &m.scope, /*quantiles=*/with_sketch);
       // Small windows keep only the ring (exact quantiles from it); large
-      // ones keep the sketch equal to the window.
-      wa::Sketch* sk = with_sketch && !w.small() ? &sketch : nullptr;
+      // ones keep their sketch equal to the window.
+      const wa::Sketch* sk = w.sketch();
+      REQUIRE((sk != nullptr) == (with_sketch && !w.small()));
       std::deque<double> expect;
       for (int round = 0; round < 60; ++round) {
         // Batch sizes from 0 to ~3 windows, and single values.
@@ -95,10 +95,10 @@ TEST_CASE("count window: equals the last N values after random pushes", "[compon
         for (double& v : x) v = normal(rng);
         if (round % 3 == 1) {  // the keyed path: one value at a time
           w.Reserve(n, m.scope);
-          for (double v : x) w.PushOne(v, sk, map, m.scope);
+          for (double v : x) w.PushOne(v, map, m.scope);
           w.EndReservation();
         } else {
-          w.Push(x.data(), x.size(), sk, map, m.scope);
+          w.Push(x.data(), x.size(), map, m.scope);
         }
         for (double v : x) {
           expect.push_back(v);
@@ -118,7 +118,7 @@ TEST_CASE("count window: a reservation makes the pushes allocation-free", "[comp
   Scoped m;
   wa::SketchMapping map(0.01);
   for (uint64_t capacity : {100u, 4096u}) {
-    wa::CountWindow w(capacity);
+    wa::CountWindow w(capacity, &m.scope, /*quantiles=*/false);
     std::mt19937_64 rng(2);
     for (int round = 0; round < 30; ++round) {
       size_t n = 1 + rng() % 300;
@@ -126,7 +126,7 @@ TEST_CASE("count window: a reservation makes the pushes allocation-free", "[comp
       {
         WINDOWAGG_NO_ALLOCATION_HERE();
         for (size_t k = 0; k < n; ++k) {
-          w.PushOne(static_cast<double>(rng() % 1000), nullptr, map, m.scope);
+          w.PushOne(static_cast<double>(rng() % 1000), map, m.scope);
         }
       }
       w.EndReservation();
@@ -141,14 +141,14 @@ TEST_CASE("count window: restore rebuilds the same window", "[components][count]
   std::mt19937_64 rng(4);
   for (uint64_t capacity : {10u, 3000u}) {
     Scoped m;
-    wa::CountWindow w(capacity);
+    wa::CountWindow w(capacity, &m.scope, /*quantiles=*/false);
     std::vector<double> all;
     for (int k = 0; k < 7777; ++k) all.push_back(static_cast<double>(rng() % 100000) / 7.0);
-    w.Push(all.data(), all.size(), nullptr, map, m.scope);
+    w.Push(all.data(), all.size(), map, m.scope);
     std::vector<double> held = WindowValues(w);
 
-    wa::CountWindow back(capacity);
-    back.Restore(held.data(), held.size(), w.total(), nullptr, map, m.scope);
+    wa::CountWindow back(capacity, &m.scope, /*quantiles=*/false);
+    back.Restore(held.data(), held.size(), w.total(), map, m.scope);
     REQUIRE(back.total() == w.total());
     REQUIRE(WindowValues(back) == held);
     wa::Moments a = w.Summary(), b = back.Summary();
@@ -158,8 +158,8 @@ TEST_CASE("count window: restore rebuilds the same window", "[components][count]
     REQUIRE(a.Sum() == Approx(b.Sum()).epsilon(1e-12));
     // Both continue identically.
     std::vector<double> more(capacity / 2 + 3, 1.5);
-    w.Push(more.data(), more.size(), nullptr, map, m.scope);
-    back.Push(more.data(), more.size(), nullptr, map, m.scope);
+    w.Push(more.data(), more.size(), map, m.scope);
+    back.Push(more.data(), more.size(), map, m.scope);
     REQUIRE(WindowValues(back) == WindowValues(w));
     w.Free(m.scope);
     back.Free(m.scope);

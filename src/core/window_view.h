@@ -1,0 +1,43 @@
+// What the window kinds share, whatever the kind: the shape a handle's
+// configuration gives the windows of all its series, and what a read or an
+// emitted window sees of one (bounds, moments, where its quantiles come
+// from). Neutral ground for the kinds (count_window.h, pane_window.h) and
+// the seam over them (window.h).
+#ifndef WINDOWAGG_CORE_WINDOW_VIEW_H_
+#define WINDOWAGG_CORE_WINDOW_VIEW_H_
+
+#include <cstdint>
+
+#include "core/config.h"
+#include "core/memory.h"
+#include "core/moments.h"
+
+namespace windowagg::internal {
+
+class CountWindow;
+class Sketch;
+struct PaneGeometry;
+
+// What a handle's configuration fixes for the windows of all its series
+// (a new kind adds the fields it needs here).
+struct WindowShape {
+  WindowKind kind = WindowKind::kCount;
+  uint64_t count_capacity = 0;             // COUNT: window_size
+  const PaneGeometry* geometry = nullptr;  // time windows; must outlive the windows
+  bool quantiles = false;                  // windows keep sketches
+};
+
+// A window being reported or emitted.
+struct WindowView {
+  int64_t start = 0;
+  int64_t end = 0;
+  Moments moments;
+  ScratchVector<const Sketch*> sketches;  // their union is the window's sketch
+  // Set instead of sketches for small count windows: quantiles are exact,
+  // from the window's values.
+  const CountWindow* exact = nullptr;
+};
+
+}  // namespace windowagg::internal
+
+#endif  // WINDOWAGG_CORE_WINDOW_VIEW_H_
