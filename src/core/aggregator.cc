@@ -10,12 +10,13 @@ namespace windowagg::internal {
 Aggregator::Aggregator(const Config& config)
     : config_(config),
       geometry_(PaneWindow::GeometryFor(config)),
+      shape_{config.kind, static_cast<uint64_t>(config.window_size), &geometry_, config.quantiles},
+      timed_(Window::Timed(shape_)),
+      emits_(Window::Emits(shape_)),
       mapping_(config.relative_accuracy),
       account_(config.memory_limit),
       scope_{&account_, nullptr},
-      table_(&account_, &scope_,
-             {config.kind, static_cast<uint64_t>(config.window_size), &geometry_,
-              config.quantiles},
+      table_(&account_, &scope_, shape_,
              config.thread_safe, config.key_policy == KeyPolicy::kEvictLru && config.max_keys != 0),
       queue_(&scope_) {
   // Abseil's mutex deadlock detection is the host's process-wide setting

@@ -278,7 +278,12 @@ class Aggregator {
   void AllRead(Stats* out, const double* q, size_t n, double* out_q);
 
   Config config_;
-  PaneGeometry geometry_;
+  PaneGeometry geometry_;  // time windows (PaneWindow)
+  WindowShape shape_;      // every series' window
+  // What the window kind means for the pipeline (window.h): event time
+  // decides membership (late values exist); windows close into queue_.
+  bool timed_;
+  bool emits_;
   SketchMapping mapping_;
   mutable MemoryAccount account_;
   MemoryScope scope_;  // handle-level structures (maps, queue sketches)

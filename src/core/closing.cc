@@ -26,7 +26,7 @@ bool Aggregator::MayClose(const Series* s) const {
   // could stay behind empty. Such a series waits for the next read, poll or
   // push (the read itself does not need it: PaneWindow::Current). SLIDING
   // only drops whole panes, which the commit then counts late.
-  if (config_.kind != WindowKind::kTumbling && config_.kind != WindowKind::kHopping) return true;
+  if (!emits_) return true;
   return !table_.shard(SeriesTable::ShardIndex(s->key)).push_pending;
 }
 
@@ -197,7 +197,7 @@ void Aggregator::Advance(int64_t watermark) {
 
 size_t Aggregator::PollWindows(KeyedStats* out, size_t cap, const double* q, size_t nq,
                                double* out_q) {
-  if (config_.kind == WindowKind::kCount || config_.kind == WindowKind::kSliding) {
+  if (!emits_) {
     Fail(Status::kUnsupported, "only TUMBLING and HOPPING handles close windows");
   }
   if (nq > 0) CheckQuantileArgs(q, nq, out_q);
@@ -226,7 +226,7 @@ void Aggregator::CloseDueWindows(uint64_t queue_limit) {
   // Series close their windows when touched; a poll must also see windows
   // of quiet series that the watermark has closed since the last sweep,
   // and those a full queue left in their series (backlog_).
-  if (config_.kind != WindowKind::kTumbling && config_.kind != WindowKind::kHopping) return;
+  if (!emits_) return;
   Watermark wm = CurrentWatermark();
   if (!wm.set) return;
   int64_t swept = swept_watermark_.load(std::memory_order_acquire);

@@ -44,6 +44,8 @@ class CountWindow {
 
   // The kind of handle it serves (window.h picks the kind by this).
   static bool Serves(WindowKind kind) { return kind == WindowKind::kCount; }
+  // It never closes: nothing goes to the handle's queue.
+  static bool Emits(const WindowShape&) { return false; }
 
   // `scope` (kept by the sketch) must outlive the window; with `quantiles`
   // a window that is not small keeps its sketch.

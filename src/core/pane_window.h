@@ -61,6 +61,9 @@ class PaneWindow {
     return kind == WindowKind::kSliding || kind == WindowKind::kTumbling ||
            kind == WindowKind::kHopping;
   }
+  // TUMBLING and HOPPING windows close into the handle's queue; SLIDING
+  // panes slide out.
+  static bool Emits(const WindowShape& shape) { return !shape.geometry->sliding; }
   // The geometry of a handle with configuration c (validated); the default
   // one for a kind this class does not serve.
   static PaneGeometry GeometryFor(const Config& c);

@@ -58,7 +58,7 @@ void Aggregator::Classify(const Batch& b, Work& w) {
   }
   Watermark wm = CurrentWatermark();
   if (!have_ts) return;  // arrival order: nothing is late
-  if (config_.kind == WindowKind::kCount) {
+  if (!timed_) {
     // COUNT windows ignore event time for membership; it still moves the
     // watermark (key_ttl) and nothing is late.
     int64_t newest = b.timestamps[0];
@@ -102,7 +102,7 @@ void Aggregator::MarkClockLate(Work& w, uint64_t base) {
   // Arrival times only grow, so against the watermark at the batch's start
   // (aggregator_advance may have moved it past the clock) only a prefix of
   // the batch can be late.
-  if (config_.kind == WindowKind::kCount) return;
+  if (!timed_) return;
   Watermark wm = CurrentWatermark();
   if (!wm.set) return;
   Wide first_on_time = Wide(wm.value) - config_.allowed_lateness;
@@ -289,8 +289,7 @@ void Aggregator::Touch(Series* s, Work& w, const Watermark& start) {
   s->touch_epoch = w.epoch;
   // Windows the watermark closed before this batch are emitted before its
   // values land (pushes and advance leave that to the next call that looks).
-  if (config_.kind != WindowKind::kCount && !geometry_.sliding &&
-      !BringUpToDate(s, start, config_.max_pending_windows)) {
+  if (emits_ && !BringUpToDate(s, start, config_.max_pending_windows)) {
     MarkCounters(s, start.value);  // before this push changes them
   }
 }
@@ -532,7 +531,7 @@ void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
   // COUNT windows need no event time to prepare (nothing is late): a keyed
   // push takes its arrival numbers once prepared, so a push that meets a
   // new key has taken none.
-  const bool late_clock = w.clock && w.keyed && config_.kind == WindowKind::kCount;
+  const bool late_clock = w.clock && w.keyed && !timed_;
   auto take_clock = [&] {
     uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
     w.clock_base = base;
@@ -710,7 +709,7 @@ void Aggregator::Push(const Batch& b) {
       Series* s = table_.Find(kDefaultKey);
       resolved = s != nullptr;
       if (resolved) *Work::Sized(w.series, 1) = s;
-    } else if (b.timestamps != nullptr || config_.kind == WindowKind::kCount) {
+    } else if (b.timestamps != nullptr || !timed_) {
       // Keys resolved shard by shard as the push prepares (a time window
       // on the arrival clock needs its numbers first, so resolves first).
       Work::Sized(w.series, n);
@@ -794,8 +793,7 @@ bool Aggregator::PushOneValue(const Batch& b) {
     const int64_t pane = W::kTimed ? PaneOf(t, geometry_.pane) : 0;
     try {
       // (As Touch: windows the watermark closed before this value go first.)
-      if (W::kTimed && !geometry_.sliding &&
-          !BringUpToDate(s, start, config_.max_pending_windows)) {
+      if (emits_ && !BringUpToDate(s, start, config_.max_pending_windows)) {
         MarkCounters(s, start.value);  // before this push changes them
       }
       if (!late) win.ReserveRun(&x, &t, 1, pane, mapping_, s->scope);

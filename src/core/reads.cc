@@ -133,7 +133,8 @@ void Aggregator::AllRead(Stats* out, const double* q, size_t n, double* out_q) {
   st.late = late;
   st.rejected = rejected;
   st.total = accepted;
-  if (config_.kind == WindowKind::kCount) st.watermark = static_cast<int64_t>(accepted);
+  // (Windows without event time report values seen, as a series' read does.)
+  if (!timed_) st.watermark = static_cast<int64_t>(accepted);
   if (out != nullptr) *out = st;
   const Sketch* parts[1] = {&merged};
   if (n > 0) Sketch::Quantiles(parts, 1, q, n, mapping_, total.min, total.max, out_q);

@@ -31,6 +31,8 @@
 //                               form" section; src/state keeps the envelope)
 //   static Serves(kind), a constructor from (shape, scope)
 //                               which WindowKinds it is, how it is made
+//   kTimed, static Emits(shape) what it means for the pipeline (lateness;
+//                               closing into the queue)
 //
 // A new kind: a class with these operations in its own file, added to
 // `Kinds` below; its WindowKind and the config fields it needs in
@@ -71,6 +73,20 @@ struct StoredViewsOf<std::variant<W...>> {
 class Window {
  public:
   using Kinds = std::variant<CountWindow, PaneWindow>;
+
+ private:
+  // f(static_cast<W*>(nullptr)) for the kind W that serves `kind` (the
+  // last one if none does: config validation admits only served kinds).
+  template <size_t I = 0, class F>
+  static decltype(auto) WithKind(WindowKind kind, F&& f) {
+    using W = std::variant_alternative_t<I, Kinds>;
+    if constexpr (I + 1 < std::variant_size_v<Kinds>) {
+      if (!W::Serves(kind)) return WithKind<I + 1>(kind, std::forward<F>(f));
+    }
+    return f(static_cast<W*>(nullptr));
+  }
+
+ public:
   // A validated stored window of any kind (Validate, then Load).
   using StoredView = typename StoredViewsOf<Kinds>::type;
 
@@ -153,6 +169,22 @@ class Window {
     Visit([&](auto& w) { w.Free(scope); });
   }
 
+  // ---- What the kind means for the pipeline (once, at handle creation) ----
+  // Values belong to windows by event time, so late values exist (the
+  // kind's kTimed; false: every value is taken, time only moves the
+  // watermark).
+  static bool Timed(const WindowShape& shape) {
+    return WithKind(shape.kind,
+                    [](auto* kind) { return std::remove_pointer_t<decltype(kind)>::kTimed; });
+  }
+  // Windows close as the watermark passes them and go to the handle's queue
+  // (polls, pending counts, key_ttl's last windows).
+  static bool Emits(const WindowShape& shape) {
+    return WithKind(shape.kind, [&](auto* kind) {
+      return std::remove_pointer_t<decltype(kind)>::Emits(shape);
+    });
+  }
+
   // ---- Serialized form: the kind's own, untagged (the handle's config
   // says which kind every series has) ----
   void Write(WireSink& s) const {
@@ -177,24 +209,18 @@ class Window {
   }
 
  private:
-  // The first kind that serves shape.kind (the last one otherwise: config
-  // validation admits only kinds some class serves).
-  template <size_t I = 0>
   static Kinds Make(const WindowShape& shape, const MemoryScope* scope) {
-    using W = std::variant_alternative_t<I, Kinds>;
-    if constexpr (I + 1 < std::variant_size_v<Kinds>) {
-      if (!W::Serves(shape.kind)) return Make<I + 1>(shape, scope);
-    }
-    return Kinds(std::in_place_index<I>, shape, scope);
+    return WithKind(shape.kind, [&](auto* kind) {
+      return Kinds(std::in_place_type<std::remove_pointer_t<decltype(kind)>>, shape, scope);
+    });
   }
-  template <size_t I = 0>
   static StoredView ValidateAs(WireSource& in, const WindowShape& shape, const SketchMapping& map,
                                const int64_t* watermark) {
-    using W = std::variant_alternative_t<I, Kinds>;
-    if constexpr (I + 1 < std::variant_size_v<Kinds>) {
-      if (!W::Serves(shape.kind)) return ValidateAs<I + 1>(in, shape, map, watermark);
-    }
-    return StoredView(std::in_place_index<I>, W::Validate(in, shape, map, watermark));
+    return WithKind(shape.kind, [&](auto* kind) {
+      using W = std::remove_pointer_t<decltype(kind)>;
+      return StoredView(std::in_place_type<typename W::StoredView>,
+                        W::Validate(in, shape, map, watermark));
+    });
   }
   template <size_t I = 0>
   static uint64_t HeldAs(const StoredView& v) {

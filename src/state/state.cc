@@ -427,7 +427,7 @@ void ReadBody(WireSource& in, const Config& c, const Aggregator::StateFields& h,
   if (nqueue > in.remaining() / 120) {
     Fail(Status::kCorrupt, "queued window count %u is larger than the input can hold", nqueue);
   }
-  if (nqueue > 0 && c.kind != WindowKind::kTumbling && c.kind != WindowKind::kHopping) {
+  if (nqueue > 0 && !Window::Emits(shape)) {
     Fail(Status::kCorrupt, "%u queued windows, but only TUMBLING and HOPPING handles close windows",
          nqueue);
   }

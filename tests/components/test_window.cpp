@@ -102,6 +102,10 @@ TEST_CASE("window seam: the shape picks the kind", "[components][window]") {
       CHECK((w.get_if<wa::PaneWindow>() != nullptr) == !counted);
       CHECK(wa::CountWindow::Serves(kind) == counted);
       CHECK(wa::PaneWindow::Serves(kind) == !counted);
+      // What the kind means for the pipeline: lateness, closing into the queue.
+      CHECK(wa::Window::Timed(s.shape) == !counted);
+      CHECK(wa::Window::Emits(s.shape) ==
+            (kind == wa::WindowKind::kTumbling || kind == wa::WindowKind::kHopping));
       w.Free(s.scope);
     }
     REQUIRE(s.account.bytes() == 0);
