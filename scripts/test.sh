@@ -10,7 +10,9 @@
 #    fresh venv: `pip install ./bindings/python` and `pip wheel`, no
 #    environment variable, the bundled libraries checked in /proc/self/maps
 #    (tests/packaging/python_wheel.sh; CMake build dir <build root>/python-wheel)
-# 5. asan preset (AddressSanitizer + UBSan) build + ctest
+# 5. asan preset (AddressSanitizer + UBSan) build + ctest; then the debug
+#    preset (-O0, nothing inlined unless forced) build + ctest: code whose
+#    result depends on inlining (the multiversioned kernels did) fails there
 # 6. Go tests again with GOEXPERIMENT=cgocheck2 (bindings/go)
 # 7. leak checks: valgrind --leak-check=full on the Go test binary and on
 #    pytest, against the "leakcheck" preset (library with the system
@@ -23,7 +25,8 @@
 # Build directories: $WINDOWAGG_BUILD_ROOT/<preset>, default <repo>/build/<preset>
 # (the presets' own binaryDir). WINDOWAGG_SKIP_ASAN=1 skips step 5,
 # WINDOWAGG_SKIP_TSAN=1 step 8, WINDOWAGG_SKIP_LEAKS=1 step 7,
-# WINDOWAGG_SKIP_FUZZ=1 step 9. Steps 5 and 8 leave out the ctest label
+# WINDOWAGG_SKIP_FUZZ=1 step 9, WINDOWAGG_SKIP_DEBUG=1 the debug part of
+# step 5. Steps 5 and 8 leave out the ctest label
 # "heavy" (long randomized runs, already run in step 2);
 # WINDOWAGG_ASAN_CTEST_ARGS / WINDOWAGG_TSAN_CTEST_ARGS replace that
 # selection ("" = everything).
@@ -158,6 +161,11 @@ if [ "${WINDOWAGG_SKIP_ASAN:-0}" != 1 ]; then
   sanitizer_suites asan "asan+ubsan" ${WINDOWAGG_ASAN_CTEST_ARGS--LE heavy}
 else
   skipped+=("asan+ubsan (WINDOWAGG_SKIP_ASAN=1)")
+fi
+if [ "${WINDOWAGG_SKIP_DEBUG:-0}" != 1 ]; then
+  sanitizer_suites debug "debug (-O0)" -LE heavy
+else
+  skipped+=("debug (WINDOWAGG_SKIP_DEBUG=1)")
 fi
 
 # ---- Leak checks of the binding test suites ------------------------------------

@@ -22,24 +22,30 @@ namespace {
 // bit-identical whichever clone runs.
 typedef double V4 __attribute__((vector_size(32)));
 
-inline V4 Load(const double* p) {
+// The helpers must be inlined into each clone: compiled on their own (as
+// -O0 does with plain `inline`) they are "default"-target functions taking
+// V4 in memory, while an AVX clone passes V4 in ymm registers — a silent ABI
+// mismatch (GCC's -Wpsabi note) that made every Debug-build aggregate wrong.
+#define WINDOWAGG_LANE_HELPER [[gnu::always_inline]] inline
+
+WINDOWAGG_LANE_HELPER V4 Load(const double* p) {
   V4 v;
   __builtin_memcpy(&v, p, sizeof v);
   return v;
 }
-inline V4 Splat(double x) { return V4{x, x, x, x}; }
-inline V4 Min(V4 a, V4 b) { return a < b ? a : b; }
-inline V4 Max(V4 a, V4 b) { return a > b ? a : b; }
+WINDOWAGG_LANE_HELPER V4 Splat(double x) { return V4{x, x, x, x}; }
+WINDOWAGG_LANE_HELPER V4 Min(V4 a, V4 b) { return a < b ? a : b; }
+WINDOWAGG_LANE_HELPER V4 Max(V4 a, V4 b) { return a > b ? a : b; }
 
 // TwoSum on every lane: s + c += v exactly.
-inline void TwoSum(V4& s, V4& c, V4 v) {
+WINDOWAGG_LANE_HELPER void TwoSum(V4& s, V4& c, V4 v) {
   V4 t = s + v;
   V4 z = t - s;
   c += (s - (t - z)) + (v - z);
   s = t;
 }
 
-void Spill(V4 a, V4 b, double* out) {
+WINDOWAGG_LANE_HELPER void Spill(V4 a, V4 b, double* out) {
   __builtin_memcpy(out, &a, sizeof a);
   __builtin_memcpy(out + 4, &b, sizeof b);
 }
