@@ -189,7 +189,9 @@ class Aggregator {
   // not the handle's; Fix also sets it if unset, atomically (compare-exchange).
   static void CheckTimestampMode(int mode, int known);
   void FixTimestampMode(int mode);
-  void Touch(Series* s, Work& w, const Watermark& start);
+  // Once per run in the keyed prepare loop: inlined there (a call per run
+  // cost the keyed push ~7% once the loop became a template per kind).
+  [[gnu::always_inline]] inline void Touch(Series* s, Work& w, const Watermark& start);
   void Prepare(const Batch& b, Work& w, const Watermark& start, ShardSet& locks);
   void PrepareSingle(Series* s, const Batch& b, Work& w);
   void Commit(Work& w, ShardSet& locks) noexcept;

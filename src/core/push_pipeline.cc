@@ -283,7 +283,7 @@ void Aggregator::ForEachPaneRun(const Work& w, F&& f) {
   }
 }
 
-void Aggregator::Touch(Series* s, Work& w, const Watermark& start) {
+inline void Aggregator::Touch(Series* s, Work& w, const Watermark& start) {
   if (s->touch_epoch == w.epoch) return;
   w.touched.push_back(s);  // first: Undo must see every series it reserved in
   s->touch_epoch = w.epoch;
@@ -467,6 +467,9 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
         const uint32_t touched_end = w.touched_begin[sh + 1];
         uint32_t finished = w.touched_begin[sh];
         uint32_t started = finished;
+        // Elements [shard begin, scanned) are counted into `started`: done
+        // only at a handoff, so the loop pays nothing for it otherwise.
+        uint32_t scanned = w.shard_begin[sh];
         auto finish = [&](uint32_t upto) {
           for (; finished < upto; ++finished) {
             if (table_.lru() && finished + 8 < upto) {
@@ -490,13 +493,16 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
           if (!section.Wanted()) return;
           // (A series' runs never straddle a boundary: the cheap test first.)
           if (!w.grouped || w.series[k] == w.series[k - 1] || w.Group(k) == w.Group(k - 1)) return;
+          // A series begins at its first element, in touched order.
+          for (; scanned < k; ++scanned) {
+            if (started < touched_end && w.touched[started] == w.series[scanned]) ++started;
+          }
           finish(started);
           section.LetWaitersIn();
         };
         ForEachRun<W>(
             w, sh,
             [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
-              if (started < touched_end && w.touched[started] == s) ++started;
               s->last_touch = w.tick;
               if (st == Work::kLate) {
                 ++s->late;
