@@ -112,6 +112,10 @@ ClosedWindow Aggregator::MakeClosed(const Series& s, const WindowView& view) {
   }
   if (config_.quantiles) {
     for (const Sketch* part : view.sketches) w.sketch.MergeFrom(*part);
+    if (view.exact) {
+      // (Raw values stay raw: the closed window's quantiles stay exact.)
+      w.sketch.MergeValues(view.exact_a, view.exact_na, mapping_);
+    }
   }
   return w;
 }

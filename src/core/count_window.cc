@@ -143,11 +143,13 @@ int64_t CountWindow::Summarize(bool, int64_t, WindowView* view) const {
   view->start = static_cast<int64_t>(window_start());
   view->end = static_cast<int64_t>(total_);
   if (small()) {
-    view->sketches.clear();
-    view->exact = this;
+    const double *a, *b;
+    size_t na, nb;
+    Segments(&a, &na, &b, &nb);
+    view->SetExact(a, na, b, nb);
   } else {
     view->sketches.assign(1, &sketch_);
-    view->exact = nullptr;
+    view->ClearExact();
   }
   return static_cast<int64_t>(total_);
 }

@@ -25,6 +25,8 @@ PaneGeometry PaneWindow::GeometryFor(const Config& c) {
   g.lateness = c.allowed_lateness;
   g.panes_per_window = c.window_size / g.pane;
   g.quantiles = c.quantiles;
+  g.compact_values = c.quantiles ? kCompactValues : 0;
+  g.alpha = c.relative_accuracy;
   return g;
 }
 
@@ -51,6 +53,56 @@ void PaneWindow::MakeRoom() {
   panes_.reserve(std::max<size_t>(cap + cap / 2, 2));
 }
 
+void PaneWindow::ToPanes(const SketchMapping& map) {
+  std::vector<Pane, ScopeAllocator<Pane>> panes{ScopeAllocator<Pane>(scope_)};
+  panes.reserve(raw_.pane_count());
+  for (uint32_t k = 0; k < raw_.pane_count(); ++k) {
+    std::span<const double> v = raw_.values(k);
+    panes.push_back(Pane{raw_.index(k), SummarizeSpan(v.data(), v.size()), Sketch(scope_)});
+    Sketch& sketch = panes.back().sketch;
+    sketch.Reserve(v.data(), v.size(), map);
+    sketch.AddSpan(v.data(), v.size(), map);
+    sketch.ClearPending();
+  }
+  panes_.swap(panes);  // (panes_ held slid-out slots only: they go with `panes`)
+  head_ = 0;
+  raw_.Free(*scope_);
+}
+
+size_t PaneWindow::FirstAtOrAbove(Wide index) const {
+  if (index <= std::numeric_limits<int64_t>::min()) return 0;
+  if (index > std::numeric_limits<int64_t>::max()) return stored_count();
+  const auto i = static_cast<int64_t>(index);
+  if (compact()) return raw_.LowerBound(i);
+  auto first = panes_.begin() + static_cast<ptrdiff_t>(head_);
+  return static_cast<size_t>(
+      std::lower_bound(first, panes_.end(), i, [](const Pane& p, int64_t v) { return p.index < v; }) -
+      first);
+}
+
+void PaneWindow::Describe(size_t k, size_t m, WindowView* view) const {
+  if (compact()) {
+    std::span<const double> v;
+    if (k < m) v = raw_.values(static_cast<uint32_t>(k), static_cast<uint32_t>(m));
+    // Pane by pane, merged in order: the moments the panes form (and a
+    // restored copy of this window) gives, bit for bit.
+    view->moments = Moments();
+    for (; k < m; ++k) {
+      std::span<const double> p = raw_.values(static_cast<uint32_t>(k));
+      view->moments.Merge(SummarizeSpan(p.data(), p.size()));
+    }
+    view->SetExact(v.data(), v.size());
+    return;
+  }
+  view->moments = Moments();
+  view->sketches.clear();
+  view->ClearExact();
+  for (; k < m; ++k) {
+    view->moments.Merge(live(k).moments);
+    view->sketches.push_back(&live(k).sketch);
+  }
+}
+
 void PaneWindow::PopFront() noexcept {
   panes_[head_].sketch = Sketch();  // frees its values now
   ++head_;
@@ -61,7 +113,7 @@ void PaneWindow::PopFront() noexcept {
 }
 
 Pane& PaneWindow::PaneFor(int64_t index) {
-  if (empty() || index > panes_.back().index) {
+  if (pane_count() == 0 || index > panes_.back().index) {
     MakeRoom();
     panes_.push_back(Pane{index, Moments(), Sketch(scope_)});
     return panes_.back();
@@ -100,6 +152,7 @@ void PaneWindow::UndoReservations() noexcept {
     panes_.clear();
     head_ = 0;
   }
+  raw_.ClearPending(*scope_);  // (compact reservations are counts only)
 }
 
 bool PaneWindow::Add(double x, int64_t t, bool quantiles, const SketchMapping& map) {
@@ -134,7 +187,12 @@ void PaneWindow::Advance(int64_t wm, absl::FunctionRef<void(const WindowView&)> 
     int64_t cur = PaneOf(wm, geo_->pane);
     quiet_until_ = (Wide(cur) + 1) * geo_->pane;  // the next pane boundary
     Wide lowest = Wide(cur) - geo_->panes_per_window + 1;
-    while (!empty() && panes_[head_].index < lowest) PopFront();
+    if (compact()) {
+      raw_.PopFront(static_cast<uint32_t>(FirstAtOrAbove(lowest)));
+      if (!raw_.pending()) raw_.ClearPending(*scope_);  // frees an emptied block
+    } else {
+      while (pane_count() > 0 && panes_[head_].index < lowest) PopFront();
+    }
     closed_below_ = std::max(closed_below_, lowest);
     return;
   }
@@ -182,18 +240,16 @@ void PaneWindow::WalkClosing(Wide jmax, F&& visit) const {
   const Wide r = geo_->panes_per_window;
   Wide next = closed_below_;  // first window not yet closed
   WindowView view;
-  for (size_t k = 0; k < pane_count(); ++k) {
-    Wide p = live(k).index;
+  const size_t count = stored_count();
+  for (size_t k = 0; k < count; ++k) {
+    Wide p = stored_index(k);
     Wide j = std::max(next, p - r + 1);
     for (; j <= p && j <= jmax; ++j) {
       view.start = Saturate(j * geo_->pane);
       view.end = Saturate(j * geo_->pane + geo_->width);
-      view.moments = Moments();
-      view.sketches.clear();
-      for (size_t m = k; m < pane_count() && live(m).index < j + r; ++m) {
-        view.moments.Merge(live(m).moments);
-        view.sketches.push_back(&live(m).sketch);
-      }
+      size_t m = k;
+      while (m < count && stored_index(m) < j + r) ++m;
+      Describe(k, m, &view);
       visit(static_cast<const WindowView&>(view), j);
     }
     next = std::max(next, j);
@@ -203,61 +259,100 @@ void PaneWindow::WalkClosing(Wide jmax, F&& visit) const {
 
 void PaneWindow::CloseThrough(Wide j) {
   // A pane is done once the last window containing it (number = its index) is.
-  while (!empty() && Wide(panes_[head_].index) <= j) PopFront();
+  if (compact()) {
+    raw_.PopFront(static_cast<uint32_t>(FirstAtOrAbove(j + 1)));
+    if (!raw_.pending()) raw_.ClearPending(*scope_);  // frees an emptied block
+  } else {
+    while (pane_count() > 0 && Wide(panes_[head_].index) <= j) PopFront();
+  }
   if (j >= closed_below_) closed_below_ = j + 1;
 }
 
 void PaneWindow::Current(int64_t wm, WindowView* view) const {
-  view->moments = Moments();
-  view->sketches.clear();
-  view->exact = nullptr;
   int64_t cur = PaneOf(wm, geo_->pane);
   Wide first = Wide(cur) - geo_->panes_per_window + 1;
   view->start = Saturate(first * geo_->pane);
   view->end = PaneEnd(cur, geo_->pane);
+  // (SLIDING: Advance left exactly the window's panes.)
   if (geo_->sliding) {
-    for (const Pane& p : panes()) {
-      view->moments.Merge(p.moments);
-      view->sketches.push_back(&p.sketch);
-    }
-    return;
-  }
-  for (const Pane& p : panes()) {
-    if (Wide(p.index) < first || p.index > cur) continue;
-    view->moments.Merge(p.moments);
-    view->sketches.push_back(&p.sketch);
+    Describe(0, stored_count(), view);
+  } else {
+    Describe(FirstAtOrAbove(first), FirstAtOrAbove(Wide(cur) + 1), view);
   }
 }
 
 std::optional<Wide> PaneWindow::FirstOpenWindow() const {
   if (empty()) return std::nullopt;
   // The first pane's earliest window not closed yet holds data.
-  return std::max<Wide>(closed_below(), Wide(panes().front().index) - geo_->panes_per_window + 1);
+  return std::max<Wide>(closed_below(), stored_index(0) - geo_->panes_per_window + 1);
 }
 
-void PaneWindow::ReserveMerge(const PaneWindow& from, bool fresh, const SketchMapping&,
+void PaneWindow::ReserveMerge(const PaneWindow& from, bool fresh, const SketchMapping& map,
                               const MemoryScope&) {
+  const RawPanes& fr = from.raw_;
+  if (compact()) {
+    if (from.pane_count() == 0 &&
+        uint64_t{raw_.value_count()} + fr.value_count() <= geo_->compact_values) {
+      for (uint32_t k = 0; k < fr.pane_count(); ++k) {
+        if (fresh || PaneOpen(fr.index(k))) raw_.Reserve(fr.index(k), fr.values(k).size(), *scope_);
+      }
+      return;
+    }
+    ToPanes(map);
+  }
   for (const Pane& p : from.panes()) {
     if (!fresh && !PaneOpen(p.index)) continue;
     Pane& into = ReservePane(p.index);
     if (geo_->quantiles) into.sketch.ReserveMerge(p.sketch);
   }
+  for (uint32_t k = 0; k < fr.pane_count(); ++k) {
+    if (!fresh && !PaneOpen(fr.index(k))) continue;
+    std::span<const double> v = fr.values(k);
+    ReservePane(fr.index(k)).sketch.Reserve(v.data(), v.size(), map);
+  }
 }
 
-uint64_t PaneWindow::MergeFrom(const PaneWindow& from, bool fresh, const SketchMapping&,
+uint64_t PaneWindow::MergeFrom(const PaneWindow& from, bool fresh, const SketchMapping& map,
                                const MemoryScope&) {
   // Source panes some window of which this one has closed count as late
   // values (those windows were emitted already), as any value would.
   uint64_t refused = 0;
-  for (const Pane& p : from.panes()) {
-    if (!fresh && !PaneOpen(p.index)) {
-      refused += p.moments.count;
-      continue;
+  const RawPanes& fr = from.raw_;
+  if (compact()) {
+    // ReserveMerge kept this compact: `from` is compact too, or every pane
+    // of it was refused (else this would hold panes now).
+    for (const Pane& p : from.panes()) refused += p.moments.count;
+    for (uint32_t k = 0; k < fr.pane_count(); ++k) {
+      std::span<const double> v = fr.values(k);
+      if (!fresh && !PaneOpen(fr.index(k))) {
+        refused += v.size();
+      } else {
+        raw_.Add(fr.index(k), v.data(), v.size());
+      }
     }
-    Pane& into = PaneAt(p.index);
-    into.moments.Merge(p.moments);
-    if (geo_->quantiles) into.sketch.MergeReserved(p.sketch);
-    into.sketch.ClearPending();
+    raw_.ClearPending(*scope_);
+  } else {
+    for (const Pane& p : from.panes()) {
+      if (!fresh && !PaneOpen(p.index)) {
+        refused += p.moments.count;
+        continue;
+      }
+      Pane& into = PaneAt(p.index);
+      into.moments.Merge(p.moments);
+      if (geo_->quantiles) into.sketch.MergeReserved(p.sketch);
+      into.sketch.ClearPending();
+    }
+    for (uint32_t k = 0; k < fr.pane_count(); ++k) {
+      std::span<const double> v = fr.values(k);
+      if (!fresh && !PaneOpen(fr.index(k))) {
+        refused += v.size();
+        continue;
+      }
+      Pane& into = PaneAt(fr.index(k));
+      into.moments.Merge(SummarizeSpan(v.data(), v.size()));
+      into.sketch.AddSpan(v.data(), v.size(), map);
+      into.sketch.ClearPending();
+    }
   }
   if (fresh) set_closed_below(from.closed_below());
   return refused;
@@ -267,7 +362,17 @@ uint64_t PaneWindow::MergeFrom(const PaneWindow& from, bool fresh, const SketchM
 
 void PaneWindow::Write(WireSink& s) const {
   s.I64(closed_below());
-  s.U32(static_cast<uint32_t>(pane_count()));
+  s.U32(static_cast<uint32_t>(stored_count()));
+  if (compact()) {
+    const SketchMapping map(geo_->alpha);
+    for (uint32_t k = 0; k < raw_.pane_count(); ++k) {
+      std::span<const double> v = raw_.values(k);
+      s.I64(raw_.index(k));
+      SummarizeSpan(v.data(), v.size()).Write(s);
+      Sketch::WriteValues(s, v.data(), v.size(), map);
+    }
+    return;
+  }
   for (const Pane& pane : panes()) {
     s.I64(pane.index);
     pane.moments.Write(s);

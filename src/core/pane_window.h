@@ -3,15 +3,27 @@
 // SLIDING keeps the panes of the last D; TUMBLING and HOPPING keep every pane
 // some still-open window contains and emit windows as the watermark closes
 // them. Only non-empty panes are stored, sorted by pane number, so a quiet
-// series costs little. A pane's sketch keeps the pane's values raw while
-// they take no more bytes than buckets would (Sketch), so a quiet series
-// pays 8 bytes a value and reads exact quantiles; a pane turns into buckets
-// in the reservation of the push that makes buckets smaller, never in a
-// commit. A quantile read walks the union of the window's pane sketches
-// (Sketch::Quantiles: exact order statistics when every pane is raw, raw
-// values merged into the buckets otherwise): keeping a running
-// window sketch instead would cost an update per pane change on the write
-// path and a dense store per series.
+// series costs little.
+//
+// Two forms, one at a time:
+//   - compact (quantile handles, while the series holds at most
+//     geometry.compact_values values): every pane's values raw in one
+//     block (RawPanes), ~8 bytes a value and 12 a pane; reads summarize
+//     the window's values and answer exact quantiles;
+//   - panes: a Pane (index, moments, sketch) per pane. A pane's sketch
+//     keeps its values raw while they take no more bytes than buckets
+//     would (Sketch); it turns into buckets in the reservation of the push
+//     that makes buckets smaller, never in a commit. A quantile read walks
+//     the union of the window's pane sketches (Sketch::Quantiles: exact
+//     order statistics when every pane is raw, raw values merged into the
+//     buckets otherwise): keeping a running window sketch instead would
+//     cost an update per pane change on the write path and a dense store
+//     per series.
+// A compact window turns into panes in the first reservation of a call
+// that would take it past compact_values (so a call's reservations are
+// all of one form); a window in panes turns compact again once its panes
+// are all gone. Restored windows start in panes. Both forms write the same
+// bytes for the same values (up to the rounding of the pane moments).
 #ifndef WINDOWAGG_CORE_PANE_WINDOW_H_
 #define WINDOWAGG_CORE_PANE_WINDOW_H_
 
@@ -24,6 +36,7 @@
 #include "absl/functional/function_ref.h"
 #include "core/memory.h"
 #include "core/moments.h"
+#include "core/raw_panes.h"
 #include "core/sketch.h"
 #include "core/time_math.h"
 #include "core/window_view.h"
@@ -43,6 +56,10 @@ struct PaneGeometry {
   int64_t lateness = 0;
   int64_t panes_per_window = 1;  // D / pane
   bool quantiles = false;    // panes keep sketches
+  // Up to this many values a series keeps its panes compact (RawPanes);
+  // 0: never (handles without quantiles keep moments only).
+  uint32_t compact_values = 0;
+  double alpha = 0.01;  // the handle's sketch accuracy (compact panes write buckets)
 };
 
 struct Pane {
@@ -68,10 +85,17 @@ class PaneWindow {
   // one for a kind this class does not serve.
   static PaneGeometry GeometryFor(const Config& c);
 
+  // Compact windows hold up to this many values by default (16 KiB of
+  // values: past that, buckets are smaller for most data).
+  static constexpr uint32_t kCompactValues = 2048;
+
   PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope);
   PaneWindow(const WindowShape& shape, const MemoryScope* scope)
       : PaneWindow(shape.geometry, scope) {}
-  void Free(const MemoryScope&) noexcept {}  // (the panes free themselves)
+  PaneWindow(const PaneWindow&) = delete;
+  PaneWindow& operator=(const PaneWindow&) = delete;
+  ~PaneWindow() { raw_.Free(*scope_); }
+  void Free(const MemoryScope&) noexcept { raw_.Free(*scope_); }  // (panes free themselves)
 
   // ---- The operations every window kind has (window.h) ----
   // Reserves room for a run of n values with times t (null: arrival clock)
@@ -82,6 +106,14 @@ class PaneWindow {
     (void)t;
     (void)scope;
     if (!PaneOpen(pane)) return false;
+    if (compact()) {
+      // (A call's runs all reserve in the form its first one found.)
+      if (raw_.pending() || uint64_t{raw_.value_count()} + n <= geo_->compact_values) {
+        raw_.Reserve(pane, n, *scope_);
+        return true;
+      }
+      ToPanes(map);
+    }
     Sketch& sketch = ReservePane(pane).sketch;
     if (geo_->quantiles) {
       if (n == 1) {
@@ -98,6 +130,10 @@ class PaneWindow {
               const SketchMapping& map, const MemoryScope& scope) {
     (void)scope;
     if (!PaneOpen(pane)) return false;
+    if (compact()) {
+      raw_.Add(pane, x, n);
+      return true;
+    }
     if (n == 1 && t != nullptr) {
       Add(x[0], t[0], geo_->quantiles, map);
     } else {
@@ -106,11 +142,15 @@ class PaneWindow {
     return true;
   }
   // (UndoReservations below.) The reservations of a push are used up by the
-  // adds (each clears its pane's).
-  void EndReservation() noexcept {}
+  // adds (each clears its pane's; compact: here).
+  void EndReservation() noexcept { raw_.ClearPending(*scope_); }
   // The newest pane of the series (values mostly land in it), into cache.
   void Prefetch() const noexcept {
-    if (!empty()) __builtin_prefetch(&panes_.back(), 1);
+    if (pane_count() > 0) {
+      __builtin_prefetch(&panes_.back(), 1);
+    } else if (raw_.block() != nullptr) {
+      __builtin_prefetch(raw_.block(), 1);
+    }
   }
   // The window reads describe at watermark wm (after Advance(wm)); an empty
   // one before any watermark. Returns the read's watermark field.
@@ -118,7 +158,7 @@ class PaneWindow {
     if (!wm_set) {
       view->moments = Moments();
       view->sketches.clear();
-      view->exact = nullptr;
+      view->ClearExact();
       view->start = view->end = 0;
       return kTimeMin;
     }
@@ -166,9 +206,13 @@ class PaneWindow {
   // The window reads describe at watermark wm (the series advanced to wm).
   void Current(int64_t wm, WindowView* view) const;
 
-  bool empty() const { return head_ == panes_.size(); }
+  // No values stored, in either form.
+  bool empty() const { return pane_count() == 0 && raw_.empty(); }
+  // Compact form: the values are in raw_ (panes() is empty).
+  bool compact() const { return geo_->compact_values != 0 && pane_count() == 0; }
+  const RawPanes& raw_panes() const { return raw_; }
   size_t pane_count() const { return panes_.size() - head_; }
-  // The stored panes, sorted by index.
+  // The stored panes (panes form), sorted by index.
   std::span<const Pane> panes() const {
     return {panes_.data() + head_, panes_.size() - head_};
   }
@@ -217,6 +261,17 @@ class PaneWindow {
 
  private:
   Pane& PaneFor(int64_t index);
+  // Compact to panes (reservation time, nothing pending): each pane's
+  // moments and sketch from its values. Unchanged if it throws.
+  void ToPanes(const SketchMapping& map);
+  // Stored panes (either form) at or above `index`: position of the first.
+  size_t FirstAtOrAbove(Wide index) const;
+  size_t stored_count() const { return compact() ? raw_.pane_count() : pane_count(); }
+  Wide stored_index(size_t k) const {
+    return compact() ? raw_.index(static_cast<uint32_t>(k)) : live(k).index;
+  }
+  // The window of stored panes [k, m) into view (moments, quantile source).
+  void Describe(size_t k, size_t m, WindowView* view) const;
   // Windows up to this number close at watermark wm.
   Wide LastClosing(int64_t wm) const;
   template <class F>
@@ -236,6 +291,7 @@ class PaneWindow {
   // block map cost a quiet series more than its panes.
   std::vector<Pane, ScopeAllocator<Pane>> panes_;
   size_t head_ = 0;
+  RawPanes raw_;  // the compact form (empty in the panes form)
   // Panes below this number never receive values again (slid out, or every
   // window containing them closed). Wide: after window INT64_MAX closes it
   // is INT64_MAX + 1, so pane INT64_MAX is closed as well (an int64 bound

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
+#include <utility>
 
 #include "core/error.h"
 #include "core/time_math.h"
@@ -15,25 +16,13 @@ namespace windowagg::internal {
 
 namespace {
 
-// Quantiles of a small count window, exactly: the rank-floor(q*(n-1)) value.
-void ExactQuantiles(const CountWindow& c, const double* q, size_t nq, double* out) {
-  thread_local ScratchVector<double> sorted;
-  const double *a, *b;
-  size_t na, nb;
-  c.Segments(&a, &na, &b, &nb);
-  size_t n = na + nb;
-  if (n == 0) {
-    for (size_t j = 0; j < nq; ++j) out[j] = std::numeric_limits<double>::quiet_NaN();
-    return;
-  }
-  sorted.assign(a, a + na);
-  sorted.insert(sorted.end(), b, b + nb);
-  std::sort(sorted.begin(), sorted.end());
-  for (size_t j = 0; j < nq; ++j) {
-    double rank = std::floor(q[j] * static_cast<double>(n - 1));
-    size_t r = rank <= 0 ? 0 : std::min(n - 1, static_cast<size_t>(rank));
-    out[j] = sorted[r];
-  }
+// Quantiles of a window whose values are at hand (view.exact), exactly.
+void ExactQuantiles(const WindowView& view, const double* q, size_t nq, double* out) {
+  thread_local ScratchVector<double> scratch;
+  ScratchVector<double>& values = scratch;
+  values.assign(view.exact_a, view.exact_a + view.exact_na);
+  values.insert(values.end(), view.exact_b, view.exact_b + view.exact_nb);
+  OrderStatistics(values.data(), values.size(), q, nq, out);
 }
 
 }  // namespace
@@ -48,8 +37,8 @@ void Aggregator::FillStats(Series* s, const Watermark& wm, Stats* out, WindowVie
 
 void Aggregator::FillQuantiles(const WindowView& view, double min, double max, const double* q,
                                size_t n, double* out) const {
-  if (view.exact != nullptr) {
-    ExactQuantiles(*view.exact, q, n, out);
+  if (view.exact) {
+    ExactQuantiles(view, q, n, out);
     return;
   }
   Sketch::Quantiles(view.sketches.data(), view.sketches.size(), q, n, mapping_, min, max, out);
@@ -115,16 +104,13 @@ void Aggregator::AllRead(Stats* out, const double* q, size_t n, double* out_q) {
       any = true;
       if (n > 0 && st.count > 0) {
         for (const Sketch* part : view.sketches) merged.MergeFrom(*part);
-        if (view.exact != nullptr) {
-          const double *a, *b;
-          size_t na, nb;
-          view.exact->Segments(&a, &na, &b, &nb);
-          merged.Reserve(a, na, mapping_);
-          merged.AddSpan(a, na, mapping_);
-          merged.ClearPending();
-          merged.Reserve(b, nb, mapping_);
-          merged.AddSpan(b, nb, mapping_);
-          merged.ClearPending();
+        if (view.exact) {
+          for (auto [x, nx] : {std::pair{view.exact_a, view.exact_na},
+                               std::pair{view.exact_b, view.exact_nb}}) {
+            merged.Reserve(x, nx, mapping_);
+            merged.AddSpan(x, nx, mapping_);
+            merged.ClearPending();
+          }
         }
       }
     });

@@ -698,17 +698,7 @@ void Sketch::Buckets::Reserve(const double* x, size_t n, const SketchMapping& ma
 void Sketch::ReserveMerge(const Sketch& o) {
   if (o.count() == 0) return;
   if (const Raw* from = o.raw()) {
-    const SketchMapping map(from->alpha);
-    Raw* r = raw();
-    if (!raw_mode() || (r == nullptr ? 0 : uint64_t{r->n} + r->pending) + from->n > kRawMaxValues) {
-      Reserve(from->values(), from->n, map);  // buckets, or raw past its bound
-      return;
-    }
-    // Raw into raw stays raw (a window merged from raw panes answers exact
-    // quantiles): it takes no more bytes than the parts did.
-    const uint64_t need = (r ? r->n + uint64_t{r->pending} : 0) + from->n;
-    GrowRaw(need, from->alpha);
-    raw()->pending += from->n;
+    ReserveValuesMerge(from->values(), from->n, SketchMapping(from->alpha));
     return;
   }
   // Bucket form in: this turns into buckets too.
@@ -729,6 +719,26 @@ void Sketch::ReserveMerge(const Sketch& o) {
   } else {
     reserve(EnsureBuckets());
   }
+}
+
+void Sketch::ReserveValuesMerge(const double* x, size_t n, const SketchMapping& map) {
+  Raw* r = raw();
+  if (!raw_mode() || (r == nullptr ? 0 : uint64_t{r->n} + r->pending) + n > kRawMaxValues) {
+    Reserve(x, n, map);  // buckets, or raw past its bound
+    return;
+  }
+  // Raw into raw stays raw (a window merged from raw panes answers exact
+  // quantiles): it takes no more bytes than the parts did.
+  const uint64_t need = (r ? r->n + uint64_t{r->pending} : 0) + n;
+  GrowRaw(need, map.alpha());
+  raw()->pending += static_cast<uint32_t>(n);
+}
+
+void Sketch::MergeValues(const double* x, size_t n, const SketchMapping& map) {
+  if (n == 0) return;
+  ReserveValuesMerge(x, n, map);
+  AddSpan(x, n, map);
+  ClearPending();
 }
 
 void Sketch::MergeFrom(const Sketch& o) {
@@ -753,12 +763,16 @@ void Sketch::MergeReserved(const Sketch& o) {
 void Sketch::ForEachRawBucket(bool negative,
                               absl::FunctionRef<void(int32_t, uint64_t)> f) const {
   const Raw* r = raw();
-  const SketchMapping map(r->alpha);
+  ForEachBucketOf(r->values(), r->n, SketchMapping(r->alpha), negative, f);
+}
+
+void Sketch::ForEachBucketOf(const double* x, size_t n, const SketchMapping& map, bool negative,
+                             absl::FunctionRef<void(int32_t, uint64_t)> f) {
   thread_local ScratchVector<int32_t> scratch;
   ScratchVector<int32_t>& idx = scratch;
   idx.clear();
-  for (uint32_t k = 0; k < r->n; ++k) {
-    double v = r->values()[k];
+  for (size_t k = 0; k < n; ++k) {
+    double v = x[k];
     if (negative ? v <= -kMinIndexable : v >= kMinIndexable) idx.push_back(map.Index(v));
   }
   std::sort(idx.begin(), idx.end());
@@ -773,6 +787,38 @@ void Sketch::ForEachRawBucket(bool negative,
 // Above this many quantiles in one read, sorting raw values beats selecting each.
 constexpr size_t kSelectMaxQuantiles = 8;
 
+void OrderStatistics(double* values, size_t n, const double* q, size_t nq, double* out) {
+  if (n == 0) {
+    for (size_t j = 0; j < nq; ++j) out[j] = std::numeric_limits<double>::quiet_NaN();
+    return;
+  }
+  auto rank_of = [&](double qj) -> size_t {
+    if (!(qj > 0)) return 0;
+    if (qj >= 1) return n - 1;
+    return std::min(static_cast<size_t>(std::floor(qj * static_cast<double>(n - 1))), n - 1);
+  };
+  if (nq > kSelectMaxQuantiles) {
+    std::sort(values, values + n);
+    for (size_t j = 0; j < nq; ++j) out[j] = values[rank_of(q[j])];
+    return;
+  }
+  // A few ranks (a request's p50/p99/p999): select them in increasing
+  // order, each in the part right of the previous one — O(n) each rather
+  // than a sort of the window.
+  std::pair<size_t, size_t> ranks[kSelectMaxQuantiles];
+  for (size_t j = 0; j < nq; ++j) ranks[j] = {rank_of(q[j]), j};
+  std::sort(ranks, ranks + nq);
+  double* from = values;
+  for (size_t k = 0; k < nq; ++k) {
+    double* at = values + ranks[k].first;
+    if (at >= from) {
+      std::nth_element(from, at, values + n);
+      from = at + 1;
+    }
+    out[ranks[k].second] = *at;
+  }
+}
+
 void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* q, size_t nq,
                        const SketchMapping& map, double min, double max, double* out) {
   uint64_t n = 0;
@@ -784,36 +830,12 @@ void Sketch::Quantiles(const Sketch* const* parts, size_t nparts, const double* 
   if (all_raw && n > 0) {
     // Every value is at hand: the order statistics themselves.
     thread_local ScratchVector<double> scratch;
-    ScratchVector<double>& sorted = scratch;
-    sorted.clear();
+    ScratchVector<double>& values = scratch;
+    values.clear();
     for (size_t p = 0; p < nparts; ++p) {
-      if (const Raw* r = parts[p]->raw()) sorted.insert(sorted.end(), r->values(), r->values() + r->n);
+      if (const Raw* r = parts[p]->raw()) values.insert(values.end(), r->values(), r->values() + r->n);
     }
-    auto rank_of = [&](double qj) -> uint64_t {
-      if (!(qj > 0)) return 0;
-      if (qj >= 1) return n - 1;
-      return std::min(static_cast<uint64_t>(std::floor(qj * static_cast<double>(n - 1))), n - 1);
-    };
-    if (nq > kSelectMaxQuantiles) {
-      std::sort(sorted.begin(), sorted.end());
-      for (size_t j = 0; j < nq; ++j) out[j] = sorted[rank_of(q[j])];
-      return;
-    }
-    // A few ranks (a request's p50/p99/p999): select them in increasing
-    // order, each in the part right of the previous one — O(n) each rather
-    // than a sort of the window.
-    std::pair<uint64_t, size_t> ranks[kSelectMaxQuantiles];
-    for (size_t j = 0; j < nq; ++j) ranks[j] = {rank_of(q[j]), j};
-    std::sort(ranks, ranks + nq);
-    auto from = sorted.begin();
-    for (size_t k = 0; k < nq; ++k) {
-      auto at = sorted.begin() + static_cast<std::ptrdiff_t>(ranks[k].first);
-      if (at >= from) {
-        std::nth_element(from, at, sorted.end());
-        from = at + 1;
-      }
-      out[ranks[k].second] = *at;
-    }
+    OrderStatistics(values.data(), values.size(), q, nq, out);
     return;
   }
   // Raw parts among bucket ones: their values' buckets join the walk.
@@ -1005,20 +1027,36 @@ void SketchView::CheckRange(double min, double max, const SketchMapping& map,
   }
 }
 
-void Sketch::WriteStore(WireSink& s, bool negative) const {
-  uint32_t n = 0;
-  ForEachBucket(negative, [&](int32_t, uint64_t) { ++n; });
-  s.U32(n);
-  ForEachBucket(negative, [&](int32_t i, uint64_t c) {
-    s.I32(i);
-    s.U64(c);
-  });
+void Sketch::Write(WireSink& s) const {
+  if (const Raw* r = raw()) {
+    WriteValues(s, r->values(), r->n, SketchMapping(r->alpha));
+    return;
+  }
+  s.U64(zero_count());
+  for (bool negative : {false, true}) {
+    uint32_t n = 0;
+    ForEachBucket(negative, [&](int32_t, uint64_t) { ++n; });
+    s.U32(n);
+    ForEachBucket(negative, [&](int32_t i, uint64_t c) {
+      s.I32(i);
+      s.U64(c);
+    });
+  }
 }
 
-void Sketch::Write(WireSink& s) const {
-  s.U64(zero_count());
-  WriteStore(s, false);
-  WriteStore(s, true);
+void Sketch::WriteValues(WireSink& s, const double* x, size_t n, const SketchMapping& map) {
+  uint64_t zeros = 0;
+  for (size_t k = 0; k < n; ++k) zeros += std::fabs(x[k]) < kMinIndexable;
+  s.U64(zeros);
+  for (bool negative : {false, true}) {
+    uint32_t buckets = 0;
+    ForEachBucketOf(x, n, map, negative, [&](int32_t, uint64_t) { ++buckets; });
+    s.U32(buckets);
+    ForEachBucketOf(x, n, map, negative, [&](int32_t i, uint64_t c) {
+      s.I32(i);
+      s.U64(c);
+    });
+  }
 }
 
 SketchView Sketch::Validate(WireSource& in, const SketchMapping& map, const char* what) {

@@ -326,6 +326,9 @@ class Sketch {
   void RemoveSpan(const double* x, size_t n, const SketchMapping& map);
 
   void MergeFrom(const Sketch& o);
+  // MergeFrom of a raw sketch holding x[0..n): values kept outside a
+  // sketch (compact pane windows) join it as raw panes would.
+  void MergeValues(const double* x, size_t n, const SketchMapping& map);
   // MergeFrom after ReserveMerge(o): allocates nothing.
   void MergeReserved(const Sketch& o);
   void Clear();
@@ -376,6 +379,9 @@ class Sketch {
   // writes the buckets its values fall into, the bytes a bucket sketch of
   // the same values writes.
   void Write(WireSink& s) const;
+  // Writes the bytes a sketch of the values x[0..n) writes (for values
+  // kept outside a sketch: compact pane windows).
+  static void WriteValues(WireSink& s, const double* x, size_t n, const SketchMapping& map);
   // Reads and validates a stored sketch (allocates nothing); throws
   // Error(kCorrupt) naming `what`.
   static SketchView Validate(WireSource& in, const SketchMapping& map, const char* what);
@@ -431,6 +437,8 @@ class Sketch {
   // True while values would go raw (raw-capable, nothing or raw held).
   bool raw_mode() const { return (rep_ & kRawRep) || rep_ == kRawOk; }
   Buckets* EnsureBuckets();
+  // ReserveMerge of raw values: stays raw while raw (up to its bound).
+  void ReserveValuesMerge(const double* x, size_t n, const SketchMapping& map);
   // Turns the raw values (if any) into buckets, then has `then` reserve
   // more in them; the sketch is unchanged if either throws.
   Buckets* ConvertToBuckets(const SketchMapping& map, absl::FunctionRef<void(Buckets*)> then);
@@ -441,13 +449,20 @@ class Sketch {
   bool BucketsSmaller(const double* x, size_t n, const SketchMapping& map) const;
   void AddUnreserved(double x, const SketchMapping& map);
   void ForEachRawBucket(bool negative, absl::FunctionRef<void(int32_t, uint64_t)> f) const;
-  void WriteStore(WireSink& s, bool negative) const;
+  // f(index, count) for the buckets of the values x[0..n) of one sign, in
+  // increasing index order.
+  static void ForEachBucketOf(const double* x, size_t n, const SketchMapping& map, bool negative,
+                              absl::FunctionRef<void(int32_t, uint64_t)> f);
   void Free() noexcept;
 
   const MemoryScope* scope_;
   uintptr_t rep_;  // block pointer | kRawRep | kRawOk
 };
 static_assert(sizeof(Sketch) == 16, "one per pane: keep it two words");
+
+// out[j] = the rank-floor(q[j]*(n-1)) value of values[0..n) (q = 0: the
+// least, 1: the greatest), NaN for every j if n = 0. Reorders `values`.
+void OrderStatistics(double* values, size_t n, const double* q, size_t nq, double* out);
 
 }  // namespace windowagg::internal
 

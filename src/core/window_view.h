@@ -6,6 +6,7 @@
 #ifndef WINDOWAGG_CORE_WINDOW_VIEW_H_
 #define WINDOWAGG_CORE_WINDOW_VIEW_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/config.h"
@@ -14,7 +15,6 @@
 
 namespace windowagg::internal {
 
-class CountWindow;
 class Sketch;
 struct PaneGeometry;
 
@@ -33,9 +33,24 @@ struct WindowView {
   int64_t end = 0;
   Moments moments;
   ScratchVector<const Sketch*> sketches;  // their union is the window's sketch
-  // Set instead of sketches for small count windows: quantiles are exact,
-  // from the window's values.
-  const CountWindow* exact = nullptr;
+  // Set instead of sketches where the window's values themselves are at
+  // hand (small count windows, compact pane windows): quantiles are exact.
+  // Two spans (a ring's two segments); the second may be empty.
+  bool exact = false;
+  const double* exact_a = nullptr;
+  size_t exact_na = 0;
+  const double* exact_b = nullptr;
+  size_t exact_nb = 0;
+
+  void SetExact(const double* a, size_t na, const double* b = nullptr, size_t nb = 0) {
+    sketches.clear();
+    exact = true;
+    exact_a = a;
+    exact_na = na;
+    exact_b = b;
+    exact_nb = nb;
+  }
+  void ClearExact() { exact = false; }
 };
 
 }  // namespace windowagg::internal

@@ -755,8 +755,14 @@ TEST_CASE("allocation failure: pushes to sliding time windows", "[allocation_fai
        Given(Sliding(), {Push(Values(40).Times([](size_t i) { return 700 + int64_t(i / 10) * 100; }))}),
        On(Push(Values(40, 40).Times([](size_t i) { return 950 - int64_t(i % 4) * 100 - int64_t(i % 7); }))),
        kAllocates},
+      // (More values than the compact block has room for: it must grow.)
       {"sliding: watermark jumps past the window", Given(Sliding(), to1000),
-       On(Push(Values(50, 200).At(5000, 3))), kAllocates},
+       On(Push(Values(300, 200).At(5000, 3))), kAllocates},
+      // A compact series (at most 2048 values: PaneWindow::kCompactValues)
+      // turns into panes in this push's reservation.
+      {"sliding: batch that takes a compact series into panes", Given(Sliding(), to1000),
+       On(Push(Values(2000, 200).Times([](size_t i) { return 996 + int64_t(i % 300); }))),
+       kAllocates},
       {"sliding: keyed batch creating 20 series", Given(Sliding(), to1000),
        On(Push(Values(100, 200).At(1000, 2).Keyed(20))), kAllocates},
   });

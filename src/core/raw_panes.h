@@ -1,0 +1,85 @@
+// The values of a series' panes in one block, grouped by pane in pane
+// order: the compact form of a pane window while its panes are small
+// (PaneWindow). A pane costs 12 bytes of directory and its values 8 bytes
+// each; there are no per-pane moments or sketches: reads summarize the
+// window's values (contiguous, since its panes are) and take their exact
+// order statistics. That is what makes a quiet series cost ~8 bytes a value
+// instead of ~190 bytes a pane (pane object, sketch block header, size
+// class rounding).
+//
+// Block layout: header | int64 index[cap_panes] | uint32 end[cap_panes] |
+// double values[cap_values]. Pane k holds values [end[k-1], end[k]).
+//
+// Two-phase like every window: Reserve makes room (may allocate), Add then
+// allocates nothing. Reservations are counts, not entries, so an undone
+// push leaves nothing behind.
+#ifndef WINDOWAGG_CORE_RAW_PANES_H_
+#define WINDOWAGG_CORE_RAW_PANES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "core/memory.h"
+
+namespace windowagg::internal {
+
+class RawPanes {
+ public:
+  RawPanes() = default;
+  RawPanes(const RawPanes&) = delete;
+  RawPanes& operator=(const RawPanes&) = delete;
+  RawPanes(RawPanes&& o) noexcept : b_(o.b_) { o.b_ = nullptr; }
+  // The block must have been freed (Free) before destruction.
+  ~RawPanes() = default;
+
+  void Free(const MemoryScope& scope) noexcept;
+
+  bool empty() const { return b_ == nullptr || b_->npanes == 0; }
+  uint32_t pane_count() const { return b_ ? b_->npanes : 0; }
+  uint32_t value_count() const { return b_ ? b_->nvalues : 0; }
+  bool pending() const { return b_ != nullptr && (b_->pending_values | b_->pending_panes) != 0; }
+  int64_t index(uint32_t k) const { return Index()[k]; }
+  // Values of panes [k, m), contiguous.
+  std::span<const double> values(uint32_t k, uint32_t m) const {
+    const uint32_t lo = k == 0 ? 0 : End()[k - 1];
+    return {Values() + lo, End()[m - 1] - lo};
+  }
+  std::span<const double> values(uint32_t k) const { return values(k, k + 1); }
+  // The first pane at or above `index` (pane_count() if none).
+  uint32_t LowerBound(int64_t index) const;
+  size_t bytes() const { return b_ ? AllocatedSize(b_) : 0; }
+  const void* block() const { return b_; }
+
+  // Room for n more values in pane `index` on top of this call's earlier
+  // reservations (may allocate; changes no value).
+  void Reserve(int64_t index, size_t n, const MemoryScope& scope);
+  // Adds reserved values to pane `index` (allocates nothing).
+  void Add(int64_t index, const double* x, size_t n) noexcept;
+  // Ends the call's reservations; frees an empty block (nothing pending).
+  void ClearPending(const MemoryScope& scope) noexcept;
+  // Drops panes [0, k) (slid out or closed).
+  void PopFront(uint32_t k) noexcept;
+
+ private:
+  struct Block {
+    uint32_t npanes;
+    uint32_t cap_panes;  // even: the values after the directory stay 8-aligned
+    uint32_t nvalues;
+    uint32_t cap_values;
+    uint32_t pending_panes;   // panes this call may add
+    uint32_t pending_values;  // values this call may add
+  };
+  static_assert(sizeof(Block) == 24);
+  int64_t* Index() const { return reinterpret_cast<int64_t*>(reinterpret_cast<char*>(b_) + 24); }
+  uint32_t* End() const { return reinterpret_cast<uint32_t*>(Index() + b_->cap_panes); }
+  double* Values() const { return reinterpret_cast<double*>(End() + b_->cap_panes); }
+  bool Has(int64_t index) const;
+  void Regrow(uint64_t panes, uint64_t values, const MemoryScope& scope);
+
+  Block* b_ = nullptr;
+};
+
+}  // namespace windowagg::internal
+
+#endif  // WINDOWAGG_CORE_RAW_PANES_H_
