@@ -107,7 +107,9 @@ void PaneWindow::PopFront() noexcept {
   panes_[head_].sketch = Sketch();  // frees its values now
   ++head_;
   if (head_ == panes_.size()) {
-    panes_.clear();
+    // The last pane went: so does the vector (a quiet series holds nothing,
+    // and its next values go to the compact form).
+    decltype(panes_)(panes_.get_allocator()).swap(panes_);
     head_ = 0;
   }
 }
