@@ -293,8 +293,8 @@ void PaneWindow::ReserveMerge(const PaneWindow& from, bool fresh, const SketchMa
                               const MemoryScope&) {
   const RawPanes& fr = from.raw_;
   if (compact()) {
-    if (from.pane_count() == 0 &&
-        uint64_t{raw_.value_count()} + fr.value_count() <= geo_->compact_values) {
+    if (from.pane_count() == 0 && FitsCompact(uint64_t{raw_.value_count()} + fr.value_count(),
+                                              uint64_t{raw_.pane_count()} + fr.pane_count())) {
       for (uint32_t k = 0; k < fr.pane_count(); ++k) {
         if (fresh || PaneOpen(fr.index(k))) raw_.Reserve(fr.index(k), fr.values(k).size(), *scope_);
       }

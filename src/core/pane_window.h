@@ -7,7 +7,8 @@
 //
 // Two forms, one at a time:
 //   - compact (quantile handles, while the series holds at most
-//     geometry.compact_values values): every pane's values raw in one
+//     geometry.compact_values values, kCompactPaneValues a pane on
+//     average): every pane's values raw in one
 //     block (RawPanes), ~8 bytes a value and 12 a pane; reads summarize
 //     the window's values and answer exact quantiles;
 //   - panes: a Pane (index, moments, sketch) per pane. A pane's sketch
@@ -86,8 +87,12 @@ class PaneWindow {
   static PaneGeometry GeometryFor(const Config& c);
 
   // Compact windows hold up to this many values by default (16 KiB of
-  // values: past that, buckets are smaller for most data).
+  // values: past that, buckets are smaller for most data) ...
   static constexpr uint32_t kCompactValues = 2048;
+  // ... and this many a pane on average: a pane of more values is smaller
+  // as a sketch (which keeps them raw itself while that is smaller), as
+  // in a tumbling window of one wide pane.
+  static constexpr uint32_t kCompactPaneValues = 256;
 
   PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope);
   PaneWindow(const WindowShape& shape, const MemoryScope* scope)
@@ -108,7 +113,7 @@ class PaneWindow {
     if (!PaneOpen(pane)) return false;
     if (compact()) {
       // (A call's runs all reserve in the form its first one found.)
-      if (raw_.pending() || uint64_t{raw_.value_count()} + n <= geo_->compact_values) {
+      if (raw_.pending() || FitsCompact(raw_.value_count() + uint64_t{n}, raw_.pane_count() + 1)) {
         raw_.Reserve(pane, n, *scope_);
         return true;
       }
@@ -261,6 +266,10 @@ class PaneWindow {
 
  private:
   Pane& PaneFor(int64_t index);
+  // Whether `values` values over `panes` panes stay compact.
+  bool FitsCompact(uint64_t values, uint64_t panes) const {
+    return values <= geo_->compact_values && values <= kCompactPaneValues * panes;
+  }
   // Compact to panes (reservation time, nothing pending): each pane's
   // moments and sketch from its values. Unchanged if it throws.
   void ToPanes(const SketchMapping& map);
