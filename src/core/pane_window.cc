@@ -292,16 +292,11 @@ std::optional<Wide> PaneWindow::FirstOpenWindow() const {
 void PaneWindow::ReserveMerge(const PaneWindow& from, bool fresh, const SketchMapping& map,
                               const MemoryScope&) {
   const RawPanes& fr = from.raw_;
-  if (compact()) {
-    if (from.pane_count() == 0 && FitsCompact(uint64_t{raw_.value_count()} + fr.value_count(),
-                                              uint64_t{raw_.pane_count()} + fr.pane_count())) {
-      for (uint32_t k = 0; k < fr.pane_count(); ++k) {
-        if (fresh || PaneOpen(fr.index(k))) raw_.Reserve(fr.index(k), fr.values(k).size(), *scope_);
-      }
-      return;
-    }
-    ToPanes(map);
-  }
+  // A merge leaves the panes form: each pane's moments then combine as
+  // they do when `from` comes as serialized bytes (whose panes restore as
+  // panes), so merging a live handle or its bytes gives the same result,
+  // bit for bit.
+  if (compact() && !from.empty()) ToPanes(map);
   for (const Pane& p : from.panes()) {
     if (!fresh && !PaneOpen(p.index)) continue;
     Pane& into = ReservePane(p.index);
@@ -321,18 +316,10 @@ uint64_t PaneWindow::MergeFrom(const PaneWindow& from, bool fresh, const SketchM
   uint64_t refused = 0;
   const RawPanes& fr = from.raw_;
   if (compact()) {
-    // ReserveMerge kept this compact: `from` is compact too, or every pane
-    // of it was refused (else this would hold panes now).
+    // Still compact after ReserveMerge: `from` was empty, or every pane of
+    // it was refused (else this would hold panes now).
     for (const Pane& p : from.panes()) refused += p.moments.count;
-    for (uint32_t k = 0; k < fr.pane_count(); ++k) {
-      std::span<const double> v = fr.values(k);
-      if (!fresh && !PaneOpen(fr.index(k))) {
-        refused += v.size();
-      } else {
-        raw_.Add(fr.index(k), v.data(), v.size());
-      }
-    }
-    raw_.ClearPending(*scope_);
+    refused += fr.value_count();
   } else {
     for (const Pane& p : from.panes()) {
       if (!fresh && !PaneOpen(p.index)) {

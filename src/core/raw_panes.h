@@ -7,8 +7,14 @@
 // instead of ~190 bytes a pane (pane object, sketch block header, size
 // class rounding).
 //
-// Block layout: header | int64 index[cap_panes] | uint32 end[cap_panes] |
-// double values[cap_values]. Pane k holds values [end[k-1], end[k]).
+// Block layout: header | int64 index[cap_panes] | uint32 start[cap_panes] |
+// double values[cap_values]. The live panes are slots [pane_base,
+// pane_base + npanes); slot j's values start at values[start[j]] and end
+// where the next slot's start (the last one's at value_base + nvalues).
+// The header caches the newest pane's index, so the usual value — one
+// more in the newest pane — reads the header and writes the values' tail,
+// nothing else. Panes leaving at the front only move the bases; the room
+// they leave is reclaimed (one move) when a reservation needs it.
 //
 // Two-phase like every window: Reserve makes room (may allocate), Add then
 // allocates nothing. Reservations are counts, not entries, so an undone
@@ -39,11 +45,11 @@ class RawPanes {
   uint32_t pane_count() const { return b_ ? b_->npanes : 0; }
   uint32_t value_count() const { return b_ ? b_->nvalues : 0; }
   bool pending() const { return b_ != nullptr && (b_->pending_values | b_->pending_panes) != 0; }
-  int64_t index(uint32_t k) const { return Index()[k]; }
-  // Values of panes [k, m), contiguous.
+  int64_t index(uint32_t k) const { return Index()[b_->pane_base + k]; }
+  // Values of panes [k, m), contiguous (k < m <= pane_count()).
   std::span<const double> values(uint32_t k, uint32_t m) const {
-    const uint32_t lo = k == 0 ? 0 : End()[k - 1];
-    return {Values() + lo, End()[m - 1] - lo};
+    const uint32_t lo = Start(k), hi = Start(m);
+    return {Values() + lo, hi - lo};
   }
   std::span<const double> values(uint32_t k) const { return values(k, k + 1); }
   // The first pane at or above `index` (pane_count() if none).
@@ -69,12 +75,23 @@ class RawPanes {
     uint32_t cap_values;
     uint32_t pending_panes;   // panes this call may add
     uint32_t pending_values;  // values this call may add
+    uint32_t pane_base;       // first live directory slot
+    uint32_t value_base;      // first live value
+    int64_t newest;           // index of the newest pane (npanes > 0)
   };
-  static_assert(sizeof(Block) == 24);
-  int64_t* Index() const { return reinterpret_cast<int64_t*>(reinterpret_cast<char*>(b_) + 24); }
-  uint32_t* End() const { return reinterpret_cast<uint32_t*>(Index() + b_->cap_panes); }
-  double* Values() const { return reinterpret_cast<double*>(End() + b_->cap_panes); }
+  static_assert(sizeof(Block) == 40);
+  int64_t* Index() const {
+    return reinterpret_cast<int64_t*>(reinterpret_cast<char*>(b_) + sizeof(Block));
+  }
+  uint32_t* StartOf() const { return reinterpret_cast<uint32_t*>(Index() + b_->cap_panes); }
+  double* Values() const { return reinterpret_cast<double*>(StartOf() + b_->cap_panes); }
+  // Where live pane k's values start; k = pane_count(): the end of them all.
+  uint32_t Start(uint32_t k) const {
+    return k < b_->npanes ? StartOf()[b_->pane_base + k] : b_->value_base + b_->nvalues;
+  }
   bool Has(int64_t index) const;
+  // Moves the live panes and values to the front of the block.
+  void Compact() noexcept;
   void Regrow(uint64_t panes, uint64_t values, const MemoryScope& scope);
 
   Block* b_ = nullptr;
