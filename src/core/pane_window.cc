@@ -11,7 +11,7 @@
 namespace windowagg::internal {
 
 PaneWindow::PaneWindow(const PaneGeometry* geometry, const MemoryScope* scope)
-    : geo_(geometry), scope_(scope), panes_(ScopeAllocator<Pane>(scope)) {}
+    : geo_(geometry), panes_(ScopeAllocator<Pane>(scope)), scope_(scope) {}
 
 static_assert(std::is_nothrow_move_constructible_v<Pane>,
               "vector growth moves panes: it must not throw halfway");

@@ -150,12 +150,14 @@ class PaneWindow {
   // adds (each clears its pane's; compact: here).
   void EndReservation() noexcept { raw_.ClearPending(*scope_); }
   // The newest pane of the series (values mostly land in it), into cache.
+  // (Compact: a reservation reads only the window itself.)
   void Prefetch() const noexcept {
-    if (pane_count() > 0) {
-      __builtin_prefetch(&panes_.back(), 1);
-    } else if (raw_.block() != nullptr) {
-      __builtin_prefetch(raw_.block(), 1);
-    }
+    if (!panes_.empty()) __builtin_prefetch(&panes_.back(), 1);
+  }
+  // Where a commit writes (compact: the values' tail), into cache; reads
+  // only what Prefetch brought in.
+  void PrefetchTail() const noexcept {
+    if (panes_.empty()) raw_.PrefetchTail();
   }
   // The window reads describe at watermark wm (after Advance(wm)); an empty
   // one before any watermark. Returns the read's watermark field.
@@ -214,7 +216,7 @@ class PaneWindow {
   // No values stored, in either form.
   bool empty() const { return pane_count() == 0 && raw_.empty(); }
   // Compact form: the values are in raw_ (panes() is empty).
-  bool compact() const { return geo_->compact_values != 0 && pane_count() == 0; }
+  bool compact() const { return geo_->compact_values != 0 && panes_.empty(); }
   const RawPanes& raw_panes() const { return raw_; }
   size_t pane_count() const { return panes_.size() - head_; }
   // The stored panes (panes form), sorted by index.
@@ -292,15 +294,9 @@ class PaneWindow {
   // Room for one more pane (may allocate; moves panes).
   void MakeRoom();
 
-  const PaneGeometry* geo_;
-  const MemoryScope* scope_;
-  // panes_[head_..] are the stored panes; the ones below head_ slid out
-  // (emptied, their memory freed) and are dropped when room is needed. A
-  // vector sized to the panes, not a deque: a deque's 512-byte blocks and
-  // block map cost a quiet series more than its panes.
-  std::vector<Pane, ScopeAllocator<Pane>> panes_;
-  size_t head_ = 0;
-  RawPanes raw_;  // the compact form (empty in the panes form)
+  // (Order: what a keyed push reads and writes of a compact window comes
+  // first, in the object's first 104 bytes: two cache lines of the series;
+  // see Series.)
   // Panes below this number never receive values again (slid out, or every
   // window containing them closed). Wide: after window INT64_MAX closes it
   // is INT64_MAX + 1, so pane INT64_MAX is closed as well (an int64 bound
@@ -310,6 +306,16 @@ class PaneWindow {
   // Advance is a no-op below this watermark (nothing slides or closes);
   // lets the per-push catch-up of every touched series skip the division.
   Wide quiet_until_ = std::numeric_limits<int64_t>::min();
+  const PaneGeometry* geo_;
+  RawPanes raw_;  // the compact form (empty in the panes form)
+  // panes_[head_..] are the stored panes; the ones below head_ slid out
+  // (emptied, their memory freed) and are dropped when room is needed. A
+  // vector sized to the panes, not a deque: a deque's 512-byte blocks and
+  // block map cost a quiet series more than its panes. Empty exactly when
+  // no pane is stored (PopFront and UndoReservations clear it).
+  std::vector<Pane, ScopeAllocator<Pane>> panes_;
+  size_t head_ = 0;
+  const MemoryScope* scope_;
 };
 
 }  // namespace windowagg::internal

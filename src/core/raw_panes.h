@@ -7,14 +7,15 @@
 // instead of ~190 bytes a pane (pane object, sketch block header, size
 // class rounding).
 //
-// Block layout: header | int64 index[cap_panes] | uint32 start[cap_panes] |
-// double values[cap_values]. The live panes are slots [pane_base,
-// pane_base + npanes); slot j's values start at values[start[j]] and end
-// where the next slot's start (the last one's at value_base + nvalues).
-// The header caches the newest pane's index, so the usual value — one
-// more in the newest pane — reads the header and writes the values' tail,
-// nothing else. Panes leaving at the front only move the bases; the room
-// they leave is reclaimed (one move) when a reservation needs it.
+// The header (counts, capacities, bases, the newest pane's index) lives in
+// the object, inside the series; the block holds int64 index[cap_panes] |
+// uint32 start[cap_panes] | double values[cap_values]. The live panes are
+// slots [pane_base, pane_base + npanes); slot j's values start at
+// values[start[j]] and end where the next slot's start (the last one's at
+// value_base + nvalues). So a reservation reads only the series, and the
+// usual value — one more in the newest pane — writes only the values'
+// tail. Panes leaving at the front only move the bases; the room they
+// leave is reclaimed (one move) when a reservation needs it.
 //
 // Two-phase like every window: Reserve makes room (may allocate), Add then
 // allocates nothing. Reservations are counts, not entries, so an undone
@@ -35,17 +36,16 @@ class RawPanes {
   RawPanes() = default;
   RawPanes(const RawPanes&) = delete;
   RawPanes& operator=(const RawPanes&) = delete;
-  RawPanes(RawPanes&& o) noexcept : b_(o.b_) { o.b_ = nullptr; }
   // The block must have been freed (Free) before destruction.
   ~RawPanes() = default;
 
   void Free(const MemoryScope& scope) noexcept;
 
-  bool empty() const { return b_ == nullptr || b_->npanes == 0; }
-  uint32_t pane_count() const { return b_ ? b_->npanes : 0; }
-  uint32_t value_count() const { return b_ ? b_->nvalues : 0; }
-  bool pending() const { return b_ != nullptr && (b_->pending_values | b_->pending_panes) != 0; }
-  int64_t index(uint32_t k) const { return Index()[b_->pane_base + k]; }
+  bool empty() const { return h_.npanes == 0; }
+  uint32_t pane_count() const { return h_.npanes; }
+  uint32_t value_count() const { return h_.nvalues; }
+  bool pending() const { return (h_.pending_values | h_.pending_panes) != 0; }
+  int64_t index(uint32_t k) const { return Index()[h_.pane_base + k]; }
   // Values of panes [k, m), contiguous (k < m <= pane_count()).
   std::span<const double> values(uint32_t k, uint32_t m) const {
     const uint32_t lo = Start(k), hi = Start(m);
@@ -55,7 +55,11 @@ class RawPanes {
   // The first pane at or above `index` (pane_count() if none).
   uint32_t LowerBound(int64_t index) const;
   size_t bytes() const { return b_ ? AllocatedSize(b_) : 0; }
-  const void* block() const { return b_; }
+  bool allocated() const { return b_ != nullptr; }
+  // The line the next value of the newest pane goes to, into cache.
+  void PrefetchTail() const noexcept {
+    if (b_ != nullptr) __builtin_prefetch(Values() + h_.value_base + h_.nvalues, 1);
+  }
 
   // Room for n more values in pane `index` on top of this call's earlier
   // reservations (may allocate; changes no value).
@@ -68,34 +72,33 @@ class RawPanes {
   void PopFront(uint32_t k) noexcept;
 
  private:
-  struct Block {
-    uint32_t npanes;
-    uint32_t cap_panes;  // even: the values after the directory stay 8-aligned
-    uint32_t nvalues;
-    uint32_t cap_values;
-    uint32_t pending_panes;   // panes this call may add
-    uint32_t pending_values;  // values this call may add
-    uint32_t pane_base;       // first live directory slot
-    uint32_t value_base;      // first live value
-    int64_t newest;           // index of the newest pane (npanes > 0)
+  struct Header {
+    uint32_t npanes = 0;
+    uint32_t cap_panes = 0;  // even: the values after the directory stay 8-aligned
+    uint32_t nvalues = 0;
+    uint32_t cap_values = 0;
+    uint32_t pending_panes = 0;   // panes this call may add
+    uint32_t pending_values = 0;  // values this call may add
+    uint32_t pane_base = 0;       // first live directory slot
+    uint32_t value_base = 0;      // first live value
+    int64_t newest = 0;           // index of the newest pane (npanes > 0)
   };
-  static_assert(sizeof(Block) == 40);
-  int64_t* Index() const {
-    return reinterpret_cast<int64_t*>(reinterpret_cast<char*>(b_) + sizeof(Block));
-  }
-  uint32_t* StartOf() const { return reinterpret_cast<uint32_t*>(Index() + b_->cap_panes); }
-  double* Values() const { return reinterpret_cast<double*>(StartOf() + b_->cap_panes); }
+  int64_t* Index() const { return reinterpret_cast<int64_t*>(b_); }
+  uint32_t* StartOf() const { return reinterpret_cast<uint32_t*>(Index() + h_.cap_panes); }
+  double* Values() const { return reinterpret_cast<double*>(StartOf() + h_.cap_panes); }
   // Where live pane k's values start; k = pane_count(): the end of them all.
   uint32_t Start(uint32_t k) const {
-    return k < b_->npanes ? StartOf()[b_->pane_base + k] : b_->value_base + b_->nvalues;
+    return k < h_.npanes ? StartOf()[h_.pane_base + k] : h_.value_base + h_.nvalues;
   }
   bool Has(int64_t index) const;
   // Moves the live panes and values to the front of the block.
   void Compact() noexcept;
   void Regrow(uint64_t panes, uint64_t values, const MemoryScope& scope);
 
-  Block* b_ = nullptr;
+  Header h_;
+  char* b_ = nullptr;  // null: nothing held, the header all zero
 };
+static_assert(sizeof(RawPanes) == 48, "it lives in every pane window: keep it small");
 
 }  // namespace windowagg::internal
 

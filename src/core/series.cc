@@ -5,7 +5,8 @@
 namespace windowagg::internal {
 
 Series::Series(uint64_t k, MemoryAccount* account, const WindowShape& shape)
-    : key(k), scope{account, &bytes}, window(shape, &scope),
+    // (The window only keeps &scope: it allocates nothing when made.)
+    : key(k), window(shape, &scope), scope{account, &bytes},
       marks(ScopeAllocator<CounterMark>(&scope)) {}
 
 Series::~Series() {

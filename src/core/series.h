@@ -24,19 +24,23 @@ struct Series {
     return {reinterpret_cast<const char*>(name_), name_len_};
   }
 
+  // (Order: what a keyed push reads and writes — the counters, then the
+  // window, whose kinds put their hot fields first — in the object's first
+  // three cache lines; the rest after.)
   const uint64_t key;
-  int64_t bytes = 0;  // buffers owned by this series (the object itself excluded)
-  const MemoryScope scope;
   uint64_t late = 0;
   uint64_t rejected = 0;
   uint64_t total = 0;
   int64_t last_event = 0;     // newest accepted event time (valid if total > 0)
   uint64_t last_touch = 0;    // push tick of the last update (LRU)
   uint64_t touch_epoch = 0;   // dedupes series touched by one push
+  int64_t bytes = 0;  // buffers owned by this series (the object itself excluded)
+
+  Window window;  // of the handle's kind (window.h); keeps &scope, declared below
+
+  const MemoryScope scope;
   Series* lru_prev = nullptr;  // EVICT_LRU order within the shard (Aggregator)
   Series* lru_next = nullptr;
-
-  Window window;  // of the handle's kind (window.h)
 
   // TUMBLING/HOPPING: counters at the moment a push met this series with
   // due windows that a full closed-window queue kept in its window (see
