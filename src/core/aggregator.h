@@ -213,7 +213,7 @@ class Aggregator {
   // each run of the slice but its first (k: the run's first element); it
   // may let the shard's data lock go and take it back
   // (ShardSet::Section::LetWaitersIn).
-  template <class W, bool kCommit = false, class F, class B>
+  template <class W, class F, class B>
   void ForEachRun(const Work& w, size_t shard, F&& f, B&& between);
   // Grouped copies of the batch (keyed): values, status and, if `times`
   // (arrival numbers taken), event times; GatherTimes the latter alone.

@@ -115,6 +115,7 @@ ClosedWindow Aggregator::MakeClosed(const Series& s, const WindowView& view) {
     if (view.exact) {
       // (Raw values stay raw: the closed window's quantiles stay exact.)
       w.sketch.MergeValues(view.exact_a, view.exact_na, mapping_);
+      w.sketch.MergeValues(view.exact_b, view.exact_nb, mapping_);
     }
   }
   return w;

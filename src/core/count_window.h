@@ -103,7 +103,6 @@ class CountWindow {
   }
   // Nothing to warm ahead of a run: ReserveRun prefetches the slot it fills.
   void Prefetch() const noexcept {}
-  void PrefetchTail() const noexcept {}
   // The window a read describes (every value held; the watermark is not
   // needed): its bounds are value counts. Returns the read's watermark
   // field, the values seen.

@@ -56,14 +56,13 @@ void PaneWindow::MakeRoom() {
 void PaneWindow::ToPanes(const SketchMapping& map) {
   std::vector<Pane, ScopeAllocator<Pane>> panes{ScopeAllocator<Pane>(scope_)};
   panes.reserve(raw_.pane_count());
-  for (uint32_t k = 0; k < raw_.pane_count(); ++k) {
-    std::span<const double> v = raw_.values(k);
-    panes.push_back(Pane{raw_.index(k), SummarizeSpan(v.data(), v.size()), Sketch(scope_)});
+  raw_.ForEachPane(0, raw_.pane_count(), [&](uint32_t, int64_t index, std::span<const double> v) {
+    panes.push_back(Pane{index, SummarizeSpan(v.data(), v.size()), Sketch(scope_)});
     Sketch& sketch = panes.back().sketch;
     sketch.Reserve(v.data(), v.size(), map);
     sketch.AddSpan(v.data(), v.size(), map);
     sketch.ClearPending();
-  }
+  });
   panes_.swap(panes);  // (panes_ held slid-out slots only: they go with `panes`)
   head_ = 0;
   raw_.Free(*scope_);
@@ -82,16 +81,17 @@ size_t PaneWindow::FirstAtOrAbove(Wide index) const {
 
 void PaneWindow::Describe(size_t k, size_t m, WindowView* view) const {
   if (compact()) {
-    std::span<const double> v;
-    if (k < m) v = raw_.values(static_cast<uint32_t>(k), static_cast<uint32_t>(m));
+    const auto k32 = static_cast<uint32_t>(k), m32 = static_cast<uint32_t>(m);
+    const double *a, *b;
+    size_t na, nb;
+    raw_.Segments(k32, m32, &a, &na, &b, &nb);
     // Pane by pane, merged in order: the moments the panes form (and a
     // restored copy of this window) gives, bit for bit.
     view->moments = Moments();
-    for (; k < m; ++k) {
-      std::span<const double> p = raw_.values(static_cast<uint32_t>(k));
-      view->moments.Merge(SummarizeSpan(p.data(), p.size()));
-    }
-    view->SetExact(v.data(), v.size());
+    raw_.ForEachPane(k32, m32, [&](uint32_t, int64_t, std::span<const double> v) {
+      view->moments.Merge(SummarizeSpan(v.data(), v.size()));
+    });
+    view->SetExact(a, na, b, nb);
     return;
   }
   view->moments = Moments();
@@ -302,11 +302,9 @@ void PaneWindow::ReserveMerge(const PaneWindow& from, bool fresh, const SketchMa
     Pane& into = ReservePane(p.index);
     if (geo_->quantiles) into.sketch.ReserveMerge(p.sketch);
   }
-  for (uint32_t k = 0; k < fr.pane_count(); ++k) {
-    if (!fresh && !PaneOpen(fr.index(k))) continue;
-    std::span<const double> v = fr.values(k);
-    ReservePane(fr.index(k)).sketch.Reserve(v.data(), v.size(), map);
-  }
+  fr.ForEachPane(0, fr.pane_count(), [&](uint32_t, int64_t index, std::span<const double> v) {
+    if (fresh || PaneOpen(index)) ReservePane(index).sketch.Reserve(v.data(), v.size(), map);
+  });
 }
 
 uint64_t PaneWindow::MergeFrom(const PaneWindow& from, bool fresh, const SketchMapping& map,
@@ -331,17 +329,16 @@ uint64_t PaneWindow::MergeFrom(const PaneWindow& from, bool fresh, const SketchM
       if (geo_->quantiles) into.sketch.MergeReserved(p.sketch);
       into.sketch.ClearPending();
     }
-    for (uint32_t k = 0; k < fr.pane_count(); ++k) {
-      std::span<const double> v = fr.values(k);
-      if (!fresh && !PaneOpen(fr.index(k))) {
+    fr.ForEachPane(0, fr.pane_count(), [&](uint32_t, int64_t index, std::span<const double> v) {
+      if (!fresh && !PaneOpen(index)) {
         refused += v.size();
-        continue;
+        return;
       }
-      Pane& into = PaneAt(fr.index(k));
+      Pane& into = PaneAt(index);
       into.moments.Merge(SummarizeSpan(v.data(), v.size()));
       into.sketch.AddSpan(v.data(), v.size(), map);
       into.sketch.ClearPending();
-    }
+    });
   }
   if (fresh) set_closed_below(from.closed_below());
   return refused;
@@ -354,12 +351,11 @@ void PaneWindow::Write(WireSink& s) const {
   s.U32(static_cast<uint32_t>(stored_count()));
   if (compact()) {
     const SketchMapping map(geo_->alpha);
-    for (uint32_t k = 0; k < raw_.pane_count(); ++k) {
-      std::span<const double> v = raw_.values(k);
-      s.I64(raw_.index(k));
+    raw_.ForEachPane(0, raw_.pane_count(), [&](uint32_t, int64_t index, std::span<const double> v) {
+      s.I64(index);
       SummarizeSpan(v.data(), v.size()).Write(s);
       Sketch::WriteValues(s, v.data(), v.size(), map);
-    }
+    });
     return;
   }
   for (const Pane& pane : panes()) {

@@ -154,11 +154,6 @@ class PaneWindow {
   void Prefetch() const noexcept {
     if (!panes_.empty()) __builtin_prefetch(&panes_.back(), 1);
   }
-  // Where a commit writes (compact: the values' tail), into cache; reads
-  // only what Prefetch brought in.
-  void PrefetchTail() const noexcept {
-    if (panes_.empty()) raw_.PrefetchTail();
-  }
   // The window reads describe at watermark wm (after Advance(wm)); an empty
   // one before any watermark. Returns the read's watermark field.
   int64_t Summarize(bool wm_set, int64_t wm, WindowView* view) const {

@@ -172,7 +172,7 @@ bool Aggregator::ResolveShard(const Batch& b, Work& w, size_t sh) {
   return true;
 }
 
-template <class W, bool kCommit, class F, class B>
+template <class W, class F, class B>
 void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f, B&& between) {
   // A series' accepted elements that sit next to each other in the grouped
   // order (and, for time windows, fall in one pane) form one run, which
@@ -210,11 +210,6 @@ void Aggregator::ForEachRun(const Work& w, size_t sh, F&& f, B&& between) {
       // Second stage: what the run of a series whose window is in cache by
       // now touches (time windows: the newest pane, where values mostly land).
       series[k + kAhead / 2]->window.template As<W>().Prefetch();
-    }
-    if constexpr (kCommit) {
-      // Third stage, commits only: where its values will be written (the
-      // window's own state, in cache since the second stage, says where).
-      if (k + kAhead / 4 < end) series[k + kAhead / 4]->window.template As<W>().PrefetchTail();
     }
     Series* s = series[k];
     const uint8_t st = status ? status[k] : uint8_t{Work::kAccept};
@@ -510,7 +505,7 @@ void Aggregator::Commit(Work& w, ShardSet& locks) noexcept {
           finish(started);
           section.LetWaitersIn();
         };
-        ForEachRun<W, /*kCommit=*/true>(
+        ForEachRun<W>(
             w, sh,
             [&](Series* s, uint32_t k, uint32_t run, int64_t pane, int64_t newest, uint8_t st) {
               s->last_touch = w.tick;

@@ -14,9 +14,19 @@ void RawPanes::Free(const MemoryScope& scope) noexcept {
 }
 
 uint32_t RawPanes::LowerBound(int64_t index) const {
-  if (h_.npanes == 0) return 0;
-  const int64_t* first = Index() + h_.pane_base;
-  return static_cast<uint32_t>(std::lower_bound(first, first + h_.npanes, index) - first);
+  // (Binary search over the ring's live slots, in pane order.)
+  uint32_t lo = 0, n = h_.npanes;
+  const int64_t* idx = Index();
+  while (n > 0) {
+    const uint32_t half = n / 2;
+    if (idx[Slot(lo + half)] < index) {
+      lo += half + 1;
+      n -= half + 1;
+    } else {
+      n = half;
+    }
+  }
+  return lo;
 }
 
 bool RawPanes::Has(int64_t index) const {
@@ -27,15 +37,60 @@ bool RawPanes::Has(int64_t index) const {
   return k < h_.npanes && this->index(k) == index;
 }
 
-void RawPanes::Compact() noexcept {
-  if (h_.pane_base == 0 && h_.value_base == 0) return;
-  int64_t* idx = Index();
-  uint32_t* start = StartOf();
-  std::memmove(idx, idx + h_.pane_base, h_.npanes * sizeof(int64_t));
-  std::memmove(start, start + h_.pane_base, h_.npanes * sizeof(uint32_t));
-  for (uint32_t j = 0; j < h_.npanes; ++j) start[j] -= h_.value_base;
-  std::memmove(Values(), Values() + h_.value_base, h_.nvalues * sizeof(double));
-  h_.pane_base = h_.value_base = 0;
+uint64_t RawPanes::OffsetOf(uint32_t k) const {
+  if (k == h_.npanes) return h_.nvalues;
+  uint64_t o = 0;
+  for (uint32_t j = 0; j < k; ++j) o += Count()[Slot(j)];  // (k < npanes: not the newest)
+  return o;
+}
+
+void RawPanes::Segments(uint32_t k, uint32_t m, const double** a, size_t* na, const double** b,
+                        size_t* nb) const {
+  const uint64_t lo = OffsetOf(k), hi = OffsetOf(m);
+  const uint64_t len = hi - lo;
+  if (len == 0) {
+    *a = *b = nullptr;
+    *na = *nb = 0;
+    return;
+  }
+  const uint32_t p = Pos(lo);
+  const uint64_t first = std::min<uint64_t>(len, h_.cap_values - p);
+  *a = Values() + p;
+  *na = first;
+  *b = Values();
+  *nb = len - first;
+}
+
+void RawPanes::ForEachPane(
+    uint32_t k, uint32_t m,
+    absl::FunctionRef<void(uint32_t, int64_t, std::span<const double>)> f) const {
+  thread_local ScratchVector<double> scratch;
+  uint64_t o = OffsetOf(k);
+  for (uint32_t j = k; j < m; ++j) {
+    const uint32_t n = count(j);
+    const uint32_t p = Pos(o);
+    if (uint64_t{p} + n <= h_.cap_values) {
+      f(j, index(j), std::span<const double>(Values() + p, n));
+    } else {
+      const uint32_t first = h_.cap_values - p;
+      scratch.assign(Values() + p, Values() + h_.cap_values);
+      scratch.insert(scratch.end(), Values(), Values() + (n - first));
+      f(j, index(j), std::span<const double>(scratch.data(), n));
+    }
+    o += n;
+  }
+}
+
+void RawPanes::Put(uint64_t at, const double* x, size_t n) noexcept {
+  const uint32_t p = Pos(at);
+  double* v = Values();
+  if (n == 1) {
+    v[p] = x[0];  // (the keyed push's usual run: no call)
+    return;
+  }
+  const size_t first = std::min<size_t>(n, h_.cap_values - p);
+  std::memcpy(v + p, x, first * sizeof(double));
+  if (first < n) std::memcpy(v, x + first, (n - first) * sizeof(double));
 }
 
 void RawPanes::Regrow(uint64_t panes, uint64_t values, const MemoryScope& scope) {
@@ -53,19 +108,21 @@ void RawPanes::Regrow(uint64_t panes, uint64_t values, const MemoryScope& scope)
   h.cap_values = static_cast<uint32_t>(
       std::min<uint64_t>((usable - 12 * cap_panes) / 8, std::numeric_limits<uint32_t>::max()));
   h.pane_base = h.value_base = 0;
+  // The live data, unwrapped, to the front of the new block.
+  auto* idx = reinterpret_cast<int64_t*>(fresh);
+  auto* cnt = reinterpret_cast<uint32_t*>(idx + h.cap_panes);
+  auto* vals = reinterpret_cast<double*>(cnt + h.cap_panes);
   if (char* old = b_) {
-    const int64_t* oi = Index() + h_.pane_base;
-    const uint32_t* os = StartOf() + h_.pane_base;
-    const double* ov = Values() + h_.value_base;
-    const uint32_t shift = h_.value_base;
-    b_ = fresh;
-    h_ = h;
-    std::memcpy(Index(), oi, h.npanes * sizeof(int64_t));
-    uint32_t* start = StartOf();
-    for (uint32_t j = 0; j < h.npanes; ++j) start[j] = os[j] - shift;
-    std::memcpy(Values(), ov, h.nvalues * sizeof(double));
+    for (uint32_t j = 0; j < h_.npanes; ++j) {
+      idx[j] = index(j);
+      cnt[j] = count(j);
+    }
+    const double *a, *b;
+    size_t na, nb;
+    Segments(0, h_.npanes, &a, &na, &b, &nb);
+    std::memcpy(vals, a, na * sizeof(double));
+    std::memcpy(vals + na, b, nb * sizeof(double));
     scope.Deallocate(old);
-    return;
   }
   b_ = fresh;
   h_ = h;
@@ -89,45 +146,45 @@ void RawPanes::Reserve(int64_t index, size_t n, const MemoryScope& scope) {
     } catch (...) {
     }
   }
-  // Room at the end: the front's free slots move there (no allocation).
-  if (h_.pane_base + panes > h_.cap_panes || h_.value_base + values > h_.cap_values) Compact();
   h_.pending_panes += is_new;
   h_.pending_values += static_cast<uint32_t>(n);
 }
 
 void RawPanes::Add(int64_t index, const double* x, size_t n) noexcept {
-  double* vals = Values();
   const uint32_t m = static_cast<uint32_t>(n);
-  const uint32_t end = h_.value_base + h_.nvalues;
   if (h_.npanes != 0 && h_.newest == index) {
-    std::memcpy(vals + end, x, n * sizeof(double));  // the usual case
+    Put(h_.nvalues, x, n);  // the usual case
+    h_.newest_count += m;
   } else if (h_.npanes == 0 || index > h_.newest) {
-    // A new newest pane.
-    const uint32_t slot = h_.pane_base + h_.npanes;
+    // A new newest pane: the one before gets its count in the directory.
+    if (h_.npanes != 0) Count()[Slot(h_.npanes - 1)] = h_.newest_count;
+    const uint32_t slot = Slot(h_.npanes);
     Index()[slot] = index;
-    StartOf()[slot] = end;
     ++h_.npanes;
     h_.newest = index;
+    h_.newest_count = m;
     if (h_.pending_panes) --h_.pending_panes;
-    std::memcpy(vals + end, x, n * sizeof(double));
+    Put(h_.nvalues, x, n);
   } else {
-    // An older pane (values within the lateness): its values end where the
-    // next pane's start; the later values move up.
-    int64_t* idx = Index() + h_.pane_base;
-    uint32_t* start = StartOf() + h_.pane_base;
-    uint32_t k = LowerBound(index);
-    if (idx[k] != index) {
-      std::memmove(idx + k + 1, idx + k, (h_.npanes - k) * sizeof(int64_t));
-      std::memmove(start + k + 1, start + k, (h_.npanes - k) * sizeof(uint32_t));
-      idx[k] = index;
-      // start[k] stays: the new pane begins where the next one did.
+    // An older pane (values within the lateness): the values after it, and
+    // for a new pane the directory entries after it, move up.
+    const uint32_t k = LowerBound(index);
+    if (this->index(k) != index) {
+      for (uint32_t j = h_.npanes; j > k; --j) {
+        Index()[Slot(j)] = Index()[Slot(j - 1)];
+        Count()[Slot(j)] = Count()[Slot(j - 1)];
+      }
+      Index()[Slot(k)] = index;
+      Count()[Slot(k)] = 0;
       ++h_.npanes;
       if (h_.pending_panes) --h_.pending_panes;
     }
-    const uint32_t at = k + 1 < h_.npanes ? start[k + 1] : end;
-    std::memmove(vals + at + n, vals + at, (end - at) * sizeof(double));
-    std::memcpy(vals + at, x, n * sizeof(double));
-    for (uint32_t j = k + 1; j < h_.npanes; ++j) start[j] += m;
+    // (k is not the newest pane: its count is in the directory.)
+    const uint64_t at = OffsetOf(k + 1);  // the end of pane k's values
+    double* v = Values();
+    for (uint64_t o = h_.nvalues; o-- > at;) v[Pos(o + n)] = v[Pos(o)];
+    Put(at, x, n);
+    Count()[Slot(k)] += m;
   }
   h_.nvalues += m;
   h_.pending_values -= std::min(h_.pending_values, m);
@@ -140,11 +197,11 @@ void RawPanes::ClearPending(const MemoryScope& scope) noexcept {
 
 void RawPanes::PopFront(uint32_t k) noexcept {
   if (k == 0) return;
-  const uint32_t next = Start(k);
-  h_.nvalues -= next - h_.value_base;
-  h_.value_base = next;
-  h_.pane_base += k;
+  const uint64_t drop = OffsetOf(k);
+  h_.value_base = Pos(drop);
+  h_.pane_base = Slot(k);
   h_.npanes -= k;
+  h_.nvalues -= static_cast<uint32_t>(drop);
   if (h_.npanes == 0) h_.pane_base = h_.value_base = 0;
 }
 

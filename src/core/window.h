@@ -17,8 +17,6 @@
 //                               (false: late); n == 1 is the one-value path
 //   Prefetch()                  warms what the next run of the series
 //                               touches (ahead in the keyed loop)
-//   PrefetchTail()              warms where a commit writes (a later
-//                               stage: may read what Prefetch warmed)
 //   Summarize(wm_set, wm, view) -> int64_t
 //                               the window a read describes, and the read's
 //                               watermark field
