@@ -120,8 +120,8 @@ void RawPanes::Regrow(uint64_t panes, uint64_t values, const MemoryScope& scope)
     const double *a, *b;
     size_t na, nb;
     Segments(0, h_.npanes, &a, &na, &b, &nb);
-    std::memcpy(vals, a, na * sizeof(double));
-    std::memcpy(vals + na, b, nb * sizeof(double));
+    if (na != 0) std::memcpy(vals, a, na * sizeof(double));  // (a, b null when empty)
+    if (nb != 0) std::memcpy(vals + na, b, nb * sizeof(double));
     scope.Deallocate(old);
   }
   b_ = fresh;

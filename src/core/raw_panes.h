@@ -55,7 +55,7 @@ class RawPanes {
   // The first pane at or above `index` (pane_count() if none).
   uint32_t LowerBound(int64_t index) const;
   // The values of panes [k, m) (k <= m <= pane_count()), in pane order, as
-  // one or two spans (*nb = 0: one).
+  // one or two spans (*nb = 0: one; both null when there are none).
   void Segments(uint32_t k, uint32_t m, const double** a, size_t* na, const double** b,
                 size_t* nb) const;
   // f(k, index, values) for panes [k, m), each pane's values contiguous
