@@ -7,10 +7,10 @@
 //
 // Two forms, one at a time:
 //   - compact (quantile handles, while the series holds at most
-//     geometry.compact_values values, kCompactPaneValues a pane on
-//     average): every pane's values raw in one
-//     block (RawPanes), ~8 bytes a value and 12 a pane; reads summarize
-//     the window's values and answer exact quantiles;
+//     geometry.compact_values values and kCompactPaneValues a pane on
+//     average): every pane's values raw in two rings (RawPanes), 8 bytes
+//     a value and 12 a pane; a read summarizes the window pane by pane
+//     and answers exact quantiles;
 //   - panes: a Pane (index, moments, sketch) per pane. A pane's sketch
 //     keeps its values raw while they take no more bytes than buckets
 //     would (Sketch); it turns into buckets in the reservation of the push
@@ -21,10 +21,13 @@
 //     cost an update per pane change on the write path and a dense store
 //     per series.
 // A compact window turns into panes in the first reservation of a call
-// that would take it past compact_values (so a call's reservations are
-// all of one form); a window in panes turns compact again once its panes
-// are all gone. Restored windows start in panes. Both forms write the same
-// bytes for the same values (up to the rounding of the pane moments).
+// that would pass a bound (so a call's reservations are all of one form),
+// and in any merge that brings values; a window in panes turns compact
+// again once its panes are all gone. Restored windows start in panes.
+// Pane moments are always those of the pane's values summarized at once
+// (compact: at read or write; panes: made from compact or stored), so a
+// read, a restored copy and a merge of either agree bit for bit, and both
+// forms write the same bytes for the same values.
 #ifndef WINDOWAGG_CORE_PANE_WINDOW_H_
 #define WINDOWAGG_CORE_PANE_WINDOW_H_
 

@@ -2,10 +2,9 @@
 // order: the compact form of a pane window while its panes are small
 // (PaneWindow). A pane costs 12 bytes of directory and its values 8 bytes
 // each; there are no per-pane moments or sketches: reads summarize the
-// window's values (contiguous, since its panes are) and take their exact
-// order statistics. That is what makes a quiet series cost ~8 bytes a value
-// instead of ~190 bytes a pane (pane object, sketch block header, size
-// class rounding).
+// panes' values and take their exact order statistics. That is what makes
+// a quiet series cost ~8 bytes a value instead of ~190 bytes a pane (pane
+// object, sketch block header, size class rounding).
 //
 // The header (counts, capacities, where the live data starts, the newest
 // pane's index) lives in the object, inside the series; the block holds two
@@ -15,9 +14,10 @@
 // value_base on, pane after pane. So a reservation reads only the series,
 // the usual value — one more in the newest pane, whose count the header
 // keeps — writes only the values' tail and the series, and a pane sliding
-// out moves the bases: nothing is ever moved but
-// for a value of an older pane (inside the lateness), which shifts the
-// values after it.
+// out moves the bases: nothing is ever moved but for a value of an older
+// pane (inside the lateness), which shifts the values after it. A pane's
+// values may wrap around the ring's end: ForEachPane hands them over
+// contiguous, Segments as two spans.
 //
 // Two-phase like every window: Reserve makes room (may allocate), Add then
 // allocates nothing. Reservations are counts, not entries, so an undone
