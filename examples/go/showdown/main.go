@@ -206,6 +206,9 @@ type sideRun struct {
 	startRSS   int64  // RSS when the side started (after the previous side was freed)
 	peakHeap   int64
 	peakRSS    int64
+	endRSS     int64  // RSS at the end of the paced phase, split below
+	endGo      uint64 // of it, the Go runtime's (mapped, not released)
+	endNative  uint64 // and the native state (windowagg sides)
 	liveHeap   uint64
 	req        [3]time.Duration
 	nreq       int
@@ -413,6 +416,10 @@ func runSide(c *config, u *universe, spec sideSpec, sample []int32, fillN, stead
 	}
 	r.peakHeap, r.peakRSS = smp.peakHeap.Load(), smp.peakRSS.Load()
 	r.liveHeap = heapLive()
+	r.endRSS, r.endGo = rssBytes(), goRuntimeBytes()
+	if nb, ok := sd.(interface{ nativeBytes() uint64 }); ok {
+		r.endNative = nb.nativeBytes()
+	}
 	close(stop)
 	wg.Wait()
 	smp.close()
@@ -630,6 +637,9 @@ func printTable(out *os.File, c *config, runs []*sideRun) {
 			fmt.Fprintf(out, "; pauses from histogram buckets (upper bounds)")
 		}
 		fmt.Fprintf(out, "\n    %s; RSS at side start %s; GC setting %s\n", r.note, siBytes(float64(r.startRSS)), r.gcSet)
+		fmt.Fprintf(out, "    RSS at the end of the paced phase %s = Go runtime (mapped, not released) %s + native state %s + the rest (allocator overhead, code, C stacks) %s\n",
+			siBytes(float64(r.endRSS)), siBytes(float64(r.endGo)), siBytes(float64(r.endNative)),
+			siBytes(float64(r.endRSS)-float64(r.endGo)-float64(r.endNative)))
 		r.tail.print(out)
 		if r.agreeBad > 0 {
 			fmt.Fprintf(out, "    DISAGREES: %s\n", r.agreeFirst)

@@ -175,6 +175,14 @@ func (s *sampler) reset() { s.peakHeap.Store(0); s.peakRSS.Store(0) }
 
 func (s *sampler) close() { close(s.stop); s.done.Wait() }
 
+// goRuntimeBytes is the memory the Go runtime has mapped and not returned
+// to the OS (heap, stacks, its own metadata): its share of the RSS, at most.
+func goRuntimeBytes() uint64 {
+	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(m)
+	return m[0].Value.Uint64() - m[1].Value.Uint64()
+}
+
 func heapLive() uint64 {
 	m := []metrics.Sample{{Name: mHeapLive}}
 	metrics.Read(m)
