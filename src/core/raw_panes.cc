@@ -14,9 +14,17 @@ void RawPanes::Free(const MemoryScope& scope) noexcept {
 }
 
 uint32_t RawPanes::LowerBound(int64_t index) const {
-  // (Binary search over the ring's live slots, in pane order.)
-  uint32_t lo = 0, n = h_.npanes;
+  if (h_.npanes == 0 || index > h_.newest) return h_.npanes;  // (the header alone)
+  // A slide asks for the panes it drops, a few from the front: those
+  // entries share a line, where a binary search would miss on several.
   const int64_t* idx = Index();
+  constexpr uint32_t kFront = 4;
+  const uint32_t front = std::min(h_.npanes, kFront);
+  for (uint32_t k = 0; k < front; ++k) {
+    if (idx[Slot(k)] >= index) return k;
+  }
+  // (Binary search over the rest of the ring's live slots, in pane order.)
+  uint32_t lo = front, n = h_.npanes - front;
   while (n > 0) {
     const uint32_t half = n / 2;
     if (idx[Slot(lo + half)] < index) {

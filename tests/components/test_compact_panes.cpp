@@ -219,6 +219,17 @@ TEST_CASE("raw panes: values grouped by pane, any insertion order, rings wrappin
         spans.insert(spans.end(), b, b + nb);
         REQUIRE(spans == all);
         if (nb > 0) wrapped = true;
+        // LowerBound, around and between every live pane (its front probe
+        // and its binary search), against the model's.
+        if (!model.empty()) {
+          for (int64_t q = model.begin()->first - 2; q <= model.rbegin()->first + 2; ++q) {
+            const auto want = static_cast<uint32_t>(
+                std::distance(model.begin(), model.lower_bound(q)));
+            REQUIRE(raw.LowerBound(q) == want);
+          }
+        } else {
+          REQUIRE(raw.LowerBound(0) == 0);
+        }
         CHECK(s.account.bytes() == static_cast<uint64_t>(s.series_bytes));
       }
       raw.Free(s.scope);
