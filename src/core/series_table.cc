@@ -24,9 +24,9 @@ SeriesTable::~SeriesTable() {
 }
 
 SeriesTable::TableLock::TableLock(const SeriesTable& t, bool exclusive)
-    : t_(&t), exclusive_(exclusive) {
+    : t_(&t) {
   if (!t_->thread_safe_) return;
-  if (exclusive_) {
+  if (exclusive) {
     t_->table_mu_.Lock();
   } else {
     t_->table_mu_.ReaderLock();
@@ -44,12 +44,7 @@ void SeriesTable::ShardLock::Wait(Shard& s) {
 }
 
 SeriesTable::TableLock::~TableLock() {
-  if (!t_->thread_safe_) return;
-  if (exclusive_) {
-    t_->table_mu_.Unlock();
-  } else {
-    t_->table_mu_.ReaderUnlock();
-  }
+  if (t_->thread_safe_) t_->table_mu_.Unlock();  // (either mode)
 }
 
 Series* SeriesTable::Insert(uint64_t key, std::string_view name) {

@@ -23,10 +23,10 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "core/config.h"
 #include "core/memory.h"
 #include "core/series.h"
+#include "core/table_mutex.h"
 
 namespace windowagg::internal {
 
@@ -53,8 +53,8 @@ class SeriesTable {
     // detection (Debian's), every absl::Mutex acquisition updates a global
     // lock graph over the locks held, which made pushes up to ~2x slower;
     // the library must not turn that off for the host (a process-wide
-    // setting), so the hot per-shard locks are plain mutexes. The table and
-    // queue locks stay absl::Mutex (reader/writer; taken once per call).
+    // setting), so the hot per-shard locks are plain mutexes (and the table
+    // lock is a TableMutex).
     std::mutex mu;
     // A push's claim on the shard, held from its prepare to its commit so
     // that pushes into one shard never interleave their reservations (taken
@@ -96,7 +96,6 @@ class SeriesTable {
 
    private:
     const SeriesTable* t_;
-    bool exclusive_;
   };
   // The shard locks' handoff (core/spin_wait.h): a thread that finds a
   // shard's data lock held spins up to kWaiterSpin for it, counted in
@@ -202,7 +201,7 @@ class SeriesTable {
   const bool thread_safe_;
   const bool lru_;
   bool lru_sorted_ = true;  // table held exclusively to change or read
-  mutable absl::Mutex table_mu_;
+  mutable TableMutex table_mu_;
   std::unique_ptr<Shard> shards_[kShards];
   std::atomic<uint64_t> live_keys_{0};
 };
