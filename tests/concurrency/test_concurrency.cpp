@@ -541,3 +541,42 @@ TEST_CASE("concurrency: a hopping value is in all its windows or late, never in 
   for (size_t i = 0; i < n; ++i) in_windows += w[i].stats.count;
   CHECK(in_windows == 4 * s.total);  // every accepted value in its 4 windows
 }
+
+TEST_CASE("concurrency: new keys are not starved by readers holding the table back to back",
+          "[concurrency]") {
+  // Every read takes the table lock shared, a new key takes it exclusively.
+  // Readers in tight loops overlap each other all the time: a lock that
+  // let new readers in while a writer waits would never run the inserts
+  // (this test would hang; ctest's timeout fails it).
+  aggregator_config c = tu::default_config();
+  Handle h = tu::make(c);
+  const uint64_t hot = tu::mix64(7);
+  const double one = 1.0;
+  REQUIRE(aggregator_push(h, &one, nullptr, &hot, 1) == AGGREGATOR_OK);
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::atomic<uint64_t> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      aggregator_stats s;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (aggregator_get_key_stats(h, hot, &s) != AGGREGATOR_OK) errors.fetch_add(1);
+        reads.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  // Every insert happens while the readers run.
+  while (reads.load() < 1000) std::this_thread::yield();
+  const int kInserts = 2000;
+  for (int i = 0; i < kInserts; ++i) {
+    const uint64_t key = tu::mix64(100000 + i);
+    if (aggregator_push(h, &one, nullptr, &key, 1) != AGGREGATOR_OK) errors.fetch_add(1);
+  }
+  stop.store(true);
+  for (auto& r : readers) r.join();
+  REQUIRE(errors.load() == 0);
+  uint64_t keys = 0;
+  REQUIRE(aggregator_key_count(h, &keys) == AGGREGATOR_OK);
+  REQUIRE(keys == kInserts + 1);
+}
