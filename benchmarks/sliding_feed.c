@@ -1,12 +1,13 @@
 /* The showdown's feed without Go (examples/go/showdown): 100,000 series, a
  * 1-minute sliding window with 1 s panes and quantiles (alpha = 1%), 10^6
  * values per second of event time (~600 per series per minute), pushed in
- * batches of 4,096 values with random keys. Prints, every ~8 s of event
+ * batches of 4,096 values with random keys, `burst` values of one key
+ * after another (the showdown's default is 8; 1 scatters every value). Prints, every ~8 s of event
  * time, the library's state (aggregator_memory_usage) and the process's
  * RSS, then the steady-state cost per value: wall time over the values
  * pushed after the first 60 s of event time (the window full).
  *
- *   sliding_feed [seconds of event time, default 120]
+ *   sliding_feed [seconds of event time, default 120] [burst, default 1]
  *
  * Build and run (from a build tree, e.g. build/release):
  *   cc -O2 -I include benchmarks/sliding_feed.c \
@@ -48,6 +49,11 @@ int main(int argc, char** argv) {
   const int64_t sec = 1000000000LL;
   const double rate = 1e6;  // values per second of event time
   const double seconds = argc > 1 ? atof(argv[1]) : 120;
+  const int burst = argc > 2 ? atoi(argv[2]) : 1;
+  if (burst < 1) {
+    fprintf(stderr, "burst must be >= 1\n");
+    return 2;
+  }
 
   aggregator_config c;
   aggregator_config_init(&c);
@@ -64,6 +70,8 @@ int main(int argc, char** argv) {
   static int64_t t[kBatch];
   static uint64_t k[kBatch];
   uint64_t rng = 88172645463325252ULL;  // xorshift64
+  uint64_t key = 0;
+  int left = 0;  // values left in the current key's burst
   int64_t now = 0;
   const long total = (long)(rate * seconds);
   double t0 = 0;
@@ -74,7 +82,12 @@ int main(int argc, char** argv) {
       rng ^= rng << 13;
       rng ^= rng >> 7;
       rng ^= rng << 17;
-      k[i] = rng % series;
+      if (left == 0) {
+        key = rng % series;
+        left = burst;
+      }
+      --left;
+      k[i] = key;
       v[i] = 1.0 + (double)(rng >> 40) / 1e3;  // spread over ~4 decades
       now += (int64_t)(sec / rate);
       t[i] = now;
@@ -92,7 +105,10 @@ int main(int argc, char** argv) {
   const double elapsed = t0 != 0 ? now_s() - t0 : 0;
   printf("end t=%.1fs  state %.1f MiB  rss %.1f MiB\n", (double)now / 1e9, state_mib(a),
          rss_mib());
-  if (steady > 0) printf("steady: %.1f ns/value (%ld values)\n", elapsed * 1e9 / (double)steady, steady);
+  if (steady > 0) {
+    printf("steady: %.1f ns/value (%ld values, bursts of %d)\n", elapsed * 1e9 / (double)steady, steady,
+           burst);
+  }
   aggregator_free(a);
   return 0;
 }
