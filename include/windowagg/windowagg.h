@@ -183,7 +183,12 @@ AGGREGATOR_API double aggregator_process_batch(aggregator* a, const double* data
                                                size_t len);
 
 /* Frees the handle and all its state. NULL is a no-op. Must be the last call
- * on the handle; no other call on it may be running. */
+ * on the handle; no other call on it may be running. When the handle held
+ * 16 MiB or more, the allocator also gives the calling thread's free memory
+ * back to the OS (a heap walk, ~ms), so the process's RSS falls now, not
+ * when this thread next allocates. Memory the allocator's other threads
+ * hold (pushes made on other threads) is reused by later allocations but
+ * stays resident until those threads allocate again. */
 AGGREGATOR_API void aggregator_free(aggregator* a);
 
 /* ---- Configuration ------------------------------------------------------ */

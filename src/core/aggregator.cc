@@ -37,8 +37,13 @@ Aggregator* Aggregator::Create(const Config& config) {
 
 void Aggregator::Destroy(Aggregator* a) noexcept {
   if (a == nullptr) return;
+  const uint64_t held = a->account_.bytes();
   a->~Aggregator();
   Deallocate(nullptr, a);
+  // A big handle's memory goes back to the OS now, not whenever this
+  // thread allocates again (a small one's is not worth the heap walk).
+  constexpr uint64_t kReleaseFrom = uint64_t{16} << 20;
+  if (held >= kReleaseFrom) ReleaseFreeMemory();
 }
 
 Aggregator::Watermark Aggregator::CurrentWatermark() const {

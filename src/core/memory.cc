@@ -93,6 +93,14 @@ void Deallocate(MemoryAccount* account, void* p) noexcept {
 
 size_t AllocatedSize(const void* p) noexcept { return p ? mi_usable_size(p) : 0; }
 
+void ReleaseFreeMemory() noexcept {
+#if WINDOWAGG_SYSTEM_ALLOCATOR
+  malloc_trim(0);
+#else
+  mi_collect(/*force=*/true);  // (this thread's heap and abandoned pages)
+#endif
+}
+
 void* MemoryScope::Allocate(size_t n) const {
   void* p = windowagg::internal::Allocate(account, n);
   if (series_bytes != nullptr) *series_bytes += static_cast<int64_t>(AllocatedSize(p));
