@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,7 +14,8 @@ import (
 // Batcher is an allocation-free front for producers that have one event at a
 // time. Goroutines call Add; events are appended to reused buffers under a
 // mutex and handed to the Aggregator in one Push when the buffer is full or
-// when the flush interval elapses. It turns per-event cgo calls (about 30 ns
+// when the flush interval elapses (WithAsyncFlush: the push of a full buffer
+// runs on the Batcher's goroutine while producers fill the other one). It turns per-event cgo calls (about 30 ns
 // of overhead each) into one call per batch, and allocates nothing per event,
 // which matters once the state has left the Go heap: a host that allocates an
 // object per event makes the GC run more often, not less, when its heap
@@ -47,6 +49,10 @@ type Batcher struct {
 	mu     sync.Mutex // guards cur and closed
 	cur    batchBuf
 	closed bool
+	room   sync.Cond // (on mu) signalled when cur is swapped out or the Batcher closes
+
+	async bool          // WithAsyncFlush: full buffers go to the loop goroutine
+	kick  chan struct{} // (async) a full buffer waits; capacity 1
 
 	flushMu sync.Mutex // serializes flushes; guards spare and pending
 	spare   batchBuf
@@ -156,12 +162,25 @@ func WithFlushInterval(d time.Duration) BatcherOption {
 
 // WithErrorHandler receives, as a *FlushError, the events each flush
 // dropped, whichever goroutine ran the flush (the timer, an Add that found
-// the buffer full, Flush or Close). The handler runs on that goroutine with
+// the buffer full or, with WithAsyncFlush, the Batcher's own goroutine,
+// Flush or Close). The handler runs on that goroutine with
 // the flush lock held: it must not call Flush or Close. Without a handler the
 // drops are kept (counts, and the first 4096 events) and returned by the
 // next Flush or Close.
 func WithErrorHandler(f func(error)) BatcherOption {
 	return func(b *Batcher, _ *time.Duration) { b.onError = f }
+}
+
+// WithAsyncFlush hands a full buffer to the Batcher's own goroutine, which
+// pushes it while Add goes on filling the other buffer: a producer no
+// longer waits for the push, and producing and pushing run on two cores at
+// once. Add blocks only while both buffers are full (the push of the one
+// before is still running): the backlog stays at two buffers. Without it,
+// the Add that finds the buffer full pushes it on the calling goroutine.
+// Flush and Close still return after every event added before them is
+// pushed.
+func WithAsyncFlush() BatcherOption {
+	return func(b *Batcher, _ *time.Duration) { b.async = true }
 }
 
 // WithoutTimestamps pushes without event times (the arrival clock): the ts
@@ -183,8 +202,12 @@ func NewBatcher(agg *Aggregator, opts ...BatcherOption) *Batcher {
 	}
 	b.cur = newBatchBuf(b.size)
 	b.spare = newBatchBuf(b.size)
+	b.room.L = &b.mu
 	b.obs.init()
-	if interval > 0 {
+	if b.async {
+		b.kick = make(chan struct{}, 1)
+	}
+	if interval > 0 || b.async {
 		b.stop = make(chan struct{})
 		b.done = make(chan struct{})
 		go b.loop(interval)
@@ -194,14 +217,30 @@ func NewBatcher(agg *Aggregator, opts ...BatcherOption) *Batcher {
 
 func (b *Batcher) loop(interval time.Duration) {
 	defer close(b.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	if b.async {
+		// Its pushes from one OS thread: the library's allocator keeps a heap
+		// per thread, and blocks freed on another thread than the one that
+		// allocated them cost more (the showdown's feed in C, pushes
+		// alternating between threads: 1.6x the time per value). Never
+		// unlocked: the thread ends with the loop (Close), and the allocator
+		// hands its pages to the other threads instead of keeping them with
+		// a thread that no longer allocates.
+		runtime.LockOSThread()
+	}
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-b.stop:
 			return
-		case <-t.C:
+		case <-tick:
 			b.flushStripes()
+			b.flushLocked(false)
+		case <-b.kick: // (nil without WithAsyncFlush)
 			b.flushLocked(false)
 		}
 	}
@@ -211,9 +250,10 @@ func (b *Batcher) loop(interval time.Duration) {
 // error only about this event: ErrClosed after Close, or an *Error matching
 // ErrValue for a non-finite v on a handle that rejects non-finite values (the
 // event is not added). When the buffer is full, the calling goroutine
-// flushes it first; what that flush dropped goes to the error handler (or
-// the next Flush/Close), not to this Add, whose event was buffered. Add
-// allocates nothing on success.
+// flushes it first (WithAsyncFlush: hands it to the Batcher's goroutine,
+// waiting only while the other buffer is still being pushed); what that
+// flush dropped goes to the error handler (or the next Flush/Close), not to
+// this Add, whose event was buffered. Add allocates nothing on success.
 func (b *Batcher) Add(key uint64, ts int64, v float64) error {
 	if b.rejectNonFin && (math.IsNaN(v) || math.IsInf(v, 0)) {
 		return &Error{Status: StatusValue, Msg: fmt.Sprintf(
@@ -225,6 +265,14 @@ func (b *Batcher) Add(key uint64, ts int64, v float64) error {
 		if b.closed {
 			b.mu.Unlock()
 			return ErrClosed
+		}
+		if b.async {
+			select {
+			case b.kick <- struct{}{}:
+			default: // (already asked)
+			}
+			b.room.Wait()
+			continue
 		}
 		b.mu.Unlock()
 		b.flushLocked(false)
@@ -271,6 +319,7 @@ func (b *Batcher) flushLocked(take bool) *FlushError {
 		return b.takePending(take)
 	}
 	b.cur, b.spare = b.spare, b.cur
+	b.room.Broadcast()
 	b.mu.Unlock()
 	b.pushReport(&b.spare)
 	return b.takePending(take)
@@ -369,6 +418,7 @@ func (b *Batcher) Close() error {
 	}
 	b.closed = true
 	b.closedObs.Store(true)
+	b.room.Broadcast() // (an async Add waiting for room returns ErrClosed)
 	b.mu.Unlock()
 	if b.stop != nil {
 		close(b.stop)

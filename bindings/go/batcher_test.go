@@ -178,3 +178,116 @@ func TestBatcherSplitKeepsOrder(t *testing.T) {
 		t.Fatalf("stats %+v %v: want count 2, sum 4, late 1", s, err)
 	}
 }
+
+// WithAsyncFlush: the Batcher's goroutine pushes full buffers; nothing is
+// lost or reordered, Flush and Close wait for what was added before them,
+// and drops are reported as in the synchronous mode.
+
+func TestBatcherAsyncKeepsEveryEventInOrder(t *testing.T) {
+	a := newAgg(t, WithCountWindow(100))
+	b := NewBatcher(a, WithAsyncFlush(), WithBatchSize(64), WithFlushInterval(0), WithoutTimestamps())
+	const producers, each = 4, 5000
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				// One key per producer, values counting up: the window
+				// (the last 100) shows whether the order survived.
+				if err := b.Add(uint64(p), 0, float64(i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(p)
+	}
+	wg.Wait()
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for p := 0; p < producers; p++ {
+		s, err := a.KeyStats(uint64(p))
+		if err != nil || s.Total != each || s.Count != 100 {
+			t.Fatalf("key %d: %+v %v, want %d values accepted, 100 in the window", p, s, err, each)
+		}
+		if s.Min != float64(each-100) || s.Max != float64(each-1) {
+			t.Fatalf("key %d: window [%g, %g], want [%d, %d] (order lost)", p, s.Min, s.Max, each-100, each-1)
+		}
+	}
+	if b.Len() != 0 || b.Dropped() != 0 {
+		t.Fatalf("Len %d Dropped %d after Flush", b.Len(), b.Dropped())
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	if err := b.Add(1, 0, 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestBatcherAsyncDropsReachFlush(t *testing.T) {
+	a := newAgg(t, WithCountWindow(100000), WithMaxKeys(5, KeysReject))
+	b := NewBatcher(a, WithAsyncFlush(), WithBatchSize(100), WithFlushInterval(0), WithoutTimestamps())
+	for i := 0; i < 4000; i++ {
+		if i == 1234 {
+			b.Add(77, 0, 5) // a 6th series: over the budget, pushed by the Batcher's goroutine
+		}
+		if err := b.Add(uint64(i%5), 0, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := b.Flush()
+	var fe *FlushError
+	if !errors.As(err, &fe) || fe.Dropped != 1 || fe.Events[0].Key != 77 || !errors.Is(err, ErrKeyLimit) {
+		t.Fatalf("Flush = %v, want a FlushError naming the one event of key 77", err)
+	}
+	if got := keyedTotal(t, a); got != 4000 {
+		t.Fatalf("kept %d of 4000 good events", got)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBatcherAsyncCloseReleasesABlockedAdd(t *testing.T) {
+	// The handler blocks the Batcher's goroutine inside its first flush,
+	// so both buffers fill and the next Add waits for room; Close must
+	// release it with ErrClosed (and not deadlock).
+	a := newAgg(t, WithCountWindow(100000), WithMaxKeys(1, KeysReject))
+	inHandler := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	b := NewBatcher(a, WithAsyncFlush(), WithBatchSize(2), WithFlushInterval(0), WithoutTimestamps(),
+		WithErrorHandler(func(error) {
+			once.Do(func() { close(inHandler); <-release })
+		}))
+	b.Add(1, 0, 1)
+	b.Add(2, 0, 1) // key 2 is over the budget: the first flush calls the handler
+	b.Add(1, 0, 1) // finds the buffer full: hands it over, goes into the other
+	<-inHandler
+	b.Add(1, 0, 1) // the second buffer is full too
+	blocked := make(chan error)
+	go func() { blocked <- b.Add(1, 0, 1) }()
+	select {
+	case err := <-blocked:
+		t.Fatalf("Add with both buffers full returned %v, want it to wait", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	closed := make(chan error)
+	go func() { closed <- b.Close() }()
+	if err := <-blocked; !errors.Is(err, ErrClosed) {
+		t.Fatalf("blocked Add = %v after Close, want ErrClosed", err)
+	}
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	// Everything added before Close was pushed: 3 events of key 1.
+	if s, err := a.KeyStats(1); err != nil || s.Count != 3 {
+		t.Fatalf("key 1: %+v %v, want 3 values", s, err)
+	}
+}

@@ -29,10 +29,10 @@ const defaultWASlice = 0
 func init() {
 	keyHash = windowagg.HashString
 	sideSpecs = append(sideSpecs,
-		sideSpec{true, "wa", "windowagg, Push ([]float64, []int64, []uint64; zero-copy, one cgo call per -wa-slice values)",
-			func(c *config, u *universe) (side, error) { return newWA(c, u, waBatch) }},
 		sideSpec{true, "wab", "windowagg through its Batcher: the producer calls Add(key, ts, v) per event",
 			func(c *config, u *universe) (side, error) { return newWA(c, u, waBatcher) }},
+		sideSpec{true, "wa", "windowagg, Push ([]float64, []int64, []uint64; zero-copy, one cgo call per -wa-slice values)",
+			func(c *config, u *universe) (side, error) { return newWA(c, u, waBatch) }},
 		sideSpec{false, "was", "windowagg, PushStrings of whole batches (string keys packed into one reused buffer)",
 			func(c *config, u *universe) (side, error) { return newWA(c, u, waStrings) }},
 	)
@@ -72,7 +72,8 @@ func newWA(c *config, u *universe, mode waMode) (side, error) {
 		if c.waSlice > 0 {
 			size = c.waSlice
 		}
-		w.bat = windowagg.NewBatcher(agg, windowagg.WithBatchSize(size), windowagg.WithFlushInterval(100*time.Millisecond))
+		w.bat = windowagg.NewBatcher(agg, windowagg.WithBatchSize(size), windowagg.WithFlushInterval(100*time.Millisecond),
+			windowagg.WithAsyncFlush())
 	case waStrings:
 		w.keys = make([]string, 0, c.batch)
 	}
