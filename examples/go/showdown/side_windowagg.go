@@ -29,7 +29,7 @@ const defaultWASlice = 0
 func init() {
 	keyHash = windowagg.HashString
 	sideSpecs = append(sideSpecs,
-		sideSpec{true, "wab", "windowagg through its Batcher: the producer calls Add(key, ts, v) per event",
+		sideSpec{true, "wab", "windowagg through its Batcher (WithAsyncFlush): the producer calls Add(key, ts, v) per event",
 			func(c *config, u *universe) (side, error) { return newWA(c, u, waBatcher) }},
 		sideSpec{true, "wa", "windowagg, Push ([]float64, []int64, []uint64; zero-copy, one cgo call per -wa-slice values)",
 			func(c *config, u *universe) (side, error) { return newWA(c, u, waBatch) }},
