@@ -136,6 +136,29 @@ func ExampleBatcher() {
 	// count=10 sum=45
 }
 
+// WithAsyncFlush: a producer goroutine that is the bottleneck hands full
+// buffers to the Batcher's own goroutine and goes on; Flush waits for every
+// event added before it.
+func ExampleWithAsyncFlush() {
+	a, _ := windowagg.New(windowagg.WithSlidingWindow(time.Minute, time.Second))
+	defer a.Close()
+	b := windowagg.NewBatcher(a, windowagg.WithAsyncFlush(), windowagg.WithBatchSize(256))
+	defer b.Close()
+
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i := 0; i < 10_000; i++ {
+		b.Add(uint64(i%4), now+int64(i)*int64(time.Millisecond), 1)
+	}
+	if err := b.Flush(); err != nil {
+		fmt.Println(err)
+	}
+
+	s, _ := a.KeyStats(0)
+	fmt.Printf("key 0: count=%d\n", s.Count)
+	// Output:
+	// key 0: count=2500
+}
+
 // Batcher.Observe is the per-request path: a series by name (or a label
 // set's Name), a latency as a time.Duration, stamped with the host clock.
 func ExampleBatcher_Observe() {
