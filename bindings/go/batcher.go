@@ -15,11 +15,11 @@ import (
 // time. Goroutines call Add; events are appended to reused buffers under a
 // mutex and handed to the Aggregator in one Push when the buffer is full or
 // when the flush interval elapses (WithAsyncFlush: the push of a full buffer
-// runs on the Batcher's goroutine while producers fill the other one). It turns per-event cgo calls (about 30 ns
-// of overhead each) into one call per batch, and allocates nothing per event,
-// which matters once the state has left the Go heap: a host that allocates an
-// object per event makes the GC run more often, not less, when its heap
-// shrinks.
+// runs on the Batcher's goroutine while producers fill the other one). It
+// turns per-event cgo calls (about 30 ns of overhead each) into one call per
+// batch, and allocates nothing per event, which matters once the state has
+// left the Go heap: a host that allocates an object per event makes the GC
+// run more often, not less, when its heap shrinks.
 //
 // Batching delays visibility: reads on the Aggregator see an event after the
 // flush that carries it. Flush forces one.
@@ -163,10 +163,10 @@ func WithFlushInterval(d time.Duration) BatcherOption {
 // WithErrorHandler receives, as a *FlushError, the events each flush
 // dropped, whichever goroutine ran the flush (the timer, an Add that found
 // the buffer full or, with WithAsyncFlush, the Batcher's own goroutine,
-// Flush or Close). The handler runs on that goroutine with
-// the flush lock held: it must not call Flush or Close. Without a handler the
-// drops are kept (counts, and the first 4096 events) and returned by the
-// next Flush or Close.
+// Flush or Close). The handler runs on that goroutine with the flush lock
+// held: it must not call Flush or Close. Without a handler the drops are
+// kept (counts, and the first 4096 events) and returned by the next Flush or
+// Close.
 func WithErrorHandler(f func(error)) BatcherOption {
 	return func(b *Batcher, _ *time.Duration) { b.onError = f }
 }

@@ -416,10 +416,7 @@ func runSide(c *config, u *universe, spec sideSpec, sample []int32, fillN, stead
 	}
 	r.peakHeap, r.peakRSS = smp.peakHeap.Load(), smp.peakRSS.Load()
 	r.liveHeap = heapLive()
-	r.endRSS, r.endGo = rssBytes(), goRuntimeBytes()
-	if nb, ok := sd.(interface{ nativeBytes() uint64 }); ok {
-		r.endNative = nb.nativeBytes()
-	}
+	r.endRSS, r.endGo, r.endNative = rssBytes(), goRuntimeBytes(), nativeOf(sd)
 	close(stop)
 	wg.Wait()
 	smp.close()
@@ -440,15 +437,22 @@ func runSide(c *config, u *universe, spec sideSpec, sample []int32, fillN, stead
 		}
 	}
 	r.note = sd.note()
-	if nb, ok := sd.(interface{ nativeBytes() uint64 }); ok {
-		r.native = nb.nativeBytes()
-	}
+	r.native = nativeOf(sd)
 	fmt.Fprintf(logw, " %.2fs\n", r.readAll.Seconds())
 	sd.close()
 	sd = nil
 	runtime.GC()
 	debug.FreeOSMemory()
 	return r
+}
+
+// nativeOf is the memory a side holds outside the Go heap (windowagg
+// sides; 0 for the others).
+func nativeOf(sd side) uint64 {
+	if nb, ok := sd.(interface{ nativeBytes() uint64 }); ok {
+		return nb.nativeBytes()
+	}
+	return 0
 }
 
 // ingestSeq counts the producer's entries into and exits from a side's
