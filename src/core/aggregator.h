@@ -180,7 +180,7 @@ class Aggregator {
   // watermark is published after its last slice commits, so a reader never
   // closes a window under the push's own values.
   void Classify(const Batch& b, Work& w);
-  void MarkClockLate(Work& w, uint64_t base);
+  void MarkClockLate(Work& w, uint64_t base, const Watermark& wm);
   bool Resolve(const Batch& b, Work& w);  // false: some key is new
   bool ResolveShard(const Batch& b, Work& w, size_t shard);  // shard's data lock held
   void CreateKeys(const Batch& b, Work& w);

@@ -98,12 +98,12 @@ bool Aggregator::IsLate(int64_t t, const Watermark& wm) const {
              Wide(PaneOf(wm.value, geometry_.pane)) - geometry_.panes_per_window + 1;
 }
 
-void Aggregator::MarkClockLate(Work& w, uint64_t base) {
+void Aggregator::MarkClockLate(Work& w, uint64_t base, const Watermark& wm) {
   // Arrival times only grow, so against the watermark at the batch's start
   // (aggregator_advance may have moved it past the clock) only a prefix of
-  // the batch can be late.
+  // the batch can be late. `wm` is read before the numbers are taken: a push
+  // that took later numbers and committed first must not make this one late.
   if (!timed_) return;
-  Watermark wm = CurrentWatermark();
   if (!wm.set) return;
   Wide first_on_time = Wide(wm.value) - config_.allowed_lateness;
   if (geometry_.sliding) {
@@ -544,10 +544,11 @@ void Aggregator::Transact(const Batch& b, Work& w, bool exclusive, bool sweep) {
   // new key has taken none.
   const bool late_clock = w.clock && w.keyed && !timed_;
   auto take_clock = [&] {
+    const Watermark start = CurrentWatermark();
     uint64_t base = clock_.fetch_add(n, std::memory_order_relaxed);
     w.clock_base = base;
     w.clock_taken = true;
-    MarkClockLate(w, base);
+    MarkClockLate(w, base, start);
     // The watermark is the newest *accepted* time: skipped and late
     // elements take an arrival number but do not move it.
     w.end_wm = {false, 0};
