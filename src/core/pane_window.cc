@@ -82,16 +82,16 @@ size_t PaneWindow::FirstAtOrAbove(Wide index) const {
 void PaneWindow::Describe(size_t k, size_t m, WindowView* view) const {
   if (compact()) {
     const auto k32 = static_cast<uint32_t>(k), m32 = static_cast<uint32_t>(m);
-    const double *a, *b;
-    size_t na, nb;
-    raw_.Segments(k32, m32, &a, &na, &b, &nb);
     // Pane by pane, merged in order: the moments the panes form (and a
     // restored copy of this window) gives, bit for bit.
     view->moments = Moments();
     raw_.ForEachPane(k32, m32, [&](uint32_t, int64_t, std::span<const double> v) {
       view->moments.Merge(SummarizeSpan(v.data(), v.size()));
     });
-    view->SetExact(a, na, b, nb);
+    // (The values sit in chunks: the view gets them in one piece.)
+    view->exact_values.clear();
+    raw_.CopyValues(k32, m32, &view->exact_values);
+    view->SetExact(view->exact_values.data(), view->exact_values.size());
     return;
   }
   view->moments = Moments();

@@ -8,7 +8,10 @@
 namespace windowagg::internal {
 
 void RawPanes::Free(const MemoryScope& scope) noexcept {
-  if (b_ != nullptr) scope.Deallocate(b_);
+  if (b_ != nullptr) {
+    for (uint32_t c = 0; c < h_.nchunks; ++c) scope.Deallocate(Chunks()[ChunkSlot(c)]);
+    scope.Deallocate(b_);
+  }
   b_ = nullptr;
   h_ = Header();
 }
@@ -52,21 +55,20 @@ uint64_t RawPanes::OffsetOf(uint32_t k) const {
   return o;
 }
 
-void RawPanes::Segments(uint32_t k, uint32_t m, const double** a, size_t* na, const double** b,
-                        size_t* nb) const {
-  const uint64_t lo = OffsetOf(k), hi = OffsetOf(m);
-  const uint64_t len = hi - lo;
-  if (len == 0) {
-    *a = *b = nullptr;
-    *na = *nb = 0;
-    return;
+template <class F>
+void RawPanes::ForEachSpan(uint64_t lo, uint64_t hi, F&& f) const {
+  while (lo < hi) {
+    const double* p = At(lo);
+    const uint64_t in_chunk = kChunkValues - ((h_.value_base + lo) & (kChunkValues - 1));
+    const uint64_t n = std::min(hi - lo, in_chunk);
+    f(p, static_cast<size_t>(n));
+    lo += n;
   }
-  const uint32_t p = Pos(lo);
-  const uint64_t first = std::min<uint64_t>(len, h_.cap_values - p);
-  *a = Values() + p;
-  *na = first;
-  *b = Values();
-  *nb = len - first;
+}
+
+void RawPanes::CopyValues(uint32_t k, uint32_t m, ScratchVector<double>* out) const {
+  ForEachSpan(OffsetOf(k), OffsetOf(m),
+              [&](const double* p, size_t n) { out->insert(out->end(), p, p + n); });
 }
 
 void RawPanes::ForEachPane(
@@ -76,13 +78,12 @@ void RawPanes::ForEachPane(
   uint64_t o = OffsetOf(k);
   for (uint32_t j = k; j < m; ++j) {
     const uint32_t n = count(j);
-    const uint32_t p = Pos(o);
-    if (uint64_t{p} + n <= h_.cap_values) {
-      f(j, index(j), std::span<const double>(Values() + p, n));
+    const uint64_t in_chunk = kChunkValues - ((h_.value_base + o) & (kChunkValues - 1));
+    if (n <= in_chunk) {
+      f(j, index(j), std::span<const double>(n == 0 ? nullptr : At(o), n));
     } else {
-      const uint32_t first = h_.cap_values - p;
-      scratch.assign(Values() + p, Values() + h_.cap_values);
-      scratch.insert(scratch.end(), Values(), Values() + (n - first));
+      scratch.clear();
+      ForEachSpan(o, o + n, [&](const double* p, size_t c) { scratch.insert(scratch.end(), p, p + c); });
       f(j, index(j), std::span<const double>(scratch.data(), n));
     }
     o += n;
@@ -90,46 +91,62 @@ void RawPanes::ForEachPane(
 }
 
 void RawPanes::Put(uint64_t at, const double* x, size_t n) noexcept {
-  const uint32_t p = Pos(at);
-  double* v = Values();
-  if (n == 1) {
-    v[p] = x[0];  // (the keyed push's usual run: no call)
+  const uint64_t q = h_.value_base + at;
+  const uint64_t in_tail = q & (kChunkValues - 1);
+  if (at == h_.nvalues && at != 0 && in_tail != 0 && h_.tail != nullptr &&
+      n <= kChunkValues - in_tail) {
+    // An append that stays in the newest value's chunk (the usual case).
+    double* p = h_.tail + in_tail;
+    if (n == 1) {
+      *p = x[0];
+    } else {
+      std::memcpy(p, x, n * sizeof(double));
+    }
     return;
   }
-  const size_t first = std::min<size_t>(n, h_.cap_values - p);
-  std::memcpy(v + p, x, first * sizeof(double));
-  if (first < n) std::memcpy(v, x + first, (n - first) * sizeof(double));
+  const bool append = at == h_.nvalues;
+  double* last = nullptr;  // the chunk the last value copied went to
+  while (n > 0) {
+    double* p = At(at);
+    const size_t in_chunk = kChunkValues - ((h_.value_base + at) & (kChunkValues - 1));
+    const size_t c = std::min(n, in_chunk);
+    std::memcpy(p, x, c * sizeof(double));
+    last = p - ((h_.value_base + at) & (kChunkValues - 1));
+    x += c;
+    n -= c;
+    at += c;
+  }
+  // An append ends in the newest value's chunk; an insertion further back
+  // leaves it to be looked up.
+  h_.tail = append ? last : nullptr;
 }
 
-void RawPanes::Regrow(uint64_t panes, uint64_t values, const MemoryScope& scope) {
+void RawPanes::Regrow(uint64_t panes, uint64_t chunks, const MemoryScope& scope) {
   const uint64_t cap_panes = (std::max<uint64_t>(panes, 2) + 1) & ~uint64_t{1};
-  if (values > std::numeric_limits<uint32_t>::max() ||
-      cap_panes > std::numeric_limits<uint32_t>::max()) {
+  if (cap_panes > std::numeric_limits<uint32_t>::max() ||
+      chunks > std::numeric_limits<uint32_t>::max()) {
     throw std::bad_alloc();
   }
-  const uint64_t bytes = 12 * cap_panes + 8 * std::max<uint64_t>(values, 1);
+  const uint64_t bytes = 12 * cap_panes + 8 * std::max<uint64_t>(chunks, 1);
   char* fresh = static_cast<char*>(scope.Allocate(bytes));
-  // The allocator's size class may hold more values: take them.
+  // The allocator's size class may hold more chunk slots: take them.
   const uint64_t usable = AllocatedSize(fresh);
   Header h = h_;
   h.cap_panes = static_cast<uint32_t>(cap_panes);
-  h.cap_values = static_cast<uint32_t>(
+  h.cap_chunks = static_cast<uint32_t>(
       std::min<uint64_t>((usable - 12 * cap_panes) / 8, std::numeric_limits<uint32_t>::max()));
-  h.pane_base = h.value_base = 0;
-  // The live data, unwrapped, to the front of the new block.
+  h.pane_base = h.chunk_base = 0;
+  // The live directory and the held chunks' pointers, unwrapped, to the
+  // front of the new block; the values stay in their chunks.
   auto* idx = reinterpret_cast<int64_t*>(fresh);
   auto* cnt = reinterpret_cast<uint32_t*>(idx + h.cap_panes);
-  auto* vals = reinterpret_cast<double*>(cnt + h.cap_panes);
+  auto* chk = reinterpret_cast<double**>(cnt + h.cap_panes);
   if (char* old = b_) {
     for (uint32_t j = 0; j < h_.npanes; ++j) {
       idx[j] = index(j);
       cnt[j] = count(j);
     }
-    const double *a, *b;
-    size_t na, nb;
-    Segments(0, h_.npanes, &a, &na, &b, &nb);
-    if (na != 0) std::memcpy(vals, a, na * sizeof(double));  // (a, b null when empty)
-    if (nb != 0) std::memcpy(vals + na, b, nb * sizeof(double));
+    for (uint32_t c = 0; c < h_.nchunks; ++c) chk[c] = Chunks()[ChunkSlot(c)];
     scope.Deallocate(old);
   }
   b_ = fresh;
@@ -141,21 +158,68 @@ void RawPanes::Reserve(int64_t index, size_t n, const MemoryScope& scope) {
   const uint32_t is_new = Has(index) ? 0 : 1;
   const uint64_t panes = uint64_t{h_.npanes} + h_.pending_panes + is_new;
   const uint64_t values = uint64_t{h_.nvalues} + h_.pending_values + n;
-  if (b_ == nullptr || panes > h_.cap_panes || values > h_.cap_values) {
-    // Grow by a quarter at least (a series' values grow a few at a time).
-    const uint64_t cap_p = h_.cap_panes, cap_v = h_.cap_values;
+  if (values > std::numeric_limits<uint32_t>::max()) throw std::bad_alloc();
+  const uint64_t chunks = ChunksFor(values);
+  const uint64_t cap_p = h_.cap_panes, cap_c = h_.cap_chunks;
+  if (b_ == nullptr || panes > cap_p || chunks > cap_c) {
+    // Grow by half at least (a series' panes and values grow a few at a time).
     Regrow(std::max(panes, panes > cap_p ? cap_p + cap_p / 2 : cap_p),
-           std::max(values, values > cap_v ? cap_v + cap_v / 4 : cap_v), scope);
-  } else if (first && values * 2 < h_.cap_values && h_.cap_values > 32) {
+           std::max(chunks, chunks > cap_c ? cap_c + cap_c / 2 : cap_c), scope);
+  } else if (first && 12 * cap_p + 8 * cap_c > 2 * (12 * panes + 8 * chunks) + 256) {
     // The window shrank (its old panes slid out): give the room back. Only
     // an optimization: a failure to shrink changes nothing.
     try {
-      Regrow(std::max<uint64_t>(panes, h_.npanes), values + values / 4, scope);
+      Regrow(std::max<uint64_t>(panes, h_.npanes) + panes / 4,
+             std::max<uint64_t>(chunks, h_.nchunks) + chunks / 4, scope);
     } catch (...) {
     }
   }
+  ReserveChunks(h_.value_base + values, scope);
   h_.pending_panes += is_new;
   h_.pending_values += static_cast<uint32_t>(n);
+}
+
+void RawPanes::ReserveChunks(uint64_t end, const MemoryScope& scope) {
+  auto allocate = [&](uint64_t values) {
+    return static_cast<double*>(scope.Allocate(values * sizeof(double)));
+  };
+  if (end <= kChunkValues && (h_.nchunks == 0 || h_.first_cap != 0)) {
+    // One small chunk: twice the last size at least, in steps of 8 values.
+    if (h_.nchunks != 0 && end <= h_.first_cap) return;
+    const uint64_t want = std::min<uint64_t>(
+        kChunkValues, (std::max<uint64_t>(end, 2 * uint64_t{h_.first_cap}) + 7) & ~uint64_t{7});
+    double* fresh = allocate(want);
+    if (h_.nchunks == 0) {
+      Chunks()[ChunkSlot(0)] = fresh;
+      h_.nchunks = 1;
+    } else {
+      double*& slot = Chunks()[ChunkSlot(0)];
+      std::memcpy(fresh + h_.value_base, slot + h_.value_base, h_.nvalues * sizeof(double));
+      if (h_.tail == slot) h_.tail = fresh;
+      scope.Deallocate(slot);
+      slot = fresh;
+    }
+    h_.first_cap = want < kChunkValues ? static_cast<uint32_t>(want) : 0;
+    return;
+  }
+  if (h_.first_cap != 0) {
+    // Past the small first chunk: a whole one takes its values (at the
+    // same positions), and whole ones follow.
+    double* fresh = allocate(kChunkValues);
+    double*& slot = Chunks()[ChunkSlot(0)];
+    std::memcpy(fresh + h_.value_base, slot + h_.value_base, h_.nvalues * sizeof(double));
+    if (h_.tail == slot) h_.tail = fresh;
+    scope.Deallocate(slot);
+    slot = fresh;
+    h_.first_cap = 0;
+  }
+  // (One failing leaves the ones before it as spares: nothing reserved,
+  // nothing wrong.)
+  const uint64_t chunks = (end + kChunkValues - 1) >> kChunkShift;
+  while (h_.nchunks < chunks) {
+    Chunks()[ChunkSlot(h_.nchunks)] = allocate(kChunkValues);
+    ++h_.nchunks;
+  }
 }
 
 void RawPanes::Add(int64_t index, const double* x, size_t n) noexcept {
@@ -189,8 +253,7 @@ void RawPanes::Add(int64_t index, const double* x, size_t n) noexcept {
     }
     // (k is not the newest pane: its count is in the directory.)
     const uint64_t at = OffsetOf(k + 1);  // the end of pane k's values
-    double* v = Values();
-    for (uint64_t o = h_.nvalues; o-- > at;) v[Pos(o + n)] = v[Pos(o)];
+    for (uint64_t o = h_.nvalues; o-- > at;) *At(o + n) = *At(o);
     Put(at, x, n);
     Count()[Slot(k)] += m;
   }
@@ -198,19 +261,49 @@ void RawPanes::Add(int64_t index, const double* x, size_t n) noexcept {
   h_.pending_values -= std::min(h_.pending_values, m);
 }
 
+void RawPanes::TrimSpares(const MemoryScope& scope) noexcept {
+  const uint64_t keep =
+      ChunksFor(uint64_t{h_.nvalues} + h_.pending_values) + 1;
+  while (h_.nchunks > keep) {
+    --h_.nchunks;
+    scope.Deallocate(Chunks()[ChunkSlot(h_.nchunks)]);
+  }
+}
+
 void RawPanes::ClearPending(const MemoryScope& scope) noexcept {
   h_.pending_panes = h_.pending_values = 0;
-  if (h_.npanes == 0 && b_ != nullptr) Free(scope);
+  if (b_ == nullptr) return;
+  if (h_.npanes == 0) {
+    Free(scope);
+    return;
+  }
+  TrimSpares(scope);  // (an undone push's reservations)
 }
 
 void RawPanes::PopFront(uint32_t k) noexcept {
   if (k == 0) return;
   const uint64_t drop = OffsetOf(k);
-  h_.value_base = Pos(drop);
   h_.pane_base = Slot(k);
   h_.npanes -= k;
   h_.nvalues -= static_cast<uint32_t>(drop);
-  if (h_.npanes == 0) h_.pane_base = h_.value_base = 0;
+  // Whole chunks now in front of the oldest value go to the back of the
+  // held ones, as spares (ClearPending trims them): the next growth takes
+  // them without the allocator.
+  const uint64_t pos = h_.value_base + drop;
+  const uint32_t whole = static_cast<uint32_t>(pos >> kChunkShift);
+  for (uint32_t i = 0; i < whole; ++i) {
+    // (In increasing order: where the ring wraps onto the passed chunks'
+    // own slots, those were moved already.)
+    const uint32_t to = static_cast<uint32_t>((uint64_t{h_.chunk_base} + h_.nchunks + i) % h_.cap_chunks);
+    Chunks()[to] = Chunks()[ChunkSlot(i)];
+  }
+  h_.chunk_base = ChunkSlot(whole);
+  h_.value_base = static_cast<uint32_t>(pos & (kChunkValues - 1));
+  if (h_.nvalues == 0) h_.tail = nullptr;
+  if (h_.npanes == 0) {
+    h_.pane_base = 0;
+    if (h_.pending_values == 0) h_.value_base = 0;
+  }
 }
 
 }  // namespace windowagg::internal

@@ -42,6 +42,9 @@ struct WindowView {
   const double* exact_b = nullptr;
   size_t exact_nb = 0;
 
+  // Where a kind that keeps its values in pieces copies them for the view.
+  ScratchVector<double> exact_values;
+
   void SetExact(const double* a, size_t na, const double* b = nullptr, size_t nb = 0) {
     sketches.clear();
     exact = true;
