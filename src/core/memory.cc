@@ -18,21 +18,6 @@ static size_t mi_usable_size(const void* p) { return malloc_usable_size(const_ca
 
 namespace windowagg::internal {
 
-#if !WINDOWAGG_SYSTEM_ALLOCATOR
-namespace {
-// 2 MiB pages (transparent huge pages, where the kernel gives them on
-// madvise) unless MIMALLOC_LARGE_OS_PAGES says otherwise. A keyed push
-// touches a few lines of each of thousands of series spread over the whole
-// state: with 4 KiB pages nearly every one is also a TLB miss (the keyed
-// sliding feed took 1.3-1.5x as long). The state is made of few block
-// sizes (raw_panes.h), so a huge page is filled, not held for a few blocks.
-const bool kLargePagesByDefault = [] {
-  mi_option_set_default(mi_option_large_os_pages, 1);
-  return true;
-}();
-}  // namespace
-#endif
-
 #if WINDOWAGG_FAULT_INJECTION
 namespace fault_injection {
 namespace {

@@ -76,6 +76,18 @@ void RawPanes::ForEachPane(
     absl::FunctionRef<void(uint32_t, int64_t, std::span<const double>)> f) const {
   thread_local ScratchVector<double> scratch;
   uint64_t o = OffsetOf(k);
+  // A read walks every chunk of the range: ask for them all at once (one
+  // block streamed in; scattered chunks would miss one after another).
+  if (k < m) {
+    const uint64_t first = (h_.value_base + o) >> kChunkShift;
+    const uint64_t end = ChunksFor(OffsetOf(m));
+    for (uint64_t c = first; c < end; ++c) {
+      const char* p = reinterpret_cast<const char*>(Chunks()[ChunkSlot(static_cast<uint32_t>(c))]);
+      for (uint32_t line = 0; line < kChunkValues * sizeof(double); line += 64) {
+        __builtin_prefetch(p + line);
+      }
+    }
+  }
   for (uint32_t j = k; j < m; ++j) {
     const uint32_t n = count(j);
     const uint64_t in_chunk = kChunkValues - ((h_.value_base + o) & (kChunkValues - 1));
