@@ -9,7 +9,9 @@ namespace windowagg::internal {
 
 void RawPanes::Free(const MemoryScope& scope) noexcept {
   if (b_ != nullptr) {
-    for (uint32_t c = 0; c < h_.nchunks; ++c) scope.Deallocate(Chunks()[ChunkSlot(c)]);
+    if (h_.first_cap == 0) {  // (inline values go with the block)
+      for (uint32_t c = 0; c < h_.nchunks; ++c) scope.Deallocate(Chunks()[ChunkSlot(c)]);
+    }
     scope.Deallocate(b_);
   }
   b_ = nullptr;
@@ -133,33 +135,55 @@ void RawPanes::Put(uint64_t at, const double* x, size_t n) noexcept {
   h_.tail = append ? last : nullptr;
 }
 
-void RawPanes::Regrow(uint64_t panes, uint64_t chunks, const MemoryScope& scope) {
+void RawPanes::Regrow(uint64_t panes, uint64_t chunks, uint64_t inline_values,
+                      const MemoryScope& scope) {
   const uint64_t cap_panes = (std::max<uint64_t>(panes, 2) + 1) & ~uint64_t{1};
   if (cap_panes > std::numeric_limits<uint32_t>::max() ||
       chunks > std::numeric_limits<uint32_t>::max()) {
     throw std::bad_alloc();
   }
-  const uint64_t bytes = 12 * cap_panes + 8 * std::max<uint64_t>(chunks, 1);
+  chunks = std::max<uint64_t>(chunks, 1);
+  const uint64_t bytes = 12 * cap_panes + 8 * chunks + 8 * inline_values;
   char* fresh = static_cast<char*>(scope.Allocate(bytes));
-  // The allocator's size class may hold more chunk slots: take them.
-  const uint64_t usable = AllocatedSize(fresh);
   Header h = h_;
   h.cap_panes = static_cast<uint32_t>(cap_panes);
-  h.cap_chunks = static_cast<uint32_t>(
-      std::min<uint64_t>((usable - 12 * cap_panes) / 8, std::numeric_limits<uint32_t>::max()));
+  // The allocator's size class may hold more chunk slots: take them (not
+  // with the values inline, which follow the one slot).
+  h.cap_chunks = inline_values != 0
+                     ? 1
+                     : static_cast<uint32_t>(std::min<uint64_t>(
+                           (AllocatedSize(fresh) - 12 * cap_panes) / 8,
+                           std::numeric_limits<uint32_t>::max()));
+  h.first_cap = static_cast<uint32_t>(inline_values);
   h.pane_base = h.chunk_base = 0;
   // The live directory and the held chunks' pointers, unwrapped, to the
-  // front of the new block; the values stay in their chunks.
+  // front of the new block; the values stay in their chunks, but for
+  // inline ones, which move with the block.
   auto* idx = reinterpret_cast<int64_t*>(fresh);
   auto* cnt = reinterpret_cast<uint32_t*>(idx + h.cap_panes);
   auto* chk = reinterpret_cast<double**>(cnt + h.cap_panes);
+  double* inline_chunk = inline_values != 0 ? reinterpret_cast<double*>(chk + h.cap_chunks) : nullptr;
   if (char* old = b_) {
     for (uint32_t j = 0; j < h_.npanes; ++j) {
       idx[j] = index(j);
       cnt[j] = count(j);
     }
     for (uint32_t c = 0; c < h_.nchunks; ++c) chk[c] = Chunks()[ChunkSlot(c)];
+    if (h_.first_cap != 0) {
+      // (Callers leave the inline form first when the new block has none.)
+      double* was = Chunks()[ChunkSlot(0)];
+      if (h_.nvalues != 0) {
+        std::memcpy(inline_chunk + h_.value_base, was + h_.value_base,
+                    h_.nvalues * sizeof(double));
+      }
+      chk[0] = inline_chunk;
+      if (h.tail == was) h.tail = inline_chunk;
+    }
     scope.Deallocate(old);
+  }
+  if (inline_chunk != nullptr && h.nchunks == 0) {
+    chk[0] = inline_chunk;
+    h.nchunks = 1;
   }
   b_ = fresh;
   h_ = h;
@@ -171,67 +195,65 @@ void RawPanes::Reserve(int64_t index, size_t n, const MemoryScope& scope) {
   const uint64_t panes = uint64_t{h_.npanes} + h_.pending_panes + is_new;
   const uint64_t values = uint64_t{h_.nvalues} + h_.pending_values + n;
   if (values > std::numeric_limits<uint32_t>::max()) throw std::bad_alloc();
-  const uint64_t chunks = ChunksFor(values);
-  const uint64_t cap_p = h_.cap_panes, cap_c = h_.cap_chunks;
-  if (b_ == nullptr || panes > cap_p || chunks > cap_c) {
-    // Grow by half at least (a series' panes and values grow a few at a time).
-    Regrow(std::max(panes, panes > cap_p ? cap_p + cap_p / 2 : cap_p),
-           std::max(chunks, chunks > cap_c ? cap_c + cap_c / 2 : cap_c), scope);
-  } else if (first && 12 * cap_p + 8 * cap_c > 2 * (12 * panes + 8 * chunks) + 256) {
-    // The window shrank (its old panes slid out): give the room back. Only
-    // an optimization: a failure to shrink changes nothing.
-    try {
-      Regrow(std::max<uint64_t>(panes, h_.npanes) + panes / 4,
-             std::max<uint64_t>(chunks, h_.nchunks) + chunks / 4, scope);
-    } catch (...) {
+  const uint64_t end = h_.value_base + values;  // positions the values take
+  const uint64_t cap_p = h_.cap_panes;
+  const uint64_t grown_panes = std::max(panes, panes > cap_p ? cap_p + cap_p / 2 : cap_p);
+  if (end <= kChunkValues && (b_ == nullptr || h_.first_cap != 0)) {
+    // Few values: inline, after the directory, twice the last room at
+    // least (an even number of values: the allocator's 16-byte steps).
+    if (b_ == nullptr || panes > cap_p || end > h_.first_cap) {
+      const uint64_t room =
+          end <= h_.first_cap
+              ? h_.first_cap
+              : std::min<uint64_t>(kChunkValues,
+                                   (std::max<uint64_t>(end, 2 * uint64_t{h_.first_cap}) + 1) &
+                                       ~uint64_t{1});
+      Regrow(grown_panes, 1, room, scope);
+    } else if (first && 12 * cap_p > 2 * 12 * panes + 256) {
+      try {  // (only an optimization: a failure to shrink changes nothing)
+        Regrow(std::max<uint64_t>(panes, h_.npanes) + panes / 4, 1, h_.first_cap, scope);
+      } catch (...) {
+      }
+    }
+  } else {
+    if (h_.first_cap != 0) LeaveInline(scope);
+    const uint64_t chunks = ChunksFor(values);
+    const uint64_t cap_c = h_.cap_chunks;
+    if (b_ == nullptr || panes > cap_p || chunks > cap_c) {
+      // Grow by half at least (a series' panes and values grow a few at a time).
+      Regrow(grown_panes, std::max(chunks, chunks > cap_c ? cap_c + cap_c / 2 : cap_c), 0, scope);
+    } else if (first && 12 * cap_p + 8 * cap_c > 2 * (12 * panes + 8 * chunks) + 256) {
+      // The window shrank (its old panes slid out): give the room back. Only
+      // an optimization: a failure to shrink changes nothing.
+      try {
+        Regrow(std::max<uint64_t>(panes, h_.npanes) + panes / 4,
+               std::max<uint64_t>(chunks, h_.nchunks) + chunks / 4, 0, scope);
+      } catch (...) {
+      }
+    }
+    // The chunks the values will take (one failing leaves the ones before
+    // it as spares: nothing reserved, nothing wrong).
+    while (h_.nchunks < chunks) {
+      Chunks()[ChunkSlot(h_.nchunks)] =
+          static_cast<double*>(scope.Allocate(kChunkValues * sizeof(double)));
+      ++h_.nchunks;
     }
   }
-  ReserveChunks(h_.value_base + values, scope);
   h_.pending_panes += is_new;
   h_.pending_values += static_cast<uint32_t>(n);
 }
 
-void RawPanes::ReserveChunks(uint64_t end, const MemoryScope& scope) {
-  auto allocate = [&](uint64_t values) {
-    return static_cast<double*>(scope.Allocate(values * sizeof(double)));
-  };
-  if (end <= kChunkValues && (h_.nchunks == 0 || h_.first_cap != 0)) {
-    // One small chunk: twice the last size at least, in steps of 8 values.
-    if (h_.nchunks != 0 && end <= h_.first_cap) return;
-    const uint64_t want = std::min<uint64_t>(
-        kChunkValues, (std::max<uint64_t>(end, 2 * uint64_t{h_.first_cap}) + 7) & ~uint64_t{7});
-    double* fresh = allocate(want);
-    if (h_.nchunks == 0) {
-      Chunks()[ChunkSlot(0)] = fresh;
-      h_.nchunks = 1;
-    } else {
-      double*& slot = Chunks()[ChunkSlot(0)];
-      std::memcpy(fresh + h_.value_base, slot + h_.value_base, h_.nvalues * sizeof(double));
-      if (h_.tail == slot) h_.tail = fresh;
-      scope.Deallocate(slot);
-      slot = fresh;
-    }
-    h_.first_cap = want < kChunkValues ? static_cast<uint32_t>(want) : 0;
-    return;
-  }
-  if (h_.first_cap != 0) {
-    // Past the small first chunk: a whole one takes its values (at the
-    // same positions), and whole ones follow.
-    double* fresh = allocate(kChunkValues);
-    double*& slot = Chunks()[ChunkSlot(0)];
+void RawPanes::LeaveInline(const MemoryScope& scope) {
+  // A whole chunk takes the inline values (at the same positions); the
+  // block keeps the inline room until it is next regrown.
+  auto* fresh = static_cast<double*>(scope.Allocate(kChunkValues * sizeof(double)));
+  double*& slot = Chunks()[ChunkSlot(0)];
+  if (h_.nvalues != 0) {
     std::memcpy(fresh + h_.value_base, slot + h_.value_base, h_.nvalues * sizeof(double));
-    if (h_.tail == slot) h_.tail = fresh;
-    scope.Deallocate(slot);
-    slot = fresh;
-    h_.first_cap = 0;
   }
-  // (One failing leaves the ones before it as spares: nothing reserved,
-  // nothing wrong.)
-  const uint64_t chunks = (end + kChunkValues - 1) >> kChunkShift;
-  while (h_.nchunks < chunks) {
-    Chunks()[ChunkSlot(h_.nchunks)] = allocate(kChunkValues);
-    ++h_.nchunks;
-  }
+  if (h_.tail == slot) h_.tail = fresh;
+  slot = fresh;
+  h_.first_cap = 0;
 }
 
 void RawPanes::Add(int64_t index, const double* x, size_t n) noexcept {

@@ -96,9 +96,11 @@ class RawPanes {
     uint32_t nchunks = 0;         // chunks held, from chunk_base on (live, then spare)
     uint32_t chunk_base = 0;      // ring slot of the chunk holding the oldest value
     uint32_t value_base = 0;      // position of the oldest value in that chunk (< kChunkValues)
-    // Nonzero: the one chunk held is this small (values, a multiple of 8,
-    // below kChunkValues), and the values and reservations fit in it. A
-    // quiet series keeps a few values without a whole chunk.
+    // Nonzero: the one chunk held is inline, at the block's end, room for
+    // this many values (even, at most kChunkValues), and the
+    // values and reservations fit in it: a quiet series keeps its few
+    // values next to its directory, one block and one miss as before the
+    // chunks.
     uint32_t first_cap = 0;
     // Index of the newest pane (npanes > 0). Its count is kept in
     // newest_count and written to the directory when a newer pane starts:
@@ -140,11 +142,13 @@ class RawPanes {
   void ForEachSpan(uint64_t lo, uint64_t hi, F&& f) const;
   bool Has(int64_t index) const;
   // A new block with room for `panes` directory slots and `chunks` chunk
-  // slots (the chunks themselves stay where they are).
-  void Regrow(uint64_t panes, uint64_t chunks, const MemoryScope& scope);
-  // The chunks for values up to position `end` of the chunk ring (from
-  // the first chunk's start), a small first one while that is all.
-  void ReserveChunks(uint64_t end, const MemoryScope& scope);
+  // slots (the chunks themselves stay where they are) and, if nonzero,
+  // `inline_values` values after them: the one chunk, inline (the values
+  // held inline move with the block).
+  void Regrow(uint64_t panes, uint64_t chunks, uint64_t inline_values,
+              const MemoryScope& scope);
+  // Moves inline values to a chunk of their own (first_cap != 0).
+  void LeaveInline(const MemoryScope& scope);
   // Frees held chunks past the live ones and this call's reservations but
   // one (the spare the next growth takes).
   void TrimSpares(const MemoryScope& scope) noexcept;
