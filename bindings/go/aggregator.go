@@ -369,6 +369,10 @@ func (a *Aggregator) Config() (Config, error) {
 	return configFromC(&r.c), nil
 }
 
+// threadDone tells the library that the calling thread (locked, about to
+// end with its goroutine) will not call it again (aggregator_thread_done).
+func threadDone() { C.aggregator_thread_done() }
+
 func f64ptr(s []float64) *C.double { return (*C.double)(unsafe.Pointer(unsafe.SliceData(s))) }
 func i64ptr(s []int64) *C.int64_t  { return (*C.int64_t)(unsafe.Pointer(unsafe.SliceData(s))) }
 func u64ptr(s []uint64) *C.uint64_t {

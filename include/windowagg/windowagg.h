@@ -528,6 +528,16 @@ AGGREGATOR_API int aggregator_memory_usage(const aggregator* a, uint64_t* bytes)
 AGGREGATOR_API int aggregator_key_memory_usage(const aggregator* a, uint64_t key,
                                                uint64_t* bytes);
 
+/* Tells the library that the calling thread is about to end. The library's
+ * allocator keeps per-thread state, which it hands over when the thread's
+ * C exit handlers run; a host whose threads end without running them (a Go
+ * goroutine locked to its OS thread that returns: Go ends the thread
+ * without them) calls this last on such a thread, else what that thread
+ * allocated for a handle stays resident after aggregator_free. The thread
+ * may still call the library afterwards (the state is set up again), at a
+ * small cost. Thread-safe; touches no handle; never fails. */
+AGGREGATOR_API void aggregator_thread_done(void);
+
 /* ---- Serialized state --------------------------------------------------- */
 
 /* Bytes aggregator_serialize needs right now. */

@@ -80,6 +80,9 @@ const T* data_or_null(std::span<const T> s) noexcept {
 // Version of the library actually loaded (may be newer than this header).
 inline std::string_view version() noexcept { return aggregator_version(); }
 inline unsigned version_number() noexcept { return aggregator_version_number(); }
+// The calling thread is about to end without its C exit handlers (see
+// aggregator_thread_done in windowagg.h).
+inline void thread_done() noexcept { aggregator_thread_done(); }
 
 // The series id a byte-string key maps to (XXH3-64, seed 0), stable everywhere.
 inline uint64_t key_hash(std::string_view key) noexcept {

@@ -564,6 +564,8 @@ int aggregator_memory_usage(const aggregator* a, uint64_t* bytes) {
   });
 }
 
+void aggregator_thread_done(void) { windowagg::internal::ThreadDone(); }
+
 int aggregator_key_memory_usage(const aggregator* a, uint64_t key, uint64_t* bytes) {
   return Guard(__func__, [&] {
     Aggregator* core = Checked(a);

@@ -101,6 +101,12 @@ void ReleaseFreeMemory() noexcept {
 #endif
 }
 
+void ThreadDone() noexcept {
+#if !WINDOWAGG_SYSTEM_ALLOCATOR
+  mi_thread_done();
+#endif
+}
+
 void* MemoryScope::Allocate(size_t n) const {
   void* p = windowagg::internal::Allocate(account, n);
   if (series_bytes != nullptr) *series_bytes += static_cast<int64_t>(AllocatedSize(p));

@@ -59,6 +59,10 @@ size_t AllocatedSize(const void* p) noexcept;
 // a thread's freed pages resident until that thread allocates again: a
 // freed handle of 660 MiB left the process's RSS where it was.
 void ReleaseFreeMemory() noexcept;
+// The calling thread is about to end without its C exit handlers (a Go
+// thread): hands its allocator heap over (abandoned pages are reclaimed by
+// the other threads' collects). No-op with the system allocator.
+void ThreadDone() noexcept;
 
 // Where a series' buffers charge their bytes: the handle's account plus the
 // series' own tally (for per-series memory reports; may be null).

@@ -298,6 +298,9 @@ _PROTOTYPES = {
     "aggregator_pending_windows": (c_int, [_P, POINTER(c_uint64), POINTER(c_uint64)]),
     "aggregator_memory_usage": (c_int, [_P, POINTER(c_uint64)]),
     "aggregator_key_memory_usage": (c_int, [_P, c_uint64, POINTER(c_uint64)]),
+    # (Declared for completeness: Python threads run the C thread-exit
+    # handlers, so the binding never needs it.)
+    "aggregator_thread_done": (None, []),
     "aggregator_serialized_size": (c_int, [_P, POINTER(c_size_t)]),
     "aggregator_serialize": (c_int, [_P, _P, c_size_t, POINTER(c_size_t)]),
     "aggregator_restore": (c_int, [_P, c_size_t, c_uint32, POINTER(c_void_p)]),
