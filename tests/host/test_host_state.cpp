@@ -137,58 +137,91 @@ TEST_CASE("host: freeing a big handle gives its memory back to the OS", "[host]"
   CHECK(before - after >= state / 4);  // (about half here; nothing before)
 }
 
+namespace {
+
+// A handle of ~100k COUNT series filled by another thread, which stays
+// alive (blocked) until release(): the state of a Go Batcher's flush
+// thread, whose allocator heap outlives the pushes.
+class FilledOnAnotherThread {
+ public:
+  explicit FilledOnAnotherThread(bool thread_done) {
+    aggregator_config c;
+    aggregator_config_init(&c);
+    c.window_size = 100;
+    REQUIRE(aggregator_create(&c, &handle_) == AGGREGATOR_OK);
+    pusher_ = std::thread([this, thread_done] {
+      const uint64_t kKeys = 100'000;
+      std::vector<double> v(kKeys, 1.0);
+      std::vector<uint64_t> k(kKeys);
+      for (uint64_t i = 0; i < kKeys; ++i) k[i] = tu::mix64(i);
+      bool ok = true;
+      for (int round = 0; round < 100 && ok; ++round) {
+        ok = aggregator_push(handle_, v.data(), nullptr, k.data(), kKeys) == AGGREGATOR_OK;
+      }
+      if (thread_done) aggregator_thread_done();
+      std::unique_lock<std::mutex> lock(mu_);
+      pushed_ = ok ? 1 : -1;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return may_exit_; });
+    });
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return pushed_ != 0; });
+    REQUIRE(pushed_ == 1);
+  }
+  ~FilledOnAnotherThread() { release(); }
+  aggregator* handle() const { return handle_; }
+  // Lets the pusher end (and waits for it).
+  void release() {
+    if (!pusher_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      may_exit_ = true;
+    }
+    cv_.notify_all();
+    pusher_.join();
+  }
+
+ private:
+  aggregator* handle_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int pushed_ = 0;
+  bool may_exit_ = false;
+  std::thread pusher_;
+};
+
+bool SanitizerAllocator() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  return true;
+#endif
+#endif
+  return false;
+}
+
+}  // namespace
+
 TEST_CASE("host: a big handle freed while its pushing thread still runs is given back by the next "
           "handle",
           "[host]") {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  WARN("not checked: sanitizer allocators keep freed memory in quarantine");
-  return;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  WARN("not checked: sanitizer allocators keep freed memory in quarantine");
-  return;
-#endif
-#endif
-  // A Go Batcher's flush thread ends just after its Close returns, so the
-  // handle is freed while the thread that allocated its memory still runs:
-  // that memory is abandoned when the thread exits, and stayed resident
-  // (the showdown's second side started at 667 MiB instead of 25).
-  aggregator_config c;
-  aggregator_config_init(&c);
-  c.window_size = 100;
-  aggregator* h = nullptr;
-  REQUIRE(aggregator_create(&c, &h) == AGGREGATOR_OK);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool pushed = false, may_exit = false;
-  std::thread pusher([&] {
-    const uint64_t kKeys = 100'000;
-    std::vector<double> v(kKeys, 1.0);
-    std::vector<uint64_t> k(kKeys);
-    for (uint64_t i = 0; i < kKeys; ++i) k[i] = tu::mix64(i);
-    for (int round = 0; round < 100; ++round) {
-      REQUIRE(aggregator_push(h, v.data(), nullptr, k.data(), kKeys) == AGGREGATOR_OK);
-    }
-    std::unique_lock<std::mutex> lock(mu);
-    pushed = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return may_exit; });
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return pushed; });
+  if (SanitizerAllocator()) {
+    WARN("not checked: sanitizer allocators keep freed memory in quarantine");
+    return;
   }
+  // The thread that allocated the handle's memory ends after the free: its
+  // heap is abandoned then, and only a collect after that gives it back
+  // (the showdown's second side started at 667 MiB instead of 25).
+  FilledOnAnotherThread filled(/*thread_done=*/false);
   uint64_t state = 0;
-  REQUIRE(aggregator_memory_usage(h, &state) == AGGREGATOR_OK);
+  REQUIRE(aggregator_memory_usage(filled.handle(), &state) == AGGREGATOR_OK);
   REQUIRE(state >= (uint64_t{100} << 20));
   const uint64_t before = ResidentBytes();
-  aggregator_free(h);  // the pusher still runs
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    may_exit = true;
-  }
-  cv.notify_all();
-  pusher.join();
+  aggregator_free(filled.handle());  // the pusher still runs
+  filled.release();
+  aggregator_config c;
+  aggregator_config_init(&c);
   aggregator* next = nullptr;
   REQUIRE(aggregator_create(&c, &next) == AGGREGATOR_OK);
   const uint64_t after = ResidentBytes();
@@ -200,57 +233,21 @@ TEST_CASE("host: a big handle freed while its pushing thread still runs is given
 
 TEST_CASE("host: aggregator_thread_done hands a pushing thread's memory over before the thread ends",
           "[host]") {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  WARN("not checked: sanitizer allocators keep freed memory in quarantine");
-  return;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  WARN("not checked: sanitizer allocators keep freed memory in quarantine");
-  return;
-#endif
-#endif
-  // A Go thread ends without its C exit handlers: the pusher here stays
-  // alive (blocked) while the handle is freed, as such a thread's
-  // allocator state would. With aggregator_thread_done called last on it,
-  // the free gives the memory back anyway.
-  aggregator_config c;
-  aggregator_config_init(&c);
-  c.window_size = 100;
-  aggregator* h = nullptr;
-  REQUIRE(aggregator_create(&c, &h) == AGGREGATOR_OK);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool pushed = false, may_exit = false;
-  std::thread pusher([&] {
-    const uint64_t kKeys = 100'000;
-    std::vector<double> v(kKeys, 1.0);
-    std::vector<uint64_t> k(kKeys);
-    for (uint64_t i = 0; i < kKeys; ++i) k[i] = tu::mix64(i);
-    for (int round = 0; round < 100; ++round) {
-      REQUIRE(aggregator_push(h, v.data(), nullptr, k.data(), kKeys) == AGGREGATOR_OK);
-    }
-    aggregator_thread_done();
-    std::unique_lock<std::mutex> lock(mu);
-    pushed = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return may_exit; });
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return pushed; });
+  if (SanitizerAllocator()) {
+    WARN("not checked: sanitizer allocators keep freed memory in quarantine");
+    return;
   }
+  // A Go thread ends without its C exit handlers: the pusher here stays
+  // alive while the handle is freed, as such a thread's allocator state
+  // would. With aggregator_thread_done called last on it, the free gives
+  // the memory back anyway.
+  FilledOnAnotherThread filled(/*thread_done=*/true);
   uint64_t state = 0;
-  REQUIRE(aggregator_memory_usage(h, &state) == AGGREGATOR_OK);
+  REQUIRE(aggregator_memory_usage(filled.handle(), &state) == AGGREGATOR_OK);
   REQUIRE(state >= (uint64_t{100} << 20));
   const uint64_t before = ResidentBytes();
-  aggregator_free(h);  // the pusher is still alive
+  aggregator_free(filled.handle());  // the pusher is still alive
   const uint64_t after = ResidentBytes();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    may_exit = true;
-  }
-  cv.notify_all();
-  pusher.join();
   INFO("state " << state << " B, RSS " << before << " -> " << after);
   REQUIRE(before > after);
   CHECK(before - after >= state / 4);
